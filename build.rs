@@ -1,0 +1,55 @@
+//! Generates the SDK's types and client from `openapi.yaml` into `OUT_DIR/codegen.rs`.
+
+use std::{env, fs, path::Path};
+
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use serde_json::Value;
+
+const SPEC: &str = "openapi.yaml";
+
+/// The media type of our error bodies, which progenitor would leave untyped.
+const PROBLEM_JSON: &str = "application/problem+json";
+
+fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+
+    let text = fs::read_to_string(SPEC).unwrap_or_else(|e| panic!("cannot read {SPEC}: {e}"));
+    let mut document: Value =
+        yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{SPEC} is not valid YAML: {e}"));
+    problem_json_as_json(&mut document);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document)
+        .unwrap_or_else(|e| panic!("{SPEC} is not a valid OpenAPI 3.0 document: {e}"));
+
+    let mut settings = GenerationSettings::default();
+    settings.with_interface(InterfaceStyle::Builder).with_tag(TagStyle::Merged);
+    let tokens = Generator::new(&settings)
+        .generate_tokens(&spec)
+        .unwrap_or_else(|e| panic!("progenitor cannot generate a client from {SPEC}: {e}"));
+    let file: syn::File =
+        syn::parse2(tokens).unwrap_or_else(|e| panic!("progenitor generated code that does not parse: {e}"));
+    let code = prettyplease::unparse(&file);
+
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
+    let out = Path::new(&out_dir).join("codegen.rs");
+    fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+}
+
+/// Renames every `application/problem+json` content key to `application/json`.
+///
+/// Progenitor types only `application/json` bodies; our error responses are
+/// RFC 9457 problem documents, which are JSON under another media type. The
+/// keys only occur in `content` maps, so a walk over the whole tree is exact.
+fn problem_json_as_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(content) = map.get_mut("content").and_then(Value::as_object_mut)
+                && let Some(media) = content.remove(PROBLEM_JSON)
+            {
+                content.entry("application/json").or_insert(media);
+            }
+            map.values_mut().for_each(problem_json_as_json);
+        }
+        Value::Array(items) => items.iter_mut().for_each(problem_json_as_json),
+        _ => {}
+    }
+}

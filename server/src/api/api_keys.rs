@@ -1,0 +1,366 @@
+//! The `api_keys` operations: create, list, view, update and revoke keys.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::model::*;
+use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
+use crate::domain::now_millis;
+use crate::domain::scope::{API_KEYS, Access};
+use crate::domain::validation::Checker;
+use crate::store::{ListQuery, Precondition};
+
+/// Keys on a page when `limit` is left out.
+const DEFAULT_LIMIT: u32 = 20;
+/// The most keys on a page.
+const MAX_LIMIT: i32 = 100;
+
+/// Create an API key
+#[utoipa::path(
+    post,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    params(PrettyParams),
+    request_body = ApiKeyCreate,
+    responses(
+        (status = 201, description = "The key was created", body = ApiKeyCreated, headers(
+            ("Location" = String, description = "The path of the new key"),
+            ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 406, response = NotAcceptable),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
+pub async fn api_key_create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiJson(body): ApiJson<ApiKeyCreate>,
+) -> Result<Response, ApiError> {
+    caller.require(API_KEYS, Access::Create)?;
+    let new = NewApiKey::from(body);
+    caller.require_grantable(&new.scopes)?;
+    let (issued, secret) =
+        new.issue(caller.organization_id, &state.hasher, now_millis()).map_err(ApiError::invalid_body)?;
+    state.store.api_key_insert(&issued).await?;
+    let key = issued.api_key;
+    tracing::info!(api_key_id = %key.id, "api key created");
+    let headers =
+        [(header::LOCATION, header_value(&api_key_path(key.id))), (header::ETAG, header_value(&key.etag()))];
+    let created = ApiKeyCreated {
+        key: secret.expose().to_owned(),
+        links: Links::to(api_key_path(key.id)),
+        api_key: key.into(),
+    };
+    Ok((StatusCode::CREATED, headers, Json(created)).into_response())
+}
+
+/// List API keys
+#[utoipa::path(
+    get,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    params(ListParams, UserFilter),
+    responses(
+        (status = 200, description = "A page of API keys", body = ApiKeyList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 406, response = NotAcceptable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
+pub async fn api_key_list(
+    caller: Caller,
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(filter): ApiQuery<UserFilter>,
+) -> Result<Json<ApiKeyList>, ApiError> {
+    caller.require(API_KEYS, Access::Read)?;
+    list_page(&state, &caller, &uri, params, filter.user_id, false).await.map(Json)
+}
+
+/// Show an API key, redacted
+#[utoipa::path(
+    get,
+    path = "/v1/api_keys/{api_key_id}",
+    tag = "api_keys",
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    responses(
+        (status = 200, description = "The API key", body = ApiKeyBody, headers(
+            ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
+pub async fn api_key_view(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(api_key_id): ApiPath<Uuid>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+) -> Result<Response, ApiError> {
+    caller.require(API_KEYS, Access::Read)?;
+    let key = state.store.api_key_get(caller.organization_id, api_key_id).await?;
+    Ok(with_etag(key))
+}
+
+/// Update an API key
+#[utoipa::path(
+    patch,
+    path = "/v1/api_keys/{api_key_id}",
+    tag = "api_keys",
+    params(
+        ("api_key_id" = Uuid, Path, description = "The id of the API key"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Update only if the key's `ETag` is still this"),
+        PrettyParams,
+    ),
+    request_body = ApiKeyUpdate,
+    responses(
+        (status = 200, description = "The updated API key", body = ApiKeyBody, headers(
+            ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
+pub async fn api_key_update(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(api_key_id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiJson(body): ApiJson<ApiKeyUpdate>,
+) -> Result<Response, ApiError> {
+    caller.require(API_KEYS, Access::Update)?;
+    let patch = ApiKeyPatch::from(body).check().map_err(ApiError::invalid_body)?;
+    if let Some(scopes) = &patch.scopes {
+        caller.require_grantable(scopes)?;
+    }
+    let precondition = precondition(&headers);
+    let key = state
+        .store
+        .api_key_update(caller.organization_id, api_key_id, precondition, &patch, now_millis())
+        .await?;
+    tracing::info!(revision = key.revision, "api key updated");
+    Ok(with_etag(key))
+}
+
+/// Revoke an API key
+#[utoipa::path(
+    delete,
+    path = "/v1/api_keys/{api_key_id}",
+    tag = "api_keys",
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    responses(
+        (status = 200, description = "The revoked API key", body = ApiKeyBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
+pub async fn api_key_delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(api_key_id): ApiPath<Uuid>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+) -> Result<Json<ApiKeyBody>, ApiError> {
+    caller.require(API_KEYS, Access::Delete)?;
+    let key = state.store.api_key_revoke(caller.organization_id, api_key_id, now_millis()).await?;
+    tracing::info!("api key revoked");
+    Ok(Json(key.into()))
+}
+
+/// A key as the response body, with its `ETag`.
+pub(super) fn with_etag(key: ApiKey) -> Response {
+    let etag = header_value(&key.etag());
+    ([(header::ETAG, etag)], Json(ApiKeyBody::from(key))).into_response()
+}
+
+/// One page of the caller's keys, the shared body of `api_key_list` and `user_api_key_list`.
+pub(super) async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    params: ListParams,
+    user_id: Option<String>,
+    user_in_path: bool,
+) -> Result<ApiKeyList, ApiError> {
+    let query = list_query(&params, user_id.clone())?;
+    let mut fetch = query.clone();
+    fetch.limit = query.limit + 1;
+    let mut keys = state.store.api_key_list(caller.organization_id, &fetch).await?;
+    let next = (keys.len() > query.limit as usize).then(|| {
+        keys.truncate(query.limit as usize);
+        let last = keys.last().map(|k| k.id).unwrap_or_default();
+        Link { href: next_href(uri.path(), &params, (!user_in_path).then_some(user_id).flatten(), last) }
+    });
+    let self_href = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let api_keys = keys
+        .iter()
+        .map(|k| ApiKeySummary { id: k.id, name: k.name.clone(), links: Links::to(api_key_path(k.id)) })
+        .collect();
+    let embedded = params
+        .embed
+        .unwrap_or(false)
+        .then(|| ApiKeyEmbedded { api_keys: keys.into_iter().map(ApiKeyBody::from).collect() });
+    Ok(ApiKeyList { api_keys, embedded, links: Links { self_: Link { href: self_href }, next } })
+}
+
+/// Checks the list parameters the query string parser cannot (bounds and patterns).
+fn list_query(params: &ListParams, user_id: Option<String>) -> Result<ListQuery, ApiError> {
+    let mut checker = Checker::default();
+    if let Some(limit) = params.limit
+        && !(1..=MAX_LIMIT).contains(&limit)
+    {
+        checker.fail("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"));
+    }
+    let before = params.page_token.as_deref().and_then(|token| {
+        let cursor = decode_cursor(token);
+        if cursor.is_none() {
+            checker.fail("page_token", "invalid_cursor", "must be the page_token of a `_links.next`");
+        }
+        cursor
+    });
+    checker.label("customer_id", params.customer_id.as_deref());
+    checker.label("user_id", user_id.as_deref());
+    let query = ListQuery {
+        user_id,
+        customer_id: params.customer_id.clone(),
+        status: params.status,
+        include_deleted: params.include_deleted.unwrap_or(false),
+        before,
+        limit: params.limit.and_then(|l| u32::try_from(l).ok()).unwrap_or(DEFAULT_LIMIT),
+    };
+    checker.finish(query).map_err(ApiError::invalid_query)
+}
+
+/// The `_links.next` of a page: the same query, continuing after `last`.
+fn next_href(path: &str, params: &ListParams, user_id: Option<String>, last: Uuid) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(limit) = params.limit {
+        query.append_pair("limit", &limit.to_string());
+    }
+    if let Some(status) = params.status {
+        query.append_pair("status", status.as_str());
+    }
+    if let Some(user_id) = &user_id {
+        query.append_pair("user_id", user_id);
+    }
+    if let Some(customer_id) = &params.customer_id {
+        query.append_pair("customer_id", customer_id);
+    }
+    for (name, value) in
+        [("include_deleted", params.include_deleted), ("_embed", params.embed), ("pretty", params.pretty)]
+    {
+        if let Some(value) = value {
+            query.append_pair(name, if value { "true" } else { "false" });
+        }
+    }
+    query.append_pair("page_token", &encode_cursor(last));
+    format!("{path}?{}", query.finish())
+}
+
+/// Cursors are the last key's id in unpadded base64url: 22 characters of `[A-Za-z0-9_-]`.
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
+fn encode_cursor(id: Uuid) -> String {
+    CURSOR.encode(id.as_bytes())
+}
+
+/// Any 22 characters of the cursor alphabet decode, as the spec's pattern promises.
+fn decode_cursor(token: &str) -> Option<Uuid> {
+    if token.len() != 22 {
+        return None;
+    }
+    let bytes = CURSOR.decode(token).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+/// `If-Match`: `*`, or one strong tag `"N"`; a weak or unknown tag can never match.
+fn precondition(headers: &HeaderMap) -> Precondition {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Precondition::None;
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    if value == "*" {
+        return Precondition::None;
+    }
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(Precondition::Never, Precondition::Revision)
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cursor_round_trips_and_every_pattern_match_decodes() {
+        let id = Uuid::now_v7();
+        let token = encode_cursor(id);
+        assert_eq!(token.len(), 22);
+        assert_eq!(decode_cursor(&token), Some(id));
+        assert!(decode_cursor("zzzzzzzzzzzzzzzzzzzzzz").is_some());
+        assert!(decode_cursor("__________------------").is_some());
+        assert!(decode_cursor("short").is_none());
+    }
+
+    #[test]
+    fn if_match_takes_a_star_or_one_strong_tag() {
+        let with = |v: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_MATCH, HeaderValue::from_static(v));
+            precondition(&headers)
+        };
+        assert_eq!(precondition(&HeaderMap::new()), Precondition::None);
+        assert_eq!(with("*"), Precondition::None);
+        assert_eq!(with("\"7\""), Precondition::Revision(7));
+        assert_eq!(with("W/\"7\""), Precondition::Never);
+        assert_eq!(with("7"), Precondition::Never);
+    }
+}

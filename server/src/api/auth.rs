@@ -1,0 +1,117 @@
+//! The caller: the Keyward key a request presents, checked, with its organization and scopes.
+
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, header, request::Parts};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::api_key::Unusable;
+use crate::domain::key::Secret;
+use crate::domain::now_millis;
+use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
+
+/// The header a key may be presented in, besides `Authorization: Bearer`.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// Who is calling: the key's organization, its id and its scopes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub organization_id: Uuid,
+    pub key_id: Uuid,
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// 403 unless the caller holds `access` to `resource`.
+    pub fn require(&self, resource: &str, access: Access) -> Result<(), ApiError> {
+        if any_grants(&self.scopes, resource, access) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "auth.missing_scope",
+                detail: format!(
+                    "this key lacks the scope {{resource: \"{resource}\", access: \"{}\"}}",
+                    access_name(access)
+                ),
+            })
+        }
+    }
+
+    /// 403 unless the caller holds every Keyward management scope in `wanted`.
+    pub fn require_grantable(&self, wanted: &[Scope]) -> Result<(), ApiError> {
+        match ungrantable(&self.scopes, wanted).first() {
+            None => Ok(()),
+            Some(scope) => Err(ApiError::Forbidden {
+                code: "api_keys.scope_not_grantable",
+                detail: format!(
+                    "a key may grant a Keyward management scope only if it holds it; it lacks {{resource: \"{}\", access: \"{}\"}}",
+                    scope.resource,
+                    access_name(scope.access)
+                ),
+            }),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let presented = presented_key(&parts.headers)?;
+        let secret = Secret::parse(presented)
+            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
+        let digest = state.hasher.digest(&secret);
+        let stored = state
+            .store
+            .api_key_by_digest(&digest)
+            .await?
+            .filter(|stored| stored.digest.matches(&digest.0))
+            .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
+        let key = stored.api_key;
+        key.usable_at(now_millis()).map_err(|why| match why {
+            Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
+            Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
+            Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
+        })?;
+        Ok(Caller { organization_id: key.organization_id, key_id: key.id, scopes: key.scopes })
+    }
+}
+
+/// The key in `X-API-KEY`, or else in `Authorization: Bearer`.
+fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    if let Some(value) = headers.get(API_KEY_HEADER) {
+        return value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"));
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "auth.missing_key",
+            "present a Keyward key as `X-API-KEY: <key>` or `Authorization: Bearer <key>`",
+        ));
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(unauthorized(
+            "auth.unsupported_scheme",
+            "the Authorization header must use the Bearer scheme",
+        )),
+    }
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::Unauthorized { code, detail: detail.to_owned() }
+}
+
+fn access_name(access: Access) -> &'static str {
+    match access {
+        Access::Read => "read",
+        Access::Create => "create",
+        Access::Update => "update",
+        Access::Delete => "delete",
+        Access::Write => "write",
+    }
+}

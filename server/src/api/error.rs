@@ -1,0 +1,177 @@
+//! The API's error enum and its rendering as RFC 9457 problem documents.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::model::{Problem, ProblemError};
+use crate::domain::validation::FieldError;
+use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Everything that can go wrong in a request, each with its status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query or path parameter, or the JSON syntax of the body, is invalid.
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String, errors: Vec<FieldError> },
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    #[error("{detail}")]
+    NotFound { code: &'static str, detail: String },
+    #[error("the method is not allowed on this path")]
+    MethodNotAllowed,
+    #[error("the Accept header allows neither application/json nor application/problem+json")]
+    NotAcceptable,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("the key is at revision {current}, not the one If-Match names")]
+    PreconditionFailed { current: i64 },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{detail}")]
+    UnsupportedMediaType { detail: String },
+    /// The body is JSON but not a valid request.
+    #[error("{detail}")]
+    Unprocessable { detail: String, errors: Vec<FieldError> },
+    /// A fault of ours: the caller sees a generic message, the log sees this one.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn key_not_found() -> Self {
+        ApiError::NotFound { code: "api_keys.key_not_found", detail: "no such API key".into() }
+    }
+
+    pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        ApiError::BadRequest {
+            code: "request.invalid_query",
+            detail: "a query or path parameter is invalid".into(),
+            errors,
+        }
+    }
+
+    pub fn invalid_body(errors: Vec<FieldError>) -> Self {
+        ApiError::Unprocessable { detail: "the request body is not valid".into(), errors }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. } => code,
+            ApiError::MethodNotAllowed => "request.method_not_allowed",
+            ApiError::NotAcceptable => "request.not_acceptable",
+            ApiError::PreconditionFailed { .. } => "api_keys.revision_mismatch",
+            ApiError::PayloadTooLarge { .. } => "request.body_too_large",
+            ApiError::UnsupportedMediaType { .. } => "request.unsupported_media_type",
+            ApiError::Unprocessable { .. } => "request.invalid_body",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem document the client sees.
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        let detail = match self {
+            ApiError::Internal(_) => "the server failed to handle the request; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::BadRequest { errors, .. } | ApiError::Unprocessable { errors, .. } => errors
+                .iter()
+                .map(|e| ProblemError {
+                    code: e.code.to_owned(),
+                    message: e.message.clone(),
+                    fields: vec![e.field.clone()],
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        problem(status, self.code(), Some(detail), errors)
+    }
+}
+
+/// A problem document for `status` with a stable `code`.
+pub fn problem(status: StatusCode, code: &str, detail: Option<String>, errors: Vec<ProblemError>) -> Problem {
+    Problem {
+        type_: format!("/docs/problems#{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: i32::from(status.as_u16()),
+        detail,
+        code: code.to_owned(),
+        errors,
+    }
+}
+
+/// Renders a problem document as an `application/problem+json` response.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = u16::try_from(problem.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(message) = &self {
+            tracing::error!(error = %message, "request failed");
+        }
+        let mut response = problem_response(&self.to_problem());
+        match &self {
+            ApiError::Unauthorized { .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"keyward\""));
+            }
+            ApiError::PreconditionFailed { current } => {
+                if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                    response.headers_mut().insert(header::ETAG, etag);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::key_not_found(),
+            StoreError::RevisionMismatch { current } => ApiError::PreconditionFailed { current },
+            StoreError::Revoked => ApiError::Conflict {
+                code: "api_keys.key_revoked",
+                detail: "the key was revoked and cannot change".into(),
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Extractors for JSON bodies, query strings and paths whose rejections are our problem documents.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::validation::FieldError;
+
+/// The most bytes a request body may hold.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body: 415 unless `application/json`, 400 for bad syntax, 422 naming the field for bad data.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::UnsupportedMediaType {
+                detail: "the request body must be application/json".into(),
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            }
+            other => ApiError::BadRequest {
+                code: "request.unreadable_body",
+                detail: other.body_text(),
+                errors: Vec::new(),
+            },
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, telling syntax errors (400) from data errors (422, with the field's path).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed_json(&e))?;
+    if let Some(field) = positional_object(&value) {
+        return Err(ApiError::invalid_body(vec![FieldError {
+            code: "invalid_value",
+            message: "must be a JSON object".into(),
+            field,
+        }]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        ApiError::invalid_body(vec![FieldError {
+            code: "invalid_value",
+            field: field_of(&path, &message),
+            message,
+        }])
+    })
+}
+
+/// Where a request schema wants an object (the body itself, each of its `scopes`) but the JSON
+/// holds an array, which serde would otherwise read as the struct's fields in order.
+fn positional_object(value: &serde_json::Value) -> Option<String> {
+    if !value.is_object() {
+        return Some(String::new());
+    }
+    value
+        .get("scopes")
+        .and_then(|s| s.as_array())
+        .and_then(|scopes| scopes.iter().position(|scope| scope.is_array()).map(|i| format!("scopes[{i}]")))
+}
+
+fn malformed_json(error: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest {
+        code: "request.malformed_json",
+        detail: format!("the request body is not valid JSON: {error}"),
+        errors: Vec::new(),
+    }
+}
+
+/// A query string, 400 naming the parameter when it does not parse.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let field = field_of(&path, &message);
+            ApiError::invalid_query(vec![FieldError { code: "invalid_parameter", field, message }])
+        })
+    }
+}
+
+/// Path parameters, 400 naming the parameter when one does not parse (a malformed uuid, say).
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| ApiPath(p.0)).map_err(
+            |rejection| {
+                let field = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                        axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
+                        | axum::extract::path::ErrorKind::DeserializeError { key, .. }
+                        | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                        _ => "path".to_owned(),
+                    },
+                    _ => "path".to_owned(),
+                };
+                ApiError::invalid_query(vec![FieldError {
+                    code: "invalid_parameter",
+                    field,
+                    message: rejection.body_text(),
+                }])
+            },
+        )
+    }
+}
+
+/// Whether a `Content-Type` names JSON (`application/json` or `application/*+json`, any parameters).
+fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(essence) = value.and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()) else {
+        return false;
+    };
+    let essence = essence.trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The field a deserialization error is about: its path, or the field a "missing field" names.
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|lead| message.strip_prefix(lead))
+        .and_then(|rest| rest.split('`').next());
+    match (path, named) {
+        (".", Some(name)) | ("", Some(name)) => name.to_owned(),
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u8,
+    }
+
+    fn fields(error: ApiError) -> (u16, Vec<String>) {
+        let status = error.status().as_u16();
+        let problem = error.to_problem();
+        (status, problem.errors.into_iter().flat_map(|e| e.fields).collect())
+    }
+
+    #[test]
+    fn bad_json_syntax_is_a_400() {
+        assert_eq!(fields(parse_json::<Body>(b"{\"name\": ").unwrap_err()).0, 400);
+        assert_eq!(fields(parse_json::<Body>(b"{\"name\": \"a\"} trailing").unwrap_err()).0, 400);
+    }
+
+    #[test]
+    fn a_wrong_type_is_a_422_naming_the_nested_field() {
+        let error = parse_json::<Body>(br#"{"name": "a", "inner": {"count": 300}}"#).unwrap_err();
+        assert_eq!(fields(error), (422, vec!["inner.count".to_owned()]));
+    }
+
+    #[test]
+    fn a_missing_or_unknown_field_is_a_422_naming_it() {
+        assert_eq!(fields(parse_json::<Body>(b"{}").unwrap_err()), (422, vec!["name".to_owned()]));
+        let error = parse_json::<Body>(br#"{"name": "a", "nme": 1}"#).unwrap_err();
+        assert_eq!(fields(error), (422, vec!["nme".to_owned()]));
+    }
+
+    #[test]
+    fn json_content_types_include_parameters_and_suffixes() {
+        let json = |s: &'static str| is_json_content_type(Some(&axum::http::HeaderValue::from_static(s)));
+        assert!(json("application/json"));
+        assert!(json("Application/JSON; charset=utf-8"));
+        assert!(json("application/merge-patch+json"));
+        assert!(!json("text/plain"));
+        assert!(!is_json_content_type(None));
+    }
+}

@@ -1,0 +1,112 @@
+//! The HTTP API: the router of every operation, its layers, and the OpenAPI document it implies.
+
+pub mod api_keys;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod model;
+pub mod organizations;
+pub mod system;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::key::KeyHasher;
+use crate::store::Store;
+use error::ApiError;
+use model::*;
+
+/// What every handler can reach: the store and the key hasher.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hasher: KeyHasher,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Keyward", version = "0.1.0"),
+    components(schemas(Problem, ProblemError), responses(
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        NotAcceptable,
+        Conflict,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        UnprocessableEntity,
+    )),
+    modifiers(&SecuritySchemes),
+    security(("api_key" = []), ("bearer" = [])),
+)]
+struct ApiDoc;
+
+/// `api_key` (the `X-API-KEY` header) and `bearer`, both carrying a Keyward key.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(auth::API_KEY_HEADER.to_uppercase()))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health_view))
+        .routes(routes!(system::openapi_view))
+        .routes(routes!(organizations::organization_create))
+        .routes(routes!(organizations::organization_view))
+        .routes(routes!(api_keys::api_key_list, api_keys::api_key_create))
+        .routes(routes!(api_keys::api_key_view, api_keys::api_key_update, api_keys::api_key_delete))
+        .routes(routes!(users::user_api_key_list))
+        .routes(routes!(users::user_api_key_view))
+        .split_for_parts()
+}
+
+/// The OpenAPI document the handlers describe; the contract test compares it with `openapi.yaml`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router_parts().1
+}
+
+/// The whole application: every operation, with its layers.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = router_parts();
+    routes
+        .fallback(|| async {
+            ApiError::NotFound {
+                code: "request.route_not_found",
+                detail: "no operation has this path".into(),
+            }
+        })
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(axum::middleware::from_fn(middleware::pretty))
+                .layer(axum::middleware::from_fn(middleware::problem_bodies))
+                .layer(CatchPanicLayer::new())
+                .layer(axum::middleware::from_fn(middleware::negotiate))
+                .layer(DefaultBodyLimit::max(extract::BODY_LIMIT)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,401 @@
+//! The request and response bodies of the HTTP API, as `openapi.yaml` names them.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToResponse, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
+use crate::domain::organization::Organization;
+use crate::domain::scope::Scope;
+
+/// A link to a resource on this server.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    /// A path on this server
+    pub href: String,
+}
+
+/// HAL links: `self`, and `next` on a page that has one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Links {
+    #[serde(rename = "self")]
+    pub self_: Link,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub next: Option<Link>,
+}
+
+impl Links {
+    pub fn to(href: impl Into<String>) -> Self {
+        Self { self_: Link { href: href.into() }, next: None }
+    }
+}
+
+/// The one status a healthy server reports.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(inline)]
+    pub status: HealthStatus,
+    /// The server's version
+    pub version: String,
+}
+
+/// An API key, redacted; the secret itself is never shown again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ApiKey)]
+pub struct ApiKeyBody {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    #[schema(required = true)]
+    pub user_id: Option<String>,
+    #[schema(required = true)]
+    pub customer_id: Option<String>,
+    #[schema(required = true)]
+    pub billing_id: Option<String>,
+    pub prefix: String,
+    pub masked_key: String,
+    pub status: KeyStatus,
+    pub scopes: Vec<Scope>,
+    #[schema(schema_with = metadata_schema)]
+    pub metadata: Map<String, Value>,
+    pub revision: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[schema(required = true)]
+    pub last_used_at: Option<i64>,
+    #[schema(required = true)]
+    pub expires_at: Option<i64>,
+    pub deleted: bool,
+    #[schema(required = true)]
+    pub deleted_at: Option<i64>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+impl From<ApiKey> for ApiKeyBody {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            links: Links::to(api_key_path(key.id)),
+            id: key.id,
+            organization_id: key.organization_id,
+            name: key.name,
+            description: key.description,
+            user_id: key.user_id,
+            customer_id: key.customer_id,
+            billing_id: key.billing_id,
+            prefix: key.prefix,
+            masked_key: key.masked_key,
+            status: key.status,
+            scopes: key.scopes,
+            metadata: key.metadata,
+            revision: key.revision,
+            created_at: key.created_at,
+            updated_at: key.updated_at,
+            last_used_at: key.last_used_at,
+            expires_at: key.expires_at,
+            deleted: key.deleted_at.is_some(),
+            deleted_at: key.deleted_at,
+        }
+    }
+}
+
+/// The path of an API key's resource.
+pub fn api_key_path(id: Uuid) -> String {
+    format!("/v1/api_keys/{id}")
+}
+
+/// A new key and its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    /// The full secret; store it now, it is never shown again
+    pub key: String,
+    pub api_key: ApiKeyBody,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeySummary {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyEmbedded {
+    pub api_keys: Vec<ApiKeyBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub api_keys: Vec<ApiKeySummary>,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub embedded: Option<ApiKeyEmbedded>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// The body of `api_key_create`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyCreate {
+    #[schema(min_length = 1, max_length = 128)]
+    pub name: String,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_length = 1024, nullable = false)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub customer_id: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub billing_id: Option<String>,
+    /// The key's readable start (`kw` if left out)
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 12, pattern = "^[a-z][a-z0-9]*$", nullable = false)]
+    pub prefix: Option<String>,
+    /// When the key stops working; a time already past makes it expired at once
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(minimum = 0, nullable = false)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub scopes: Vec<Scope>,
+    #[serde(default)]
+    #[schema(schema_with = bounded_metadata_schema)]
+    pub metadata: Map<String, Value>,
+    #[serde(default)]
+    pub status: KeyStatus,
+}
+
+impl From<ApiKeyCreate> for NewApiKey {
+    fn from(body: ApiKeyCreate) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            user_id: body.user_id,
+            customer_id: body.customer_id,
+            billing_id: body.billing_id,
+            prefix: body.prefix,
+            expires_at: body.expires_at,
+            scopes: body.scopes,
+            metadata: body.metadata,
+            status: body.status,
+        }
+    }
+}
+
+/// The body of `api_key_update`: a field left out keeps its value, `null` clears a nullable one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyUpdate {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 1024)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    pub status: Option<KeyStatus>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(max_items = 50, nullable = false)]
+    pub scopes: Option<Vec<Scope>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub expires_at: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = bounded_metadata_schema)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl From<ApiKeyUpdate> for ApiKeyPatch {
+    fn from(body: ApiKeyUpdate) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            status: body.status,
+            scopes: body.scopes,
+            expires_at: body.expires_at,
+            metadata: body.metadata,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Organization)]
+pub struct OrganizationBody {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+impl From<Organization> for OrganizationBody {
+    fn from(organization: Organization) -> Self {
+        Self {
+            id: organization.id,
+            name: organization.name,
+            created_at: organization.created_at,
+            links: Links::to("/v1/organization"),
+        }
+    }
+}
+
+/// The body of `organization_create`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationCreate {
+    #[schema(min_length = 1, max_length = 128)]
+    pub name: String,
+}
+
+/// A new organization and its root key, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationCreated {
+    pub organization: OrganizationBody,
+    /// The root key's full secret; store it now, it is never shown again
+    pub key: String,
+    pub api_key: ApiKeyBody,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI that names the kind of problem
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The HTTP status phrase
+    pub title: String,
+    /// The HTTP status code
+    pub status: i32,
+    /// What went wrong, for a person
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub detail: Option<String>,
+    /// A stable machine-readable code such as `api_keys.key_not_found`
+    pub code: String,
+    /// One entry per invalid field
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemError {
+    /// A structured code for the error
+    pub code: String,
+    /// What is wrong, for a person
+    pub message: String,
+    /// The request fields the error is tied to
+    pub fields: Vec<String>,
+}
+
+/// Error responses, one per status, as `openapi.yaml` declares them.
+macro_rules! problem_responses {
+    ($($name:ident => $description:literal,)*) => {$(
+        #[derive(ToResponse)]
+        #[response(description = $description, content_type = "application/problem+json")]
+        #[allow(dead_code)]
+        pub struct $name(Problem);
+    )*};
+}
+
+problem_responses! {
+    BadRequest => "The request is malformed (syntax, a query or path parameter)",
+    Unauthorized => "No key, or not a valid one",
+    Forbidden => "The key lacks the scope the operation needs",
+    NotFound => "No such key in the caller's organization",
+    NotAcceptable => "The `Accept` header allows no JSON",
+    Conflict => "The key was revoked and cannot change",
+    PreconditionFailed => "The key changed since the `If-Match` revision",
+    PayloadTooLarge => "The body is over 64 KiB",
+    UnsupportedMediaType => "The body is not `application/json`",
+    UnprocessableEntity => "The body is JSON but not a valid request; `errors` names the fields",
+}
+
+/// `pretty`, the one query parameter every JSON operation takes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrettyParams {
+    /// Indent the JSON response
+    #[param(nullable = false)]
+    pub pretty: Option<bool>,
+}
+
+/// The paging and filtering parameters of the key lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The most keys a page holds (20 if left out)
+    #[param(minimum = 1, maximum = 100, nullable = false)]
+    pub limit: Option<i32>,
+    /// The cursor from the previous page's `_links.next`
+    #[param(pattern = "^[A-Za-z0-9_-]{22}$", nullable = false)]
+    pub page_token: Option<String>,
+    /// Only keys with this status
+    #[param(nullable = false)]
+    pub status: Option<KeyStatus>,
+    /// Only keys issued to this customer
+    #[param(min_length = 1, max_length = 128, nullable = false)]
+    pub customer_id: Option<String>,
+    /// List revoked keys too
+    #[param(nullable = false)]
+    pub include_deleted: Option<bool>,
+    /// Embed the full redacted keys under `_embedded`
+    #[serde(rename = "_embed")]
+    #[param(rename = "_embed", nullable = false)]
+    pub embed: Option<bool>,
+    /// Indent the JSON response
+    #[param(nullable = false)]
+    pub pretty: Option<bool>,
+}
+
+/// The `user_id` filter of `api_key_list` (a path parameter on the user's own list).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only keys issued to this user
+    #[param(min_length = 1, max_length = 128, nullable = false)]
+    pub user_id: Option<String>,
+}
+
+/// `metadata` in responses: any JSON object.
+fn metadata_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+}
+
+/// `metadata` in requests: a JSON object of at most 64 entries.
+fn bounded_metadata_schema() -> ObjectBuilder {
+    metadata_schema().max_properties(Some(64))
+}
+
+/// Deserializes a field that may be left out but not be `null`.
+fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Deserializes a field that may be left out (`None`) or `null` (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

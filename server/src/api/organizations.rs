@@ -1,0 +1,84 @@
+//! The `organizations` operations: create a tenant with its root key, show the caller's own.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::model::*;
+use crate::domain::now_millis;
+use crate::domain::organization::Organization;
+use crate::domain::scope::{Access, ORGANIZATIONS};
+use crate::store::StoreError;
+
+/// Create an organization and its root key
+#[utoipa::path(
+    post,
+    path = "/v1/organizations",
+    tag = "organizations",
+    params(PrettyParams),
+    request_body = OrganizationCreate,
+    responses(
+        (status = 201, description = "The organization was created", body = OrganizationCreated),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 406, response = NotAcceptable),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
+pub async fn organization_create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiJson(body): ApiJson<OrganizationCreate>,
+) -> Result<(StatusCode, Json<OrganizationCreated>), ApiError> {
+    caller.require(ORGANIZATIONS, Access::Create)?;
+    let now = now_millis();
+    let organization = Organization::parse_new(&body.name, now).map_err(ApiError::invalid_body)?;
+    let (root, secret) = crate::bootstrap::root_key(&organization, &state.hasher, false, now)
+        .map_err(|e| ApiError::Internal(format!("root key: {e:?}")))?;
+    state.store.organization_create(&organization, &root).await?;
+    tracing::info!(new_organization_id = %organization.id, "organization created");
+    let created = OrganizationCreated {
+        organization: organization.into(),
+        key: secret.expose().to_owned(),
+        links: Links::to("/v1/organization"),
+        api_key: root.api_key.into(),
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Show the caller's organization
+#[utoipa::path(
+    get,
+    path = "/v1/organization",
+    tag = "organizations",
+    params(PrettyParams),
+    responses(
+        (status = 200, description = "The caller's organization", body = OrganizationBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 406, response = NotAcceptable),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
+pub async fn organization_view(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+) -> Result<Json<OrganizationBody>, ApiError> {
+    caller.require(ORGANIZATIONS, Access::Read)?;
+    let organization = state.store.organization_get(caller.organization_id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::Internal("a key's organization is missing".into()),
+        other => other.into(),
+    })?;
+    Ok(Json(organization.into()))
+}

@@ -1,0 +1,41 @@
+//! The `system` operations: health, and the contract itself.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use super::model::*;
+use crate::contract::OPENAPI_YAML;
+
+/// Report that the server is up
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "system",
+    security(()),
+    params(PrettyParams),
+    responses(
+        (status = 200, description = "The server is up", body = Health),
+        (status = 400, response = BadRequest),
+        (status = 406, response = NotAcceptable),
+    )
+)]
+pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Json<Health>, ApiError> {
+    Ok(Json(Health { status: HealthStatus::Ok, version: env!("CARGO_PKG_VERSION").to_owned() }))
+}
+
+/// Fetch this OpenAPI document
+#[utoipa::path(
+    get,
+    path = "/openapi.yaml",
+    tag = "system",
+    security(()),
+    responses(
+        (status = 200, description = "The OpenAPI document", body = String, content_type = "application/yaml"),
+    )
+)]
+pub async fn openapi_view() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"))], OPENAPI_YAML).into_response()
+}

@@ -1,0 +1,77 @@
+//! First start: the `default` organization and its root key, minted or adopted from the operator.
+
+use crate::domain::api_key::{IssuedKey, NewApiKey};
+use crate::domain::key::{KeyHasher, Secret};
+use crate::domain::organization::{DEFAULT_ORGANIZATION, Organization};
+use crate::domain::scope::{instance_admin_scopes, root_scopes};
+use crate::domain::validation::FieldError;
+use crate::domain::{Millis, now_millis};
+use crate::store::{Store, StoreError};
+
+/// The name every root key gets.
+pub const ROOT_KEY_NAME: &str = "root";
+
+/// What happened at start-up.
+#[derive(Debug)]
+pub enum Bootstrap {
+    /// The store already had organizations; nothing was created.
+    Existing,
+    /// The default organization was created with a freshly minted root key, to print once.
+    Minted(Secret),
+    /// The default organization was created with the operator's `KEYWARD_ADMIN_KEY`.
+    Adopted,
+}
+
+/// The root key of `organization`; the first organization's also administers the instance.
+pub fn root_key(
+    organization: &Organization,
+    hasher: &KeyHasher,
+    instance_admin: bool,
+    now: Millis,
+) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
+    root_key_as(None, organization, hasher, instance_admin, now)
+}
+
+fn root_key_as(
+    secret: Option<Secret>,
+    organization: &Organization,
+    hasher: &KeyHasher,
+    instance_admin: bool,
+    now: Millis,
+) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
+    let scopes = if instance_admin { instance_admin_scopes() } else { root_scopes() };
+    NewApiKey {
+        name: ROOT_KEY_NAME.to_owned(),
+        description: Some(format!("Root key of the organization {}", organization.name)),
+        scopes,
+        ..Default::default()
+    }
+    .issue_as(secret, organization.id, hasher, now)
+}
+
+/// On an empty store, creates the `default` organization and its instance-admin root key.
+pub async fn ensure_default_organization(
+    store: &dyn Store,
+    hasher: &KeyHasher,
+    admin_key: Option<Secret>,
+) -> Result<Bootstrap, StoreError> {
+    if store.organization_count().await? > 0 {
+        if let Some(admin_key) = admin_key
+            && store.api_key_by_digest(&hasher.digest(&admin_key)).await?.is_none()
+        {
+            tracing::warn!(
+                "KEYWARD_ADMIN_KEY is set but the store already has organizations; it was not adopted"
+            );
+        }
+        return Ok(Bootstrap::Existing);
+    }
+    let now = now_millis();
+    let organization = Organization::parse_new(DEFAULT_ORGANIZATION, now)
+        .map_err(|e| StoreError::Corrupt(format!("default organization: {e:?}")))?;
+    let adopted = admin_key.is_some();
+    let (root, secret) = root_key_as(admin_key, &organization, hasher, true, now)
+        .map_err(|e| StoreError::Corrupt(format!("root key: {e:?}")))?;
+    store.organization_create(&organization, &root).await?;
+    tracing::info!(organization_id = %organization.id, "created the default organization and its root key");
+    Ok(if adopted { Bootstrap::Adopted } else { Bootstrap::Minted(secret) })
+}

@@ -1,0 +1,280 @@
+//! API keys: the record Keyward keeps, what creating and updating one may change, and when one works.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::Millis;
+use super::key::{KeyDigest, KeyHasher, Secret};
+use super::scope::Scope;
+use super::validation::{Checker, FieldError, MAX_NAME_LEN};
+
+/// Whether a key may be used; a revoked key is `deleted`, whatever its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = ApiKeyStatus)]
+pub enum KeyStatus {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Enabled => "enabled",
+            KeyStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "enabled" => Some(KeyStatus::Enabled),
+            "disabled" => Some(KeyStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// An API key as stored, without its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub billing_id: Option<String>,
+    pub prefix: String,
+    pub masked_key: String,
+    pub status: KeyStatus,
+    pub scopes: Vec<Scope>,
+    pub metadata: Map<String, Value>,
+    pub revision: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub expires_at: Option<Millis>,
+    pub deleted_at: Option<Millis>,
+}
+
+/// Why a key cannot be used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    Revoked,
+    Disabled,
+    Expired,
+}
+
+impl ApiKey {
+    /// Whether the key works at `now`: not revoked, enabled, not expired, in that order.
+    pub fn usable_at(&self, now: Millis) -> Result<(), Unusable> {
+        if self.deleted_at.is_some() {
+            Err(Unusable::Revoked)
+        } else if self.status == KeyStatus::Disabled {
+            Err(Unusable::Disabled)
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            Err(Unusable::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The strong entity tag of this revision, quoted as HTTP wants it.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.revision)
+    }
+}
+
+/// A key about to be stored: its record and the digest of its secret.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub api_key: ApiKey,
+    pub digest: KeyDigest,
+}
+
+/// What a caller asks for when creating a key, not yet checked.
+#[derive(Debug, Clone, Default)]
+pub struct NewApiKey {
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub billing_id: Option<String>,
+    pub prefix: Option<String>,
+    pub expires_at: Option<Millis>,
+    pub scopes: Vec<Scope>,
+    pub metadata: Map<String, Value>,
+    pub status: KeyStatus,
+}
+
+impl NewApiKey {
+    /// Checks the request and mints the key: its record, its digest, and the secret to show once.
+    pub fn issue(
+        self,
+        organization_id: Uuid,
+        hasher: &KeyHasher,
+        now: Millis,
+    ) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
+        self.issue_as(None, organization_id, hasher, now)
+    }
+
+    /// Like [`NewApiKey::issue`], but adopts `secret` when given instead of minting one
+    /// (an operator's `KEYWARD_ADMIN_KEY`); its own prefix then wins over `prefix`.
+    pub fn issue_as(
+        self,
+        secret: Option<Secret>,
+        organization_id: Uuid,
+        hasher: &KeyHasher,
+        now: Millis,
+    ) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
+        let mut checker = Checker::default();
+        checker.text("name", &self.name, 1, MAX_NAME_LEN);
+        checker.description("description", self.description.as_deref());
+        checker.label("user_id", self.user_id.as_deref());
+        checker.label("customer_id", self.customer_id.as_deref());
+        checker.label("billing_id", self.billing_id.as_deref());
+        let prefix = checker.prefix("prefix", self.prefix.as_deref());
+        checker.non_negative("expires_at", self.expires_at);
+        checker.scopes("scopes", &self.scopes);
+        checker.metadata("metadata", &self.metadata);
+        checker.finish(())?;
+
+        let secret = secret.unwrap_or_else(|| Secret::generate(&prefix));
+        let api_key = ApiKey {
+            id: Uuid::now_v7(),
+            organization_id,
+            name: self.name,
+            description: self.description,
+            user_id: self.user_id,
+            customer_id: self.customer_id,
+            billing_id: self.billing_id,
+            prefix: secret.prefix().to_owned(),
+            masked_key: secret.masked(),
+            status: self.status,
+            scopes: self.scopes,
+            metadata: self.metadata,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            expires_at: self.expires_at,
+            deleted_at: None,
+        };
+        let digest = hasher.digest(&secret);
+        Ok((IssuedKey { api_key, digest }, secret))
+    }
+}
+
+/// A partial update: `None` keeps a field, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiKeyPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub status: Option<KeyStatus>,
+    pub scopes: Option<Vec<Scope>>,
+    pub expires_at: Option<Option<Millis>>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl ApiKeyPatch {
+    /// Checks every field the patch sets.
+    pub fn check(self) -> Result<Self, Vec<FieldError>> {
+        let mut checker = Checker::default();
+        if let Some(name) = &self.name {
+            checker.text("name", name, 1, MAX_NAME_LEN);
+        }
+        checker.description("description", self.description.as_ref().and_then(|d| d.as_deref()));
+        checker.non_negative("expires_at", self.expires_at.flatten());
+        if let Some(scopes) = &self.scopes {
+            checker.scopes("scopes", scopes);
+        }
+        if let Some(metadata) = &self.metadata {
+            checker.metadata("metadata", metadata);
+        }
+        checker.finish(self)
+    }
+
+    /// Applies the patch to `key` at `now`, bumping its revision.
+    pub fn apply(&self, key: &mut ApiKey, now: Millis) {
+        if let Some(name) = &self.name {
+            key.name.clone_from(name);
+        }
+        if let Some(description) = &self.description {
+            key.description.clone_from(description);
+        }
+        if let Some(status) = self.status {
+            key.status = status;
+        }
+        if let Some(scopes) = &self.scopes {
+            key.scopes.clone_from(scopes);
+        }
+        if let Some(expires_at) = self.expires_at {
+            key.expires_at = expires_at;
+        }
+        if let Some(metadata) = &self.metadata {
+            key.metadata.clone_from(metadata);
+        }
+        key.revision += 1;
+        key.updated_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(new: NewApiKey) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
+        new.issue(Uuid::now_v7(), &KeyHasher::default(), 1_000)
+    }
+
+    #[test]
+    fn an_issued_key_stores_the_digest_and_mask_but_not_the_secret() {
+        let (issued, secret) = issue(NewApiKey { name: "ci".into(), ..Default::default() }).unwrap();
+        assert_eq!(issued.digest, KeyHasher::default().digest(&secret));
+        assert_eq!(issued.api_key.prefix, "kw");
+        assert_eq!(issued.api_key.masked_key, secret.masked());
+        assert!(!format!("{:?}", issued).contains(secret.expose()));
+    }
+
+    #[test]
+    fn a_key_is_unusable_once_revoked_disabled_or_expired() {
+        let (issued, _) =
+            issue(NewApiKey { name: "ci".into(), expires_at: Some(5_000), ..Default::default() }).unwrap();
+        let mut key = issued.api_key;
+        assert_eq!(key.usable_at(4_999), Ok(()));
+        assert_eq!(key.usable_at(5_000), Err(Unusable::Expired));
+        key.status = KeyStatus::Disabled;
+        assert_eq!(key.usable_at(0), Err(Unusable::Disabled));
+        key.deleted_at = Some(2_000);
+        assert_eq!(key.usable_at(0), Err(Unusable::Revoked));
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_sets_and_bumps_the_revision() {
+        let (issued, _) =
+            issue(NewApiKey { name: "ci".into(), description: Some("old".into()), ..Default::default() })
+                .unwrap();
+        let mut key = issued.api_key;
+        let patch = ApiKeyPatch { description: Some(None), ..Default::default() }.check().unwrap();
+        patch.apply(&mut key, 9_000);
+        assert_eq!(key.name, "ci");
+        assert_eq!(key.description, None);
+        assert_eq!(key.revision, 2);
+        assert_eq!(key.updated_at, 9_000);
+    }
+
+    #[test]
+    fn an_invalid_request_names_each_bad_field() {
+        let errors = issue(NewApiKey {
+            name: String::new(),
+            prefix: Some("Bad".into()),
+            expires_at: Some(-1),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "prefix", "expires_at"]);
+    }
+}

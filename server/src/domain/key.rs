@@ -1,0 +1,239 @@
+//! The key format (`<prefix>_<random><checksum>`), its parsing, masking and hashing.
+//!
+//! Like GitHub's tokens, a key carries a readable prefix and a CRC32 checksum,
+//! so a mistyped or truncated key is rejected without a store lookup and a
+//! leaked one is easy for secret scanners to find. Only the digest of a key
+//! is ever stored: SHA-256, or HMAC-SHA-256 keyed by the server's pepper.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// Random base62 characters in a key: about 190 bits of entropy.
+pub const RANDOM_LEN: usize = 32;
+/// Base62 characters of the CRC32 checksum (62^6 > 2^32).
+pub const CHECKSUM_LEN: usize = 6;
+/// The longest prefix a key may have.
+pub const PREFIX_MAX_LEN: usize = 12;
+/// The prefix of keys created without one.
+pub const DEFAULT_PREFIX: &str = "kw";
+/// Random characters shown in a masked key, after the prefix.
+const MASK_VISIBLE: usize = 4;
+
+/// A prefix: a lowercase letter, then up to 11 lowercase letters or digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPrefix(String);
+
+impl KeyPrefix {
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        (first_ok && rest_ok && s.len() <= PREFIX_MAX_LEN).then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        Self(DEFAULT_PREFIX.to_owned())
+    }
+}
+
+/// A full key secret. `Debug` and `Display` never print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A new random key with the given prefix.
+    pub fn generate(prefix: &KeyPrefix) -> Self {
+        let mut rng = rand::rng();
+        let mut key = String::with_capacity(prefix.0.len() + 1 + RANDOM_LEN + CHECKSUM_LEN);
+        key.push_str(&prefix.0);
+        key.push('_');
+        for _ in 0..RANDOM_LEN {
+            key.push(char::from(BASE62[rng.random_range(0..BASE62.len())]));
+        }
+        key.push_str(&checksum(key.as_bytes()));
+        Self(key)
+    }
+
+    /// Checks the format and checksum of a presented key without touching the store.
+    pub fn parse(presented: &str) -> Result<Self, MalformedKey> {
+        let (prefix, body) = presented.rsplit_once('_').ok_or(MalformedKey)?;
+        KeyPrefix::parse(prefix).ok_or(MalformedKey)?;
+        if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(MalformedKey);
+        }
+        let split = presented.len() - CHECKSUM_LEN;
+        let expected = checksum(&presented.as_bytes()[..split]);
+        if expected.as_bytes() != &presented.as_bytes()[split..] {
+            return Err(MalformedKey);
+        }
+        Ok(Self(presented.to_owned()))
+    }
+
+    /// The part before the last `_`.
+    pub fn prefix(&self) -> &str {
+        self.0.rsplit_once('_').map_or("", |(prefix, _)| prefix)
+    }
+
+    /// The prefix and the first random characters, the rest masked: safe to show.
+    pub fn masked(&self) -> String {
+        let visible = self.prefix().len() + 1 + MASK_VISIBLE;
+        let hidden = self.0.len() - visible;
+        format!("{}{}", &self.0[..visible], "*".repeat(hidden))
+    }
+
+    /// The secret itself, for the one response that shows it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({}…)", self.prefix())
+    }
+}
+
+/// A presented key is not of the Keyward format, or its checksum is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key is not a well-formed Keyward key")]
+pub struct MalformedKey;
+
+/// The stored form of a key: a 32-byte digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyDigest(pub [u8; 32]);
+
+impl KeyDigest {
+    /// Compares two digests in constant time.
+    pub fn matches(&self, other: &[u8]) -> bool {
+        self.0.ct_eq(other).into()
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyDigest(..)")
+    }
+}
+
+/// Turns secrets into digests: SHA-256, keyed by a pepper when one is configured.
+#[derive(Clone, Default)]
+pub struct KeyHasher {
+    pepper: Option<Vec<u8>>,
+}
+
+impl KeyHasher {
+    pub fn new(pepper: Option<Vec<u8>>) -> Self {
+        Self { pepper: pepper.filter(|p| !p.is_empty()) }
+    }
+
+    pub fn digest(&self, secret: &Secret) -> KeyDigest {
+        let bytes = secret.0.as_bytes();
+        let out: [u8; 32] = match &self.pepper {
+            Some(pepper) => {
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(pepper).expect("hmac accepts a key of any length");
+                mac.update(bytes);
+                mac.finalize().into_bytes().into()
+            }
+            None => Sha256::digest(bytes).into(),
+        };
+        KeyDigest(out)
+    }
+}
+
+impl fmt::Debug for KeyHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyHasher").field("peppered", &self.pepper.is_some()).finish()
+    }
+}
+
+/// The CRC32 of `bytes` as six base62 characters, zero-padded.
+fn checksum(bytes: &[u8]) -> String {
+    let mut n = crc32fast::hash(bytes);
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_key_parses_and_keeps_its_prefix() {
+        let prefix = KeyPrefix::parse("acme1").unwrap();
+        let secret = Secret::generate(&prefix);
+        assert_eq!(Secret::parse(secret.expose()).unwrap(), secret);
+        assert_eq!(secret.prefix(), "acme1");
+        assert_eq!(secret.expose().len(), 5 + 1 + RANDOM_LEN + CHECKSUM_LEN);
+    }
+
+    #[test]
+    fn a_key_with_one_character_changed_is_malformed() {
+        let secret = Secret::generate(&KeyPrefix::default());
+        let mut bytes = secret.expose().as_bytes().to_vec();
+        for i in [0, 3, 10, bytes.len() - 1] {
+            let original = bytes[i];
+            bytes[i] = if original == b'a' { b'b' } else { b'a' };
+            let typo = String::from_utf8(bytes.clone()).unwrap();
+            assert_eq!(Secret::parse(&typo), Err(MalformedKey), "position {i}");
+            bytes[i] = original;
+        }
+    }
+
+    #[test]
+    fn keys_of_the_wrong_shape_are_malformed() {
+        for bad in
+            ["", "kw_", "kw", "_abc", "KW_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "kw_short", "kw_ééééé"]
+        {
+            assert_eq!(Secret::parse(bad), Err(MalformedKey), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_masked_key_shows_only_the_prefix_and_four_characters() {
+        let secret = Secret::generate(&KeyPrefix::default());
+        let masked = secret.masked();
+        assert_eq!(masked.len(), secret.expose().len());
+        assert_eq!(&masked[..7], &secret.expose()[..7]);
+        assert!(masked[7..].bytes().all(|b| b == b'*'));
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let secret = Secret::generate(&KeyPrefix::default());
+        assert!(!format!("{secret:?}").contains(&secret.expose()[3..]));
+    }
+
+    #[test]
+    fn a_pepper_changes_the_digest() {
+        let secret = Secret::generate(&KeyPrefix::default());
+        let plain = KeyHasher::new(None).digest(&secret);
+        let peppered = KeyHasher::new(Some(b"pepper".to_vec())).digest(&secret);
+        assert_ne!(plain, peppered);
+        assert!(plain.matches(&KeyHasher::default().digest(&secret).0));
+    }
+
+    #[test]
+    fn prefixes_are_lowercase_alphanumerics_starting_with_a_letter() {
+        assert!(KeyPrefix::parse("kw").is_some());
+        assert!(KeyPrefix::parse("a1b2c3d4e5f6").is_some());
+        for bad in ["", "1kw", "Kw", "k_w", "a1b2c3d4e5f6g"] {
+            assert!(KeyPrefix::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

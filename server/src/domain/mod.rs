@@ -1,0 +1,16 @@
+//! The domain: key format, hashing, scopes and validated inputs, free of HTTP and SQL.
+
+pub mod api_key;
+pub mod key;
+pub mod organization;
+pub mod scope;
+pub mod validation;
+
+/// Milliseconds since the Unix epoch, the one time unit of the API and the store.
+pub type Millis = i64;
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_millis() -> Millis {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,157 @@
+//! Scopes: what a key may do to a resource, and whether one set of scopes covers another.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+
+/// Resources that Keyward itself guards; granting a scope on one needs holding it.
+pub const MANAGEMENT_RESOURCES: [&str; 3] = [API_KEYS, ORGANIZATIONS, VERIFICATIONS];
+/// The resource of the API key management operations.
+pub const API_KEYS: &str = "api_keys";
+/// The resource of organizations; `create` on it makes a key an instance admin.
+pub const ORGANIZATIONS: &str = "organizations";
+/// The resource of key verification.
+pub const VERIFICATIONS: &str = "verifications";
+
+/// The kind of access a scope grants; `write` is all four others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = ScopeAccess)]
+pub enum Access {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Write,
+}
+
+impl Access {
+    /// Whether holding `self` grants `wanted`.
+    pub fn grants(self, wanted: Access) -> bool {
+        self == wanted || self == Access::Write
+    }
+}
+
+/// `{resource, access, targets}`: access to a resource, on the listed targets or all when empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
+    pub resource: String,
+    pub access: Access,
+    #[serde(default)]
+    #[schema(schema_with = targets_schema)]
+    pub targets: Vec<String>,
+}
+
+/// `targets`: at most 100 strings of 1 to 128 characters.
+fn targets_schema() -> ArrayBuilder {
+    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128));
+    ArrayBuilder::new().items(item).max_items(Some(100))
+}
+
+impl Scope {
+    pub fn new(resource: &str, access: Access) -> Self {
+        Self { resource: resource.to_owned(), access, targets: Vec::new() }
+    }
+
+    /// Whether this scope grants `access` to `resource` (on `target`, or on all targets).
+    pub fn grants(&self, resource: &str, access: Access, target: Option<&str>) -> bool {
+        self.resource == resource
+            && self.access.grants(access)
+            && (self.targets.is_empty() || target.is_some_and(|t| self.targets.iter().any(|held| held == t)))
+    }
+
+    /// Whether this scope grants everything `other` does.
+    pub fn covers(&self, other: &Scope) -> bool {
+        if self.resource != other.resource || !self.access.grants(other.access) {
+            return false;
+        }
+        self.targets.is_empty()
+            || (!other.targets.is_empty() && other.targets.iter().all(|t| self.targets.contains(t)))
+    }
+
+    /// Whether the resource is one Keyward guards itself.
+    pub fn is_management(&self) -> bool {
+        MANAGEMENT_RESOURCES.contains(&self.resource.as_str())
+    }
+}
+
+/// Whether any of `held` grants `access` to `resource` on all its targets.
+pub fn any_grants(held: &[Scope], resource: &str, access: Access) -> bool {
+    held.iter().any(|s| s.grants(resource, access, None))
+}
+
+/// The management scopes in `wanted` that no scope in `held` covers.
+pub fn ungrantable<'a>(held: &[Scope], wanted: &'a [Scope]) -> Vec<&'a Scope> {
+    wanted.iter().filter(|w| w.is_management() && !held.iter().any(|h| h.covers(w))).collect()
+}
+
+/// The scopes of an organization's root key.
+pub fn root_scopes() -> Vec<Scope> {
+    vec![
+        Scope::new(API_KEYS, Access::Write),
+        Scope::new(VERIFICATIONS, Access::Write),
+        Scope::new(ORGANIZATIONS, Access::Read),
+    ]
+}
+
+/// The scopes of the first organization's root key, which also administers the instance.
+pub fn instance_admin_scopes() -> Vec<Scope> {
+    vec![
+        Scope::new(API_KEYS, Access::Write),
+        Scope::new(VERIFICATIONS, Access::Write),
+        Scope::new(ORGANIZATIONS, Access::Write),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(resource: &str, access: Access, targets: &[&str]) -> Scope {
+        Scope { resource: resource.into(), access, targets: targets.iter().map(|t| t.to_string()).collect() }
+    }
+
+    #[test]
+    fn write_grants_every_access_and_read_grants_only_read() {
+        let write = scope("queues", Access::Write, &[]);
+        let read = scope("queues", Access::Read, &[]);
+        for access in [Access::Read, Access::Create, Access::Update, Access::Delete] {
+            assert!(write.grants("queues", access, None));
+        }
+        assert!(read.grants("queues", Access::Read, Some("q1")));
+        assert!(!read.grants("queues", Access::Delete, None));
+        assert!(!read.grants("topics", Access::Read, None));
+    }
+
+    #[test]
+    fn a_targeted_scope_grants_only_its_targets() {
+        let held = scope("queues", Access::Read, &["q1", "q2"]);
+        assert!(held.grants("queues", Access::Read, Some("q2")));
+        assert!(!held.grants("queues", Access::Read, Some("q3")));
+        assert!(!held.grants("queues", Access::Read, None));
+        assert!(held.covers(&scope("queues", Access::Read, &["q1"])));
+        assert!(!held.covers(&scope("queues", Access::Read, &[])));
+    }
+
+    #[test]
+    fn only_held_management_scopes_can_be_granted() {
+        let held = vec![scope(API_KEYS, Access::Write, &[])];
+        let wanted = vec![
+            scope(API_KEYS, Access::Read, &[]),
+            scope(ORGANIZATIONS, Access::Create, &[]),
+            scope("anything", Access::Write, &[]),
+        ];
+        let refused = ungrantable(&held, &wanted);
+        assert_eq!(refused, vec![&wanted[1]]);
+    }
+
+    #[test]
+    fn a_root_key_cannot_grant_instance_administration() {
+        assert!(!ungrantable(&root_scopes(), &[scope(ORGANIZATIONS, Access::Create, &[])]).is_empty());
+        assert!(
+            ungrantable(&instance_admin_scopes(), &[scope(ORGANIZATIONS, Access::Create, &[])]).is_empty()
+        );
+    }
+}

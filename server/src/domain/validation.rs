@@ -1,0 +1,157 @@
+//! Field-level validation that collects every problem in a request, not just the first.
+
+use serde_json::{Map, Value};
+
+use super::key::{KeyPrefix, PREFIX_MAX_LEN};
+use super::scope::Scope;
+
+/// The most scopes one key may hold.
+pub const MAX_SCOPES: usize = 50;
+/// The most targets one scope may list.
+pub const MAX_TARGETS: usize = 100;
+/// The most top-level entries in a key's metadata.
+pub const MAX_METADATA_ENTRIES: usize = 64;
+/// The longest scope resource name.
+pub const MAX_RESOURCE_LEN: usize = 64;
+/// The longest name, id or target.
+pub const MAX_NAME_LEN: usize = 128;
+/// The longest description.
+pub const MAX_DESCRIPTION_LEN: usize = 1024;
+
+/// One invalid field: a stable code, a message for a person, and the field's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub code: &'static str,
+    pub message: String,
+    pub field: String,
+}
+
+/// Collects field errors while a request is checked.
+#[derive(Debug, Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn fail(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.errors.push(FieldError { code, message: message.into(), field: field.into() });
+    }
+
+    /// A string whose length in characters lies in `min..=max`.
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let len = value.chars().count();
+        if len < min {
+            self.fail(field, "too_short", format!("must be at least {min} characters long"));
+        } else if len > max {
+            self.fail(field, "too_long", format!("must be at most {max} characters long"));
+        }
+    }
+
+    /// An optional name, id or other short label.
+    pub fn label(&mut self, field: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.text(field, value, 1, MAX_NAME_LEN);
+        }
+    }
+
+    pub fn description(&mut self, field: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.text(field, value, 0, MAX_DESCRIPTION_LEN);
+        }
+    }
+
+    /// A key prefix, `kw` when absent.
+    pub fn prefix(&mut self, field: &str, value: Option<&str>) -> KeyPrefix {
+        match value {
+            None => KeyPrefix::default(),
+            Some(value) => KeyPrefix::parse(value).unwrap_or_else(|| {
+                self.fail(
+                    field,
+                    "invalid_prefix",
+                    format!(
+                        "must be a lowercase letter followed by at most {} lowercase letters or digits",
+                        PREFIX_MAX_LEN - 1
+                    ),
+                );
+                KeyPrefix::default()
+            }),
+        }
+    }
+
+    pub fn non_negative(&mut self, field: &str, value: Option<i64>) {
+        if value.is_some_and(|v| v < 0) {
+            self.fail(field, "out_of_range", "must be at least 0");
+        }
+    }
+
+    pub fn scopes(&mut self, field: &str, scopes: &[Scope]) {
+        if scopes.len() > MAX_SCOPES {
+            self.fail(field, "too_many", format!("must hold at most {MAX_SCOPES} scopes"));
+        }
+        for (i, scope) in scopes.iter().enumerate() {
+            let resource_field = format!("{field}[{i}].resource");
+            self.text(&resource_field, &scope.resource, 1, MAX_RESOURCE_LEN);
+            if !is_resource_name(&scope.resource) {
+                self.fail(
+                    resource_field,
+                    "invalid_resource",
+                    "must start with a lowercase letter and hold only lowercase letters, digits and _ . : -",
+                );
+            }
+            if scope.targets.len() > MAX_TARGETS {
+                self.fail(
+                    format!("{field}[{i}].targets"),
+                    "too_many",
+                    format!("must list at most {MAX_TARGETS} targets"),
+                );
+            }
+            for (j, target) in scope.targets.iter().enumerate() {
+                self.text(&format!("{field}[{i}].targets[{j}]"), target, 1, MAX_NAME_LEN);
+            }
+        }
+    }
+
+    pub fn metadata(&mut self, field: &str, metadata: &Map<String, Value>) {
+        if metadata.len() > MAX_METADATA_ENTRIES {
+            self.fail(field, "too_many", format!("must hold at most {MAX_METADATA_ENTRIES} entries"));
+        }
+    }
+
+    /// The checked value, or every problem found.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.errors.is_empty() { Ok(value) } else { Err(self.errors) }
+    }
+}
+
+/// `^[a-z][a-z0-9_.:-]*$`
+fn is_resource_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.:-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::scope::Access;
+
+    #[test]
+    fn lengths_are_counted_in_characters_not_bytes() {
+        let mut checker = Checker::default();
+        checker.text("name", &"é".repeat(128), 1, 128);
+        assert!(checker.finish(()).is_ok());
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_with_its_path() {
+        let mut checker = Checker::default();
+        checker.text("name", "", 1, 128);
+        checker.scopes(
+            "scopes",
+            &[Scope { resource: "Bad".into(), access: Access::Read, targets: vec![String::new()] }],
+        );
+        let errors = checker.finish(()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "scopes[0].resource", "scopes[0].targets[0]"]);
+    }
+}

@@ -1,0 +1,25 @@
+//! The `keyward-server` binary: parse the settings, start the application, print a new root key once.
+
+use clap::Parser;
+use keyward_server::bootstrap::Bootstrap;
+use keyward_server::config::Config;
+use keyward_server::startup::Application;
+use keyward_server::telemetry;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    telemetry::init(config.log_format);
+    let app = Application::build(&config).await?;
+    match app.bootstrap() {
+        Bootstrap::Minted(secret) => {
+            println!("admin key: {}", secret.expose());
+            println!("(shown once: store it now; Keyward keeps only its digest)");
+        }
+        Bootstrap::Adopted => tracing::info!("adopted KEYWARD_ADMIN_KEY as the root key"),
+        Bootstrap::Existing => {}
+    }
+    tracing::info!(address = %app.local_addr(), database = %config.database_url, "keyward listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The application: store, bootstrap and router behind a bound listener, run until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::{AppState, router};
+use crate::bootstrap::{Bootstrap, ensure_default_organization};
+use crate::config::Config;
+use crate::domain::key::{KeyHasher, Secret};
+use crate::store;
+
+/// A built server: its listener is bound, so `local_addr` is known before it runs.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    bootstrap: Bootstrap,
+}
+
+impl Application {
+    /// Opens the store (migrating it), creates the default organization on first start, binds.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let admin_key = config
+            .admin_key
+            .as_deref()
+            .map(|key| {
+                Secret::parse(key.trim()).context("KEYWARD_ADMIN_KEY is not a well-formed Keyward key")
+            })
+            .transpose()?;
+        let store = store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database_url))?;
+        let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
+        let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self { listener, router: router(AppState { store, hasher }), bootstrap })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// What start-up did: on a fresh store, the root key to show once.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,285 @@
+//! The SQLite store: WAL mode, migrations at start-up, scopes and metadata as JSON text.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use super::{ListQuery, Precondition, Store, StoreError};
+use crate::domain::Millis;
+use crate::domain::api_key::{ApiKey, ApiKeyPatch, IssuedKey, KeyStatus};
+use crate::domain::key::KeyDigest;
+use crate::domain::organization::Organization;
+
+/// How often an update is retried when another writer changed the key in between.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// The columns of `api_keys`, in the order `insert_key` binds them.
+macro_rules! key_columns {
+    () => {
+        "id, organization_id, digest, name, description, user_id, customer_id, billing_id, prefix, \
+         masked_key, status, scopes, metadata, revision, created_at, updated_at, last_used_at, \
+         expires_at, deleted_at"
+    };
+}
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn insert_key(
+        executor: impl sqlx::SqliteExecutor<'_>,
+        issued: &IssuedKey,
+    ) -> Result<(), StoreError> {
+        let key = &issued.api_key;
+        sqlx::query(concat!(
+            "INSERT INTO api_keys (",
+            key_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(key.id)
+        .bind(key.organization_id)
+        .bind(&issued.digest.0[..])
+        .bind(&key.name)
+        .bind(&key.description)
+        .bind(&key.user_id)
+        .bind(&key.customer_id)
+        .bind(&key.billing_id)
+        .bind(&key.prefix)
+        .bind(&key.masked_key)
+        .bind(key.status.as_str())
+        .bind(to_json(&key.scopes)?)
+        .bind(to_json(&key.metadata)?)
+        .bind(key.revision)
+        .bind(key.created_at)
+        .bind(key.updated_at)
+        .bind(key.last_used_at)
+        .bind(key.expires_at)
+        .bind(key.deleted_at)
+        .execute(executor)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn organization_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+    }
+
+    async fn organization_create(
+        &self,
+        organization: &Organization,
+        root: &IssuedKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(organization.id)
+            .bind(&organization.name)
+            .bind(organization.created_at)
+            .execute(&mut *tx)
+            .await?;
+        Self::insert_key(&mut *tx, root).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Organization {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError> {
+        Self::insert_key(&self.pool, key).await
+    }
+
+    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<IssuedKey>, StoreError> {
+        let row = sqlx::query(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE digest = ?"))
+            .bind(&digest.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let stored: Vec<u8> = row.try_get("digest")?;
+            let digest = <[u8; 32]>::try_from(stored.as_slice())
+                .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))?;
+            Ok(IssuedKey { api_key: key_from_row(&row)?, digest: KeyDigest(digest) })
+        })
+        .transpose()
+    }
+
+    async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE organization_id = ? AND id = ?"
+        ))
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn api_key_list(
+        &self,
+        organization_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE organization_id = "
+        ));
+        sql.push_bind(organization_id);
+        if let Some(user_id) = &query.user_id {
+            sql.push(" AND user_id = ").push_bind(user_id);
+        }
+        if let Some(customer_id) = &query.customer_id {
+            sql.push(" AND customer_id = ").push_bind(customer_id);
+        }
+        if let Some(status) = query.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        if !query.include_deleted {
+            sql.push(" AND deleted_at IS NULL");
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn api_key_update(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        precondition: Precondition,
+        patch: &ApiKeyPatch,
+        now: Millis,
+    ) -> Result<ApiKey, StoreError> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut key = self.api_key_get(organization_id, id).await?;
+            if key.deleted_at.is_some() {
+                return Err(StoreError::Revoked);
+            }
+            match precondition {
+                Precondition::None => {}
+                Precondition::Revision(expected) if expected == key.revision => {}
+                Precondition::Revision(_) | Precondition::Never => {
+                    return Err(StoreError::RevisionMismatch { current: key.revision });
+                }
+            }
+            let read_revision = key.revision;
+            patch.apply(&mut key, now);
+            let updated = sqlx::query(
+                "UPDATE api_keys SET name = ?, description = ?, status = ?, scopes = ?, expires_at = ?, \
+                 metadata = ?, revision = ?, updated_at = ? \
+                 WHERE organization_id = ? AND id = ? AND revision = ? AND deleted_at IS NULL",
+            )
+            .bind(&key.name)
+            .bind(&key.description)
+            .bind(key.status.as_str())
+            .bind(to_json(&key.scopes)?)
+            .bind(key.expires_at)
+            .bind(to_json(&key.metadata)?)
+            .bind(key.revision)
+            .bind(key.updated_at)
+            .bind(organization_id)
+            .bind(id)
+            .bind(read_revision)
+            .execute(&self.pool)
+            .await?;
+            if updated.rows_affected() == 1 {
+                return Ok(key);
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn api_key_revoke(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        now: Millis,
+    ) -> Result<ApiKey, StoreError> {
+        let row = sqlx::query(concat!(
+            "UPDATE api_keys SET deleted_at = ?, updated_at = ?, revision = revision + 1 \
+             WHERE organization_id = ? AND id = ? AND deleted_at IS NULL RETURNING ",
+            key_columns!()
+        ))
+        .bind(now)
+        .bind(now)
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        organization_id: row.try_get("organization_id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        user_id: row.try_get("user_id")?,
+        customer_id: row.try_get("customer_id")?,
+        billing_id: row.try_get("billing_id")?,
+        prefix: row.try_get("prefix")?,
+        masked_key: row.try_get("masked_key")?,
+        status: KeyStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        scopes: from_json(row, "scopes")?,
+        metadata: from_json(row, "metadata")?,
+        revision: row.try_get("revision")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+    })
+}

@@ -1,0 +1,192 @@
+//! Streams over every page of a key listing, following `_links.next`.
+
+use std::future::Future;
+
+use futures::{
+    StreamExt, TryStreamExt,
+    stream::{self, BoxStream},
+};
+use reqwest::Url;
+
+use crate::{
+    Error, ResponseValue, builder,
+    types::{ApiKey, ApiKeyList, ApiKeySummary, Problem},
+};
+
+impl ApiKeyList {
+    /// The `page_token` of the next page, or `None` on the last page (or if
+    /// the `next` link carries no `page_token`).
+    pub fn next_page_token(&self) -> Option<String> {
+        self.links.next.as_ref().and_then(|next| page_token(&next.href))
+    }
+}
+
+impl<'a> builder::ApiKeyList<'a> {
+    /// Every page of the listing, from this request's filters onwards.
+    pub fn pages(self) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
+        pages(self)
+    }
+
+    /// Every key of the listing as a summary (`id`, `name`, `_links`), across
+    /// all pages.
+    pub fn stream(self) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
+        summaries(pages(self))
+    }
+
+    /// Every key of the listing in full (redacted), across all pages; sets
+    /// `_embed=true`.
+    pub fn stream_embedded(self) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
+        embedded(pages(self.embed(true)))
+    }
+}
+
+impl<'a> builder::UserApiKeyList<'a> {
+    /// Every page of the user's keys, from this request's filters onwards.
+    pub fn pages(self) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
+        pages(self)
+    }
+
+    /// Every key of the user as a summary (`id`, `name`, `_links`), across all
+    /// pages.
+    pub fn stream(self) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
+        summaries(pages(self))
+    }
+
+    /// Every key of the user in full (redacted), across all pages; sets
+    /// `_embed=true`.
+    pub fn stream_embedded(self) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
+        embedded(pages(self.embed(true)))
+    }
+}
+
+/// A list request that can be repeated for another page.
+trait PagedRequest<'a>: Clone + Send + 'a {
+    fn with_page_token(self, token: String) -> Self;
+    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a;
+}
+
+impl<'a> PagedRequest<'a> for builder::ApiKeyList<'a> {
+    fn with_page_token(self, token: String) -> Self {
+        self.page_token(token)
+    }
+
+    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a {
+        self.send()
+    }
+}
+
+impl<'a> PagedRequest<'a> for builder::UserApiKeyList<'a> {
+    fn with_page_token(self, token: String) -> Self {
+        self.page_token(token)
+    }
+
+    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a {
+        self.send()
+    }
+}
+
+/// Sends `first`, then the same request with each next page's token, until a
+/// page has no `next` link.
+fn pages<'a, R: PagedRequest<'a>>(first: R) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
+    stream::try_unfold(Some(first), |request| async move {
+        let Some(request) = request else {
+            return Ok(None);
+        };
+        let page = request.clone().fetch().await?.into_inner();
+        let next = match &page.links.next {
+            None => None,
+            Some(link) => match page_token(&link.href) {
+                Some(token) => Some(request.with_page_token(token)),
+                None => {
+                    return Err(Error::Custom(format!(
+                        "the next page's link has no page_token: {}",
+                        link.href
+                    )));
+                }
+            },
+        };
+        Ok(Some((page, next)))
+    })
+    .boxed()
+}
+
+fn summaries<'a>(
+    pages: BoxStream<'a, Result<ApiKeyList, Error<Problem>>>,
+) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
+    pages.map_ok(|page| stream::iter(page.api_keys.into_iter().map(Ok))).try_flatten().boxed()
+}
+
+fn embedded<'a>(
+    pages: BoxStream<'a, Result<ApiKeyList, Error<Problem>>>,
+) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
+    pages
+        .map_ok(|page| {
+            let keys = page.embedded.map(|e| e.api_keys).unwrap_or_default();
+            stream::iter(keys.into_iter().map(Ok))
+        })
+        .try_flatten()
+        .boxed()
+}
+
+/// The `page_token` query parameter of `href`, a path such as
+/// `/v1/api_keys?limit=20&page_token=abc` or a full URL.
+fn page_token(href: &str) -> Option<String> {
+    let base = Url::parse("http://keyward.invalid/").expect("the base URL is valid");
+    let url = base.join(href).ok()?;
+    url.query_pairs()
+        .find(|(name, _)| name == "page_token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|token| !token.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Link, Links};
+
+    #[test]
+    fn page_token_is_read_from_a_path_with_a_query() {
+        assert_eq!(page_token("/v1/api_keys?limit=20&page_token=abc").as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn page_token_is_read_when_it_comes_first() {
+        assert_eq!(page_token("/v1/users/u1/api_keys?page_token=a-b_C9&limit=5").as_deref(), Some("a-b_C9"));
+    }
+
+    #[test]
+    fn page_token_is_read_from_a_full_url() {
+        assert_eq!(page_token("https://keys.example.com/v1/api_keys?page_token=xyz").as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn page_token_is_percent_decoded() {
+        assert_eq!(page_token("/v1/api_keys?page_token=a%2Db").as_deref(), Some("a-b"));
+    }
+
+    #[test]
+    fn page_token_ignores_a_fragment_and_similar_names() {
+        assert_eq!(
+            page_token("/v1/api_keys?my_page_token=no&page_token=yes#page_token=frag").as_deref(),
+            Some("yes")
+        );
+    }
+
+    #[test]
+    fn page_token_is_none_without_one() {
+        assert_eq!(page_token("/v1/api_keys?limit=20"), None);
+        assert_eq!(page_token("/v1/api_keys"), None);
+        assert_eq!(page_token("/v1/api_keys?page_token="), None);
+    }
+
+    #[test]
+    fn next_page_token_is_none_on_the_last_page() {
+        let links = |next: Option<&str>| Links {
+            self_: Link { href: "/v1/api_keys".into() },
+            next: next.map(|href| Link { href: href.into() }),
+        };
+        let page = |next| ApiKeyList { api_keys: Vec::new(), embedded: None, links: links(next) };
+        assert_eq!(page(None).next_page_token(), None);
+        assert_eq!(page(Some("/v1/api_keys?page_token=p2")).next_page_token().as_deref(), Some("p2"));
+    }
+}

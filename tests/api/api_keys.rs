@@ -1,0 +1,325 @@
+//! Creating, listing, viewing, updating and revoking keys through the generated client.
+
+use std::collections::HashSet;
+
+use futures::TryStreamExt;
+use keyward::types::{self, ApiKeyStatus, ScopeAccess};
+use reqwest::StatusCode;
+
+use crate::helpers::{problem_of, scope, spawn_app};
+
+#[tokio::test]
+async fn creating_a_key_returns_201_with_its_location_etag_and_secret() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .api_key_create()
+        .body(
+            types::ApiKeyCreate::builder()
+                .name("billing worker")
+                .description(Some("reads invoices".parse().unwrap()))
+                .user_id(Some("user-1".parse().unwrap()))
+                .customer_id(Some("cus_9".parse().unwrap()))
+                .billing_id(Some("bill_3".parse().unwrap()))
+                .prefix(Some("acme".parse().unwrap()))
+                .scopes(vec![scope("invoices", ScopeAccess::Read)])
+                .metadata(serde_json::json!({"plan": "pro", "seats": 3}).as_object().unwrap().clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created = response.into_inner();
+    let key = &created.api_key;
+    assert!(created.key.starts_with("acme_"), "{}", created.key);
+    assert_eq!(key.prefix, "acme");
+    assert!(key.masked_key.starts_with(&created.key[..9]) && key.masked_key.ends_with('*'));
+    assert_eq!(key.name, "billing worker");
+    assert_eq!(key.user_id.as_deref(), Some("user-1"));
+    assert_eq!(key.customer_id.as_deref(), Some("cus_9"));
+    assert_eq!(key.billing_id.as_deref(), Some("bill_3"));
+    assert_eq!(key.status, ApiKeyStatus::Enabled);
+    assert_eq!(key.metadata["seats"], 3);
+    assert_eq!(key.revision, 1);
+    assert!(!key.deleted && key.deleted_at.is_none() && key.last_used_at.is_none());
+    assert_eq!(key.links.self_.href, format!("/v1/api_keys/{}", key.id));
+    assert_eq!(created.links.self_.href, key.links.self_.href);
+
+    let raw = app
+        .request(reqwest::Method::POST, "/v1/api_keys")
+        .json(&serde_json::json!({"name": "raw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 201);
+    let location = raw.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(raw.headers()["etag"], "\"1\"");
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(location, format!("/v1/api_keys/{}", body["api_key"]["id"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn a_new_key_works_at_once_with_exactly_its_scopes() {
+    let app = spawn_app().await;
+    let (_, reader) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;
+
+    assert!(reader.api_key_list().send().await.is_ok());
+    let (status, problem) =
+        problem_of(reader.api_key_create().body(types::ApiKeyCreate::builder().name("x")).send().await);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(problem.code, "auth.missing_scope");
+}
+
+#[tokio::test]
+async fn viewing_a_key_shows_it_redacted_with_an_etag() {
+    let app = spawn_app().await;
+    let created = app.create_key("ci").await;
+    let response = app.client.api_key_view().api_key_id(created.api_key.id).send().await.unwrap();
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let key = response.into_inner();
+    assert_eq!(key.id, created.api_key.id);
+    assert_eq!(key.masked_key, created.api_key.masked_key);
+    assert!(!serde_json::to_string(&key).unwrap().contains(&created.key));
+}
+
+#[tokio::test]
+async fn listing_pages_through_every_key_newest_first_by_the_next_link() {
+    let app = spawn_app().await;
+    let mut made = Vec::new();
+    for i in 0..7 {
+        made.push(app.create_key(&format!("key {i}")).await.api_key.id);
+    }
+    let first = app.client.api_key_list().limit(3).send().await.unwrap().into_inner();
+    assert_eq!(first.api_keys.len(), 3);
+    assert!(first.embedded.is_none(), "without _embed only ids and names are listed");
+    assert_eq!(first.api_keys[0].id, made[6], "newest first");
+    let next = first.links.next.as_ref().expect("a next link").href.clone();
+    assert!(next.starts_with("/v1/api_keys?limit=3&") && next.contains("page_token="), "{next}");
+
+    let all: Vec<_> = app.client.api_key_list().limit(3).stream().try_collect().await.unwrap();
+    let ids: Vec<_> = all.iter().map(|k| k.id).collect();
+    let mut expected = made.clone();
+    expected.reverse();
+    expected.push(all.last().unwrap().id); // the root key, created before the others
+    assert_eq!(ids, expected);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "no key is listed twice");
+
+    let last_page = app.client.api_key_list().limit(100).send().await.unwrap().into_inner();
+    assert!(last_page.links.next.is_none());
+}
+
+#[tokio::test]
+async fn listing_with_embed_gives_the_full_redacted_keys() {
+    let app = spawn_app().await;
+    let created = app.create_key("embedded").await;
+    let page = app.client.api_key_list().embed(true).send().await.unwrap().into_inner();
+    let embedded = page.embedded.expect("_embedded with _embed=true");
+    assert_eq!(embedded.api_keys.len(), page.api_keys.len());
+    let key = embedded.api_keys.iter().find(|k| k.id == created.api_key.id).unwrap();
+    assert_eq!(key.masked_key, created.api_key.masked_key);
+}
+
+#[tokio::test]
+async fn listing_filters_by_status_user_and_customer() {
+    let app = spawn_app().await;
+    let alice =
+        app.create(types::ApiKeyCreate::builder().name("a").user_id(Some("alice".parse().unwrap()))).await;
+    let bob = app
+        .create(
+            types::ApiKeyCreate::builder()
+                .name("b")
+                .user_id(Some("bob".parse().unwrap()))
+                .customer_id(Some("acme".parse().unwrap()))
+                .status(Some(ApiKeyStatus::Disabled)),
+        )
+        .await;
+
+    let ids = |page: types::ApiKeyList| page.api_keys.into_iter().map(|k| k.id).collect::<Vec<_>>();
+    let by_user = app.client.api_key_list().user_id("alice").send().await.unwrap().into_inner();
+    assert_eq!(ids(by_user), vec![alice.api_key.id]);
+    let by_customer = app.client.api_key_list().customer_id("acme").send().await.unwrap().into_inner();
+    assert_eq!(ids(by_customer), vec![bob.api_key.id]);
+    let disabled =
+        app.client.api_key_list().status(ApiKeyStatus::Disabled).send().await.unwrap().into_inner();
+    assert_eq!(ids(disabled), vec![bob.api_key.id]);
+}
+
+#[tokio::test]
+async fn updating_a_key_changes_only_the_fields_sent_and_bumps_its_etag() {
+    let app = spawn_app().await;
+    let created = app
+        .create(
+            types::ApiKeyCreate::builder()
+                .name("before")
+                .description(Some("kept".parse().unwrap()))
+                .scopes(vec![scope("queues", ScopeAccess::Read)]),
+        )
+        .await;
+    let response = app
+        .client
+        .api_key_update()
+        .api_key_id(created.api_key.id)
+        .if_match("\"1\"".to_owned())
+        .body(
+            types::ApiKeyUpdate::builder()
+                .name(Some("after".parse().unwrap()))
+                .scopes(vec![scope("queues", ScopeAccess::Write)])
+                .expires_at(Some(4_102_444_800_000)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    let key = response.into_inner();
+    assert_eq!(key.name, "after");
+    assert_eq!(key.description.as_deref(), Some("kept"));
+    assert_eq!(key.scopes[0].access, ScopeAccess::Write);
+    assert_eq!(key.expires_at, Some(4_102_444_800_000));
+    assert_eq!(key.revision, 2);
+    assert!(key.updated_at >= key.created_at);
+
+    let cleared = app
+        .request(reqwest::Method::PATCH, &format!("/v1/api_keys/{}", key.id))
+        .json(&serde_json::json!({"description": null, "expires_at": null}))
+        .send()
+        .await
+        .unwrap();
+    let cleared: serde_json::Value = cleared.json().await.unwrap();
+    assert_eq!(cleared["description"], serde_json::Value::Null);
+    assert_eq!(cleared["expires_at"], serde_json::Value::Null);
+    assert_eq!(cleared["name"], "after");
+}
+
+#[tokio::test]
+async fn a_stale_if_match_gets_412_and_changes_nothing() {
+    let app = spawn_app().await;
+    let created = app.create_key("guarded").await;
+    let id = created.api_key.id;
+    app.client
+        .api_key_update()
+        .api_key_id(id)
+        .body(types::ApiKeyUpdate::builder().name(Some("first".parse().unwrap())))
+        .send()
+        .await
+        .unwrap();
+
+    let stale = app
+        .client
+        .api_key_update()
+        .api_key_id(id)
+        .if_match("\"1\"".to_owned())
+        .body(types::ApiKeyUpdate::builder().name(Some("second".parse().unwrap())))
+        .send()
+        .await;
+    let (status, problem) = problem_of(stale);
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(problem.code, "api_keys.revision_mismatch");
+    let key = app.client.api_key_view().api_key_id(id).send().await.unwrap().into_inner();
+    assert_eq!((key.name.as_str(), key.revision), ("first", 2));
+}
+
+#[tokio::test]
+async fn a_disabled_key_stops_working_at_once_and_works_again_when_enabled() {
+    let app = spawn_app().await;
+    let (created, holder) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;
+    let set_status = |status| {
+        app.client
+            .api_key_update()
+            .api_key_id(created.api_key.id)
+            .body(types::ApiKeyUpdate::builder().status(Some(status)))
+            .send()
+    };
+    set_status(ApiKeyStatus::Disabled).await.unwrap();
+    let (status, problem) = problem_of(holder.api_key_list().send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_disabled"));
+    set_status(ApiKeyStatus::Enabled).await.unwrap();
+    assert!(holder.api_key_list().send().await.is_ok());
+}
+
+#[tokio::test]
+async fn revoking_a_key_stops_it_hides_it_and_keeps_its_record() {
+    let app = spawn_app().await;
+    let (created, holder) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;
+    let id = created.api_key.id;
+
+    let revoked = app.client.api_key_delete().api_key_id(id).send().await.unwrap().into_inner();
+    assert!(revoked.deleted);
+    assert!(revoked.deleted_at.is_some());
+
+    let (status, problem) = problem_of(holder.api_key_list().send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_revoked"));
+
+    let listed: Vec<_> = app.client.api_key_list().stream().try_collect().await.unwrap();
+    assert!(listed.iter().all(|k| k.id != id), "revoked keys are not listed by default");
+    let with_deleted: Vec<_> =
+        app.client.api_key_list().include_deleted(true).stream().try_collect().await.unwrap();
+    assert!(with_deleted.iter().any(|k| k.id == id));
+
+    let viewed = app.client.api_key_view().api_key_id(id).send().await.unwrap().into_inner();
+    assert!(viewed.deleted);
+
+    let (status, _) = problem_of(app.client.api_key_delete().api_key_id(id).send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND, "revoking twice is a 404");
+    let (status, problem) = problem_of(
+        app.client
+            .api_key_update()
+            .api_key_id(id)
+            .body(types::ApiKeyUpdate::builder().name(Some("zombie".parse().unwrap())))
+            .send()
+            .await,
+    );
+    assert_eq!((status, problem.code.as_str()), (StatusCode::CONFLICT, "api_keys.key_revoked"));
+}
+
+#[tokio::test]
+async fn an_expired_key_cannot_authenticate() {
+    let app = spawn_app().await;
+    let created = app
+        .create(
+            types::ApiKeyCreate::builder()
+                .name("short-lived")
+                .expires_at(Some(1))
+                .scopes(vec![scope("api_keys", ScopeAccess::Read)]),
+        )
+        .await;
+    let (status, problem) = problem_of(app.client_with(&created.key).api_key_list().send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_expired"));
+}
+
+#[tokio::test]
+async fn a_key_can_grant_a_management_scope_only_if_it_holds_it() {
+    let app = spawn_app().await;
+    let (_, creator) = app.client_scoped(&[("api_keys", ScopeAccess::Create)]).await;
+
+    let escalate = creator
+        .api_key_create()
+        .body(
+            types::ApiKeyCreate::builder()
+                .name("admin?")
+                .scopes(vec![scope("organizations", ScopeAccess::Create)]),
+        )
+        .send()
+        .await;
+    let (status, problem) = problem_of(escalate);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::FORBIDDEN, "api_keys.scope_not_grantable"));
+
+    let own = creator
+        .api_key_create()
+        .body(
+            types::ApiKeyCreate::builder()
+                .name("fine")
+                .scopes(vec![scope("api_keys", ScopeAccess::Create), scope("my_api", ScopeAccess::Write)]),
+        )
+        .send()
+        .await;
+    assert!(own.is_ok(), "{own:?}");
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_works_like_the_api_key_header() {
+    let app = spawn_app().await;
+    let response =
+        app.anonymous(reqwest::Method::GET, "/v1/api_keys").bearer_auth(&app.root_key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -1,0 +1,167 @@
+//! Every status `openapi.yaml` documents for every operation is provoked for real, and answered
+//! with the documented content type: a new status in the spec fails here until a scenario exists.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A documented operation, as read from `openapi.yaml`.
+struct Operation {
+    id: String,
+    method: Method,
+    path: String,
+    statuses: Vec<(u16, Option<String>)>,
+}
+
+fn documented_operations() -> Vec<Operation> {
+    let spec = keyward_server::contract::committed_spec();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = resolve(&spec, &operation["responses"]);
+            let statuses = responses
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(status, response)| {
+                    let response = resolve(&spec, response);
+                    let content_type = response["content"].as_object().and_then(|c| c.keys().next().cloned());
+                    (status.parse().expect("numeric statuses only"), content_type)
+                })
+                .collect();
+            operations.push(Operation {
+                id: operation["operationId"].as_str().unwrap().to_owned(),
+                method: method.to_uppercase().parse().unwrap(),
+                path: path.clone(),
+                statuses,
+            });
+        }
+    }
+    operations
+}
+
+fn resolve(spec: &Value, value: &Value) -> Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference.trim_start_matches('#');
+            spec.pointer(pointer).cloned().unwrap_or_else(|| panic!("dangling {reference}"))
+        }
+        None => value.clone(),
+    }
+}
+
+/// A valid body for the operations that take one.
+fn valid_body(operation: &str) -> Option<Value> {
+    match operation {
+        "api_key_create" | "organization_create" => Some(json!({"name": "coverage"})),
+        "api_key_update" => Some(json!({"name": "covered"})),
+        _ => None,
+    }
+}
+
+/// The operation's path with a live key of user `ann` (or `id`) filled in.
+async fn live_path(app: &TestApp, operation: &Operation, id: Option<Uuid>) -> String {
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let body = json!({"name": "target", "user_id": "ann"});
+            let created: Value = app
+                .request(Method::POST, "/v1/api_keys")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            created["api_key"]["id"].as_str().unwrap().parse().unwrap()
+        }
+    };
+    operation.path.replace("{api_key_id}", &id.to_string()).replace("{user_id}", "ann")
+}
+
+/// Sends the request that should get `status` from `operation`.
+async fn provoke(app: &TestApp, unscoped_key: &str, operation: &Operation, status: u16) -> reqwest::Response {
+    let path = live_path(app, operation, None).await;
+    let request = |path: &str| {
+        let mut request = app.request(operation.method.clone(), path);
+        if let Some(body) = valid_body(&operation.id) {
+            request = request.json(&body);
+        }
+        request
+    };
+    match status {
+        200 | 201 => request(&path).send().await,
+        400 => request(&format!("{path}?pretty=maybe")).send().await,
+        401 => {
+            let mut anonymous = app.anonymous(operation.method.clone(), &path);
+            if let Some(body) = valid_body(&operation.id) {
+                anonymous = anonymous.json(&body);
+            }
+            anonymous.send().await
+        }
+        403 => {
+            let mut request =
+                app.anonymous(operation.method.clone(), &path).header("x-api-key", unscoped_key);
+            if let Some(body) = valid_body(&operation.id) {
+                request = request.json(&body);
+            }
+            request.send().await
+        }
+        404 => request(&live_path(app, operation, Some(Uuid::now_v7())).await).send().await,
+        406 => request(&path).header("accept", "text/html").send().await,
+        409 => {
+            app.request(Method::DELETE, &path).send().await.unwrap();
+            request(&path).send().await
+        }
+        412 => request(&path).header("if-match", "\"999\"").send().await,
+        413 => {
+            let body = json!({"name": "x".repeat(80 * 1024)});
+            app.request(operation.method.clone(), &path).json(&body).send().await
+        }
+        415 => {
+            app.request(operation.method.clone(), &path)
+                .header("content-type", "text/plain")
+                .body("{}")
+                .send()
+                .await
+        }
+        422 => app.request(operation.method.clone(), &path).json(&json!({"name": ""})).send().await,
+        other => {
+            panic!("no scenario provokes {other} from {}: add one to tests/api/coverage.rs", operation.id)
+        }
+    }
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_documented_status_of_every_operation_is_returned_for_real() {
+    let app = spawn_app().await;
+    let unscoped: Value = app
+        .request(Method::POST, "/v1/api_keys")
+        .json(&json!({"name": "no scopes"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
+
+    let operations = documented_operations();
+    assert_eq!(operations.len(), 11, "every operation of openapi.yaml is read");
+    let mut checked = 0;
+    for operation in &operations {
+        for (status, content_type) in &operation.statuses {
+            let response = provoke(&app, &unscoped_key, operation, *status).await;
+            let label = format!("{} {} -> {status}", operation.id, operation.method);
+            assert_eq!(response.status(), StatusCode::from_u16(*status).unwrap(), "{label}");
+            let got = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(got.as_deref(), content_type.as_deref(), "{label}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "only {checked} statuses were checked");
+}

@@ -1,0 +1,141 @@
+//! Spawning a real server on `127.0.0.1:0` with a temporary database, and small request helpers.
+
+use std::path::PathBuf;
+
+use keyward::Client;
+use keyward::types::{self, ApiKeyCreated, Problem};
+use keyward_server::config::Config;
+use keyward_server::domain::key::{KeyPrefix, Secret};
+use keyward_server::startup::Application;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base_url: String,
+    /// The default organization's root key (also the instance admin).
+    pub root_key: String,
+    /// A client holding `root_key`.
+    pub client: Client,
+    pub http: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Starts the real application on a free loopback port over a fresh SQLite file.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db_path = dir.path().join("keyward.db");
+    let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
+    let mut config = Config::for_tests(format!("sqlite://{}", db_path.display()));
+    config.admin_key = Some(root_key.clone());
+    let app = Application::build(&config).await.expect("the application builds");
+    let base_url = format!("http://127.0.0.1:{}", app.port());
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        client: Client::with_key(&base_url, &root_key).expect("a client"),
+        base_url,
+        root_key,
+        http: reqwest::Client::new(),
+        db_path,
+        _dir: dir,
+        _shutdown: shutdown,
+    }
+}
+
+impl TestApp {
+    /// A client of this server holding `key`.
+    pub fn client_with(&self, key: &str) -> Client {
+        Client::with_key(&self.base_url, key).expect("a client")
+    }
+
+    /// A raw request with the root key, for what the generated client would refuse to send.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", &self.root_key)
+    }
+
+    /// A raw request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// Creates a key named `name` with the root key.
+    pub async fn create_key(&self, name: &str) -> ApiKeyCreated {
+        self.create(types::ApiKeyCreate::builder().name(name)).await
+    }
+
+    /// Creates a key from `body` with the root key.
+    pub async fn create(&self, body: types::builder::ApiKeyCreate) -> ApiKeyCreated {
+        self.client.api_key_create().body(body).send().await.expect("the key is created").into_inner()
+    }
+
+    /// Creates a key holding exactly `scopes`, and a client that presents it.
+    pub async fn client_scoped(&self, scopes: &[(&str, types::ScopeAccess)]) -> (ApiKeyCreated, Client) {
+        let scopes: Vec<types::Scope> = scopes.iter().map(|(r, a)| scope(r, *a)).collect();
+        let created = self.create(types::ApiKeyCreate::builder().name("scoped").scopes(scopes)).await;
+        let client = self.client_with(&created.key);
+        (created, client)
+    }
+
+    /// A second organization, made by the instance admin, and a client with its root key.
+    pub async fn second_organization(&self, name: &str) -> (types::OrganizationCreated, Client) {
+        let created = self
+            .client
+            .organization_create()
+            .body(types::OrganizationCreate::builder().name(name))
+            .send()
+            .await
+            .expect("the organization is created")
+            .into_inner();
+        let client = self.client_with(&created.key);
+        (created, client)
+    }
+}
+
+/// A scope on every target of `resource`.
+pub fn scope(resource: &str, access: types::ScopeAccess) -> types::Scope {
+    types::Scope { resource: resource.parse().expect("a valid resource"), access, targets: Vec::new() }
+}
+
+/// The status and problem document of a failed client call.
+pub fn problem_of<T: std::fmt::Debug>(result: Result<T, keyward::Error<Problem>>) -> (StatusCode, Problem) {
+    match result {
+        Err(keyward::Error::ErrorResponse(response)) => {
+            let status = response.status();
+            (status, response.into_inner())
+        }
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+/// Asserts a raw response is a problem document with `status` and `code`, and returns it.
+pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status of {}", response.url());
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert_eq!(content_type, "application/problem+json", "content type of a {status}");
+    let body: Value = response.json().await.expect("a JSON problem document");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// The fields a problem document's `errors` name.
+pub fn problem_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .flat_map(|e| e["fields"].as_array().cloned().unwrap_or_default())
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

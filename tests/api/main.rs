@@ -1,0 +1,13 @@
+//! The end-to-end suite: the real server on a loopback port over a real SQLite file, driven
+//! through the generated client (and raw HTTP where the client would refuse to send bad input).
+
+mod helpers;
+
+mod api_keys;
+mod coverage;
+mod errors;
+mod organizations;
+mod secrets;
+mod system;
+mod tenancy;
+mod users;

@@ -1,0 +1,51 @@
+//! Health and the served contract, both open without a key.
+
+use keyward::types::HealthStatus;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_answers_without_a_key() {
+    let app = spawn_app().await;
+    let anonymous = keyward::Client::new(&app.base_url);
+    let health = anonymous.health_view().send().await.unwrap().into_inner();
+    assert_eq!(health.status, HealthStatus::Ok);
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn the_server_serves_the_committed_contract() {
+    let app = spawn_app().await;
+    let response = app.anonymous(reqwest::Method::GET, "/openapi.yaml").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/yaml");
+    let served = response.text().await.unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    assert_eq!(served, committed);
+}
+
+#[tokio::test]
+async fn pretty_true_indents_any_json_response_including_problems() {
+    let app = spawn_app().await;
+    let compact =
+        app.anonymous(reqwest::Method::GET, "/v1/health").send().await.unwrap().text().await.unwrap();
+    assert!(!compact.contains('\n'));
+    let pretty = app
+        .anonymous(reqwest::Method::GET, "/v1/health?pretty=true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pretty.contains("\n  \"status\": \"ok\""), "{pretty}");
+    let problem = app
+        .anonymous(reqwest::Method::GET, "/v1/api_keys?pretty=true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(problem.contains("\n  \"code\": \"auth.missing_key\""), "{problem}");
+}

@@ -1,0 +1,48 @@
+//! One user's keys, under the user's own path.
+
+use futures::TryStreamExt;
+use keyward::types;
+use reqwest::StatusCode;
+
+use crate::helpers::{problem_of, spawn_app};
+
+async fn key_for(app: &crate::helpers::TestApp, user: &str) -> types::ApiKeyCreated {
+    app.create(
+        types::ApiKeyCreate::builder().name(format!("{user}'s key")).user_id(Some(user.parse().unwrap())),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_users_list_holds_only_that_users_keys() {
+    let app = spawn_app().await;
+    let mine = [key_for(&app, "ann").await, key_for(&app, "ann").await];
+    key_for(&app, "ben").await;
+
+    let listed: Vec<_> =
+        app.client.user_api_key_list().user_id("ann").limit(1).stream().try_collect().await.unwrap();
+    let mut ids: Vec<_> = listed.iter().map(|k| k.id).collect();
+    ids.sort();
+    let mut expected: Vec<_> = mine.iter().map(|k| k.api_key.id).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    let page = app.client.user_api_key_list().user_id("ann").limit(1).send().await.unwrap().into_inner();
+    let next = page.links.next.expect("a second page").href;
+    assert!(next.starts_with("/v1/users/ann/api_keys?") && !next.contains("user_id="), "{next}");
+}
+
+#[tokio::test]
+async fn a_user_sees_their_own_key_and_a_404_for_anyone_elses() {
+    let app = spawn_app().await;
+    let anns = key_for(&app, "ann").await;
+    let bens = key_for(&app, "ben").await;
+
+    let key = app.client.user_api_key_view().user_id("ann").api_key_id(anns.api_key.id).send().await.unwrap();
+    assert_eq!(key.headers()["etag"], "\"1\"");
+    assert_eq!(key.into_inner().user_id.as_deref(), Some("ann"));
+
+    let (status, problem) =
+        problem_of(app.client.user_api_key_view().user_id("ann").api_key_id(bens.api_key.id).send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::NOT_FOUND, "api_keys.key_not_found"));
+}
