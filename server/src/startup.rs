@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -12,12 +14,17 @@ use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
 use crate::domain::key::{KeyHasher, Secret};
 use crate::store;
+use crate::verifier::Verifier;
+
+/// How often usage held in memory is written to the store.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// A built server: its listener is bound, so `local_addr` is known before it runs.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     bootstrap: Bootstrap,
+    verifier: Arc<Verifier>,
 }
 
 impl Application {
@@ -38,7 +45,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, router: router(AppState { store, hasher }), bootstrap })
+        let verifier = Arc::new(Verifier::new(store.clone(), hasher));
+        Ok(Self {
+            listener,
+            router: router(AppState { store, verifier: verifier.clone() }),
+            bootstrap,
+            verifier,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -59,9 +72,27 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let flusher = tokio::spawn(flush_usage(self.verifier.clone()));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        flusher.abort();
+        if let Err(error) = self.verifier.flush().await {
+            tracing::error!(%error, "the final usage flush failed");
+        }
+        served
+    }
+}
+
+/// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`].
+async fn flush_usage(verifier: Arc<Verifier>) {
+    let mut ticks = tokio::time::interval(FLUSH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = verifier.flush().await {
+            tracing::warn!(%error, "usage flush failed; it will be retried");
+        }
     }
 }
 

@@ -21,21 +21,27 @@ pub struct TestApp {
     pub client: Client,
     pub http: reqwest::Client,
     pub db_path: PathBuf,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
+    dir: TempDir,
+    shutdown: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Starts the real application on a free loopback port over a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_path = dir.path().join("keyward.db");
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
+    spawn_app_in(dir, root_key).await
+}
+
+/// Starts the real application over the database in `dir`, adopting `root_key` on first start.
+async fn spawn_app_in(dir: TempDir, root_key: String) -> TestApp {
+    let db_path = dir.path().join("keyward.db");
     let mut config = Config::for_tests(format!("sqlite://{}", db_path.display()));
     config.admin_key = Some(root_key.clone());
     let app = Application::build(&config).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
@@ -44,12 +50,21 @@ pub async fn spawn_app() -> TestApp {
         root_key,
         http: reqwest::Client::new(),
         db_path,
-        _dir: dir,
-        _shutdown: shutdown,
+        dir,
+        shutdown,
+        server,
     }
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would (draining, flushing usage) and starts it again on the
+    /// same database.
+    pub async fn restart(self) -> TestApp {
+        let _ = self.shutdown.send(());
+        self.server.await.expect("the server task").expect("the server stops cleanly");
+        spawn_app_in(self.dir, self.root_key).await
+    }
+
     /// A client of this server holding `key`.
     pub fn client_with(&self, key: &str) -> Client {
         Client::with_key(&self.base_url, key).expect("a client")

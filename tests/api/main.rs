@@ -11,3 +11,4 @@ mod secrets;
 mod system;
 mod tenancy;
 mod users;
+mod verify;

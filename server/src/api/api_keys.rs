@@ -14,11 +14,14 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::model::*;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
+use crate::domain::key::{KeyPrefix, Secret};
 use crate::domain::now_millis;
 use crate::domain::scope::{API_KEYS, Access};
 use crate::domain::validation::Checker;
 use crate::store::{ListQuery, Precondition};
 
+/// The longest grace period a rotation may give the old secret: 30 days.
+const MAX_GRACE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Keys on a page when `limit` is left out.
 const DEFAULT_LIMIT: u32 = 20;
 /// The most keys on a page.
@@ -56,8 +59,9 @@ pub async fn api_key_create(
     let new = NewApiKey::from(body);
     caller.require_grantable(&new.scopes)?;
     let (issued, secret) =
-        new.issue(caller.organization_id, &state.hasher, now_millis()).map_err(ApiError::invalid_body)?;
+        new.issue(caller.organization_id, state.hasher(), now_millis()).map_err(ApiError::invalid_body)?;
     state.store.api_key_insert(&issued).await?;
+    state.verifier.forget_digest(&issued.digest);
     let key = issued.api_key;
     tracing::info!(api_key_id = %key.id, "api key created");
     let headers =
@@ -122,7 +126,7 @@ pub async fn api_key_view(
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
     let key = state.store.api_key_get(caller.organization_id, api_key_id).await?;
-    Ok(with_etag(key))
+    Ok(with_etag(&state, key))
 }
 
 /// Update an API key
@@ -171,8 +175,9 @@ pub async fn api_key_update(
         .store
         .api_key_update(caller.organization_id, api_key_id, precondition, &patch, now_millis())
         .await?;
+    state.verifier.forget_key(key.id);
     tracing::info!(revision = key.revision, "api key updated");
-    Ok(with_etag(key))
+    Ok(with_etag(&state, key))
 }
 
 /// Revoke an API key
@@ -198,13 +203,76 @@ pub async fn api_key_delete(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
     caller.require(API_KEYS, Access::Delete)?;
-    let key = state.store.api_key_revoke(caller.organization_id, api_key_id, now_millis()).await?;
+    let mut key = state.store.api_key_revoke(caller.organization_id, api_key_id, now_millis()).await?;
+    state.verifier.forget_key(key.id);
     tracing::info!("api key revoked");
+    state.verifier.overlay(&mut key);
     Ok(Json(key.into()))
 }
 
-/// A key as the response body, with its `ETag`.
-pub(super) fn with_etag(key: ApiKey) -> Response {
+/// Rotate an API key's secret
+#[utoipa::path(
+    post,
+    path = "/v1/api_keys/{api_key_id}/rotate",
+    tag = "api_keys",
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    request_body = ApiKeyRotate,
+    responses(
+        (status = 200, description = "The key with its new secret", body = ApiKeyCreated, headers(
+            ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
+pub async fn api_key_rotate(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(api_key_id): ApiPath<Uuid>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiJson(body): ApiJson<ApiKeyRotate>,
+) -> Result<Response, ApiError> {
+    caller.require(API_KEYS, Access::Update)?;
+    let grace = body.grace_period_ms.unwrap_or(0);
+    let mut checker = Checker::default();
+    checker.range("grace_period_ms", grace, 0, MAX_GRACE_MS);
+    checker.finish(()).map_err(ApiError::invalid_body)?;
+    let existing = state.store.api_key_get(caller.organization_id, api_key_id).await?;
+    let secret = Secret::generate(&KeyPrefix::parse(&existing.prefix).unwrap_or_default());
+    let digest = state.hasher().digest(&secret);
+    let now = now_millis();
+    let rotated = state
+        .store
+        .api_key_rotate(caller.organization_id, api_key_id, &digest, &secret.masked(), now + grace, now)
+        .await?;
+    state.verifier.forget_key(api_key_id);
+    state.verifier.forget_digest(&digest);
+    for old in &rotated.old_digests {
+        state.verifier.forget_digest(old);
+    }
+    tracing::info!(grace_period_ms = grace, "api key rotated");
+    let mut key = rotated.api_key;
+    state.verifier.overlay(&mut key);
+    let etag = header_value(&key.etag());
+    let body = ApiKeyCreated {
+        key: secret.expose().to_owned(),
+        links: Links::to(api_key_path(key.id)),
+        api_key: key.into(),
+    };
+    Ok(([(header::ETAG, etag)], Json(body)).into_response())
+}
+
+/// A key as the response body, with its in-memory usage and its `ETag`.
+pub(super) fn with_etag(state: &AppState, mut key: ApiKey) -> Response {
+    state.verifier.overlay(&mut key);
     let etag = header_value(&key.etag());
     ([(header::ETAG, etag)], Json(ApiKeyBody::from(key))).into_response()
 }
@@ -232,10 +300,15 @@ pub(super) async fn list_page(
         .iter()
         .map(|k| ApiKeySummary { id: k.id, name: k.name.clone(), links: Links::to(api_key_path(k.id)) })
         .collect();
-    let embedded = params
-        .embed
-        .unwrap_or(false)
-        .then(|| ApiKeyEmbedded { api_keys: keys.into_iter().map(ApiKeyBody::from).collect() });
+    let embedded = params.embed.unwrap_or(false).then(|| ApiKeyEmbedded {
+        api_keys: keys
+            .into_iter()
+            .map(|mut key| {
+                state.verifier.overlay(&mut key);
+                ApiKeyBody::from(key)
+            })
+            .collect(),
+    });
     Ok(ApiKeyList { api_keys, embedded, links: Links { self_: Link { href: self_href }, next } })
 }
 

@@ -1,12 +1,14 @@
 //! The caller: the Keyward key a request presents, checked, with its organization and scopes.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::api_key::Unusable;
+use crate::domain::api_key::{ApiKey, Unusable};
 use crate::domain::key::Secret;
 use crate::domain::now_millis;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
@@ -19,13 +21,13 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub struct Caller {
     pub organization_id: Uuid,
     pub key_id: Uuid,
-    pub scopes: Vec<Scope>,
+    key: Arc<ApiKey>,
 }
 
 impl Caller {
     /// 403 unless the caller holds `access` to `resource`.
     pub fn require(&self, resource: &str, access: Access) -> Result<(), ApiError> {
-        if any_grants(&self.scopes, resource, access) {
+        if any_grants(&self.key.scopes, resource, access) {
             Ok(())
         } else {
             Err(ApiError::Forbidden {
@@ -40,7 +42,7 @@ impl Caller {
 
     /// 403 unless the caller holds every Keyward management scope in `wanted`.
     pub fn require_grantable(&self, wanted: &[Scope]) -> Result<(), ApiError> {
-        match ungrantable(&self.scopes, wanted).first() {
+        match ungrantable(&self.key.scopes, wanted).first() {
             None => Ok(()),
             Some(scope) => Err(ApiError::Forbidden {
                 code: "api_keys.scope_not_grantable",
@@ -61,20 +63,23 @@ impl FromRequestParts<AppState> for Caller {
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
-        let digest = state.hasher.digest(&secret);
-        let stored = state
-            .store
-            .api_key_by_digest(&digest)
+        let resolved = state
+            .verifier
+            .resolve(&secret)
             .await?
-            .filter(|stored| stored.digest.matches(&digest.0))
             .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-        let key = stored.api_key;
-        key.usable_at(now_millis()).map_err(|why| match why {
+        let now = now_millis();
+        let key = resolved.key;
+        state.verifier.record_use(key.id, now);
+        if resolved.secret_expires_at.is_some_and(|at| at <= now) {
+            return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
+        }
+        key.usable_at(now).map_err(|why| match why {
             Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
             Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
             Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
         })?;
-        Ok(Caller { organization_id: key.organization_id, key_id: key.id, scopes: key.scopes })
+        Ok(Caller { organization_id: key.organization_id, key_id: key.id, key })
     }
 }
 

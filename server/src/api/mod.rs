@@ -9,6 +9,7 @@ pub mod model;
 pub mod organizations;
 pub mod system;
 pub mod users;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -24,14 +25,21 @@ use utoipa_axum::routes;
 
 use crate::domain::key::KeyHasher;
 use crate::store::Store;
+use crate::verifier::Verifier;
 use error::ApiError;
 use model::*;
 
-/// What every handler can reach: the store and the key hasher.
+/// What every handler can reach: the store, and the verifier with its caches.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub hasher: KeyHasher,
+    pub verifier: Arc<Verifier>,
+}
+
+impl AppState {
+    pub fn hasher(&self) -> &KeyHasher {
+        self.verifier.hasher()
+    }
 }
 
 #[derive(OpenApi)]
@@ -79,6 +87,8 @@ fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(organizations::organization_view))
         .routes(routes!(api_keys::api_key_list, api_keys::api_key_create))
         .routes(routes!(api_keys::api_key_view, api_keys::api_key_update, api_keys::api_key_delete))
+        .routes(routes!(api_keys::api_key_rotate))
+        .routes(routes!(verify::api_key_verify))
         .routes(routes!(users::user_api_key_list))
         .routes(routes!(users::user_api_key_view))
         .split_for_parts()

@@ -7,8 +7,10 @@ use utoipa::{IntoParams, ToResponse, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
+use crate::domain::limits::{Credits, RateLimit};
 use crate::domain::organization::Organization;
 use crate::domain::scope::Scope;
+use crate::domain::verification::{ScopeCheck, VerifyCode};
 
 /// A link to a resource on this server.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -69,6 +71,12 @@ pub struct ApiKeyBody {
     pub scopes: Vec<Scope>,
     #[schema(schema_with = metadata_schema)]
     pub metadata: Map<String, Value>,
+    #[schema(required = true)]
+    pub rate_limit: Option<RateLimit>,
+    #[schema(required = true)]
+    pub credits: Option<Credits>,
+    /// How many verifications presented this key (a few may still be in flight to the store)
+    pub usage_count: i64,
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -99,6 +107,9 @@ impl From<ApiKey> for ApiKeyBody {
             status: key.status,
             scopes: key.scopes,
             metadata: key.metadata,
+            rate_limit: key.rate_limit,
+            credits: key.credits,
+            usage_count: key.usage_count,
             revision: key.revision,
             created_at: key.created_at,
             updated_at: key.updated_at,
@@ -182,6 +193,12 @@ pub struct ApiKeyCreate {
     pub metadata: Map<String, Value>,
     #[serde(default)]
     pub status: KeyStatus,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
+    pub credits: Option<Credits>,
 }
 
 impl From<ApiKeyCreate> for NewApiKey {
@@ -197,6 +214,8 @@ impl From<ApiKeyCreate> for NewApiKey {
             scopes: body.scopes,
             metadata: body.metadata,
             status: body.status,
+            rate_limit: body.rate_limit,
+            credits: body.credits,
         }
     }
 }
@@ -223,6 +242,80 @@ pub struct ApiKeyUpdate {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(schema_with = bounded_metadata_schema)]
     pub metadata: Option<Map<String, Value>>,
+    /// `null` removes the rate limit
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<RateLimit>)]
+    pub rate_limit: Option<Option<RateLimit>>,
+    /// Sets the credits and their refill; `null` removes the limit
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Credits>)]
+    pub credits: Option<Option<Credits>>,
+}
+
+/// The body of `api_key_rotate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRotate {
+    /// How long the old secret keeps working (0 if left out; at most 30 days)
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(minimum = 0, maximum = 2_592_000_000_i64, nullable = false)]
+    pub grace_period_ms: Option<i64>,
+}
+
+/// The body of `api_key_verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The key your API was presented
+    #[schema(max_length = 512)]
+    pub key: String,
+    /// Scopes the key must hold, each on `target` if given
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub scopes: Vec<ScopeCheck>,
+    /// Credits this verification spends (1 if left out)
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
+    pub cost: Option<i64>,
+}
+
+/// The verdict on a presented key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: VerifyCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub api_key: Option<ApiKeyBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rate_limit: Option<RateLimitState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub credits: Option<CreditsState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub expiry_warning: Option<ExpiryWarning>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateLimitState {
+    pub limit: i32,
+    /// Verifications left in the current window
+    pub remaining: i32,
+    /// When the next verification is allowed again (if none is left) or the window is full again
+    pub reset_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsState {
+    pub remaining: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiryWarning {
+    pub expires_at: i64,
+    pub message: String,
 }
 
 impl From<ApiKeyUpdate> for ApiKeyPatch {
@@ -234,6 +327,8 @@ impl From<ApiKeyUpdate> for ApiKeyPatch {
             scopes: body.scopes,
             expires_at: body.expires_at,
             metadata: body.metadata,
+            rate_limit: body.rate_limit,
+            credits: body.credits,
         }
     }
 }

@@ -42,9 +42,10 @@ pub async fn organization_create(
     caller.require(ORGANIZATIONS, Access::Create)?;
     let now = now_millis();
     let organization = Organization::parse_new(&body.name, now).map_err(ApiError::invalid_body)?;
-    let (root, secret) = crate::bootstrap::root_key(&organization, &state.hasher, false, now)
+    let (root, secret) = crate::bootstrap::root_key(&organization, state.hasher(), false, now)
         .map_err(|e| ApiError::Internal(format!("root key: {e:?}")))?;
     state.store.organization_create(&organization, &root).await?;
+    state.verifier.forget_digest(&root.digest);
     tracing::info!(new_organization_id = %organization.id, "organization created");
     let created = OrganizationCreated {
         organization: organization.into(),

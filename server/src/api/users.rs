@@ -77,5 +77,5 @@ pub async fn user_api_key_view(
     if key.user_id.as_deref() != Some(user_id.as_str()) {
         return Err(ApiError::key_not_found());
     }
-    Ok(with_etag(key))
+    Ok(with_etag(&state, key))
 }

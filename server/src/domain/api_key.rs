@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::Millis;
 use super::key::{KeyDigest, KeyHasher, Secret};
+use super::limits::{CreditBalance, Credits, RateLimit};
 use super::scope::Scope;
 use super::validation::{Checker, FieldError, MAX_NAME_LEN};
 
@@ -51,6 +52,13 @@ pub struct ApiKey {
     pub status: KeyStatus,
     pub scopes: Vec<Scope>,
     pub metadata: Map<String, Value>,
+    pub rate_limit: Option<RateLimit>,
+    pub credits: Option<Credits>,
+    /// When the credits were last set or refilled.
+    pub credits_refilled_at: Millis,
+    /// Grows whenever the credits are set through the API, so older in-memory balances are dropped.
+    pub credits_version: i64,
+    pub usage_count: i64,
     pub revision: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -81,6 +89,11 @@ impl ApiKey {
         }
     }
 
+    /// The key's credit balance, if it has a budget.
+    pub fn credit_balance(&self) -> Option<CreditBalance> {
+        self.credits.map(|credits| CreditBalance { credits, refilled_at: self.credits_refilled_at })
+    }
+
     /// The strong entity tag of this revision, quoted as HTTP wants it.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.revision)
@@ -107,6 +120,8 @@ pub struct NewApiKey {
     pub scopes: Vec<Scope>,
     pub metadata: Map<String, Value>,
     pub status: KeyStatus,
+    pub rate_limit: Option<RateLimit>,
+    pub credits: Option<Credits>,
 }
 
 impl NewApiKey {
@@ -139,6 +154,8 @@ impl NewApiKey {
         checker.non_negative("expires_at", self.expires_at);
         checker.scopes("scopes", &self.scopes);
         checker.metadata("metadata", &self.metadata);
+        checker.rate_limit("rate_limit", self.rate_limit.as_ref());
+        checker.credits("credits", self.credits.as_ref());
         checker.finish(())?;
 
         let secret = secret.unwrap_or_else(|| Secret::generate(&prefix));
@@ -155,6 +172,11 @@ impl NewApiKey {
             status: self.status,
             scopes: self.scopes,
             metadata: self.metadata,
+            rate_limit: self.rate_limit,
+            credits: self.credits,
+            credits_refilled_at: now,
+            credits_version: 0,
+            usage_count: 0,
             revision: 1,
             created_at: now,
             updated_at: now,
@@ -176,6 +198,8 @@ pub struct ApiKeyPatch {
     pub scopes: Option<Vec<Scope>>,
     pub expires_at: Option<Option<Millis>>,
     pub metadata: Option<Map<String, Value>>,
+    pub rate_limit: Option<Option<RateLimit>>,
+    pub credits: Option<Option<Credits>>,
 }
 
 impl ApiKeyPatch {
@@ -193,6 +217,8 @@ impl ApiKeyPatch {
         if let Some(metadata) = &self.metadata {
             checker.metadata("metadata", metadata);
         }
+        checker.rate_limit("rate_limit", self.rate_limit.flatten().as_ref());
+        checker.credits("credits", self.credits.flatten().as_ref());
         checker.finish(self)
     }
 
@@ -215,6 +241,14 @@ impl ApiKeyPatch {
         }
         if let Some(metadata) = &self.metadata {
             key.metadata.clone_from(metadata);
+        }
+        if let Some(rate_limit) = self.rate_limit {
+            key.rate_limit = rate_limit;
+        }
+        if let Some(credits) = self.credits {
+            key.credits = credits;
+            key.credits_refilled_at = now;
+            key.credits_version += 1;
         }
         key.revision += 1;
         key.updated_at = now;

@@ -2,9 +2,11 @@
 
 pub mod api_key;
 pub mod key;
+pub mod limits;
 pub mod organization;
 pub mod scope;
 pub mod validation;
+pub mod verification;
 
 /// Milliseconds since the Unix epoch, the one time unit of the API and the store.
 pub type Millis = i64;

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::key::{KeyPrefix, PREFIX_MAX_LEN};
+use super::limits::{Credits, RateLimit};
 use super::scope::Scope;
 
 /// The most scopes one key may hold.
@@ -91,13 +92,7 @@ impl Checker {
         for (i, scope) in scopes.iter().enumerate() {
             let resource_field = format!("{field}[{i}].resource");
             self.text(&resource_field, &scope.resource, 1, MAX_RESOURCE_LEN);
-            if !is_resource_name(&scope.resource) {
-                self.fail(
-                    resource_field,
-                    "invalid_resource",
-                    "must start with a lowercase letter and hold only lowercase letters, digits and _ . : -",
-                );
-            }
+            self.resource(&resource_field, &scope.resource);
             if scope.targets.len() > MAX_TARGETS {
                 self.fail(
                     format!("{field}[{i}].targets"),
@@ -111,9 +106,44 @@ impl Checker {
         }
     }
 
+    /// A scope's resource name: `^[a-z][a-z0-9_.:-]*$`.
+    pub fn resource(&mut self, field: &str, resource: &str) {
+        if !is_resource_name(resource) {
+            self.fail(
+                field,
+                "invalid_resource",
+                "must start with a lowercase letter and hold only lowercase letters, digits and _ . : -",
+            );
+        }
+    }
+
     pub fn metadata(&mut self, field: &str, metadata: &Map<String, Value>) {
         if metadata.len() > MAX_METADATA_ENTRIES {
             self.fail(field, "too_many", format!("must hold at most {MAX_METADATA_ENTRIES} entries"));
+        }
+    }
+
+    /// An integer in `min..=max`.
+    pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
+        if !(min..=max).contains(&value) {
+            self.fail(field, "out_of_range", format!("must be between {min} and {max}"));
+        }
+    }
+
+    pub fn rate_limit(&mut self, field: &str, rate_limit: Option<&RateLimit>) {
+        if let Some(r) = rate_limit {
+            self.range(&format!("{field}.limit"), i64::from(r.limit), 1, 1_000_000);
+            self.range(&format!("{field}.window_ms"), r.window_ms, 1, 86_400_000);
+        }
+    }
+
+    pub fn credits(&mut self, field: &str, credits: Option<&Credits>) {
+        if let Some(c) = credits {
+            self.range(&format!("{field}.remaining"), c.remaining, 0, 1_000_000_000_000);
+            if let Some(refill) = c.refill {
+                self.range(&format!("{field}.refill.amount"), refill.amount, 1, 1_000_000_000_000);
+                self.range(&format!("{field}.refill.interval_ms"), refill.interval_ms, 1000, 31_622_400_000);
+            }
         }
     }
 

@@ -46,6 +46,40 @@ pub enum Precondition {
     Never,
 }
 
+/// A key found by the digest of a presented secret.
+#[derive(Debug, Clone)]
+pub struct FoundKey {
+    pub api_key: ApiKey,
+    pub digest: KeyDigest,
+    /// When this secret stops working (after a rotation's grace period); `None` for the current one.
+    pub secret_expires_at: Option<Millis>,
+}
+
+/// A rotated key and the digests of its older secrets, for caches to forget.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    pub api_key: ApiKey,
+    pub old_digests: Vec<KeyDigest>,
+}
+
+/// Usage gathered in memory since the last flush, written behind in batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub api_key_id: Uuid,
+    pub uses: i64,
+    pub last_used_at: Millis,
+    /// The in-memory credit balance, written only if the credits were not set since (`credits_version`).
+    pub credits: Option<CreditsSnapshot>,
+}
+
+/// A key's credit balance as held in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditsSnapshot {
+    pub remaining: i64,
+    pub refilled_at: Millis,
+    pub version: i64,
+}
+
 /// One page of a key listing, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -72,8 +106,8 @@ pub trait Store: Send + Sync + 'static {
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError>;
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError>;
-    /// The key whose secret has this digest, in any organization, with its stored digest.
-    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<IssuedKey>, StoreError>;
+    /// The key one of whose secrets has this digest, in any organization.
+    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError>;
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError>;
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
@@ -92,6 +126,18 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         now: Millis,
     ) -> Result<ApiKey, StoreError>;
+    /// Gives a key a new current secret; its older secrets stop working at `grace_until` at the latest.
+    async fn api_key_rotate(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        new_digest: &KeyDigest,
+        masked_key: &str,
+        grace_until: Millis,
+        now: Millis,
+    ) -> Result<Rotated, StoreError>;
+    /// Adds usage gathered in memory: counts, last use, and credit balances.
+    async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError>;
 }
 
 /// Opens the store a database URL names, running its migrations.

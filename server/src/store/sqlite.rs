@@ -10,10 +10,11 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{ListQuery, Precondition, Store, StoreError};
+use super::{FoundKey, ListQuery, Precondition, Rotated, Store, StoreError, UsageDelta};
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, IssuedKey, KeyStatus};
 use crate::domain::key::KeyDigest;
+use crate::domain::limits::{Credits, CreditsRefill, RateLimit};
 use crate::domain::organization::Organization;
 
 /// How often an update is retried when another writer changed the key in between.
@@ -22,8 +23,10 @@ const UPDATE_ATTEMPTS: usize = 8;
 /// The columns of `api_keys`, in the order `insert_key` binds them.
 macro_rules! key_columns {
     () => {
-        "id, organization_id, digest, name, description, user_id, customer_id, billing_id, prefix, \
-         masked_key, status, scopes, metadata, revision, created_at, updated_at, last_used_at, \
+        "id, organization_id, name, description, user_id, customer_id, billing_id, prefix, \
+         masked_key, status, scopes, metadata, rate_limit_limit, rate_limit_window_ms, \
+         credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, \
+         credits_version, usage_count, revision, created_at, updated_at, last_used_at, \
          expires_at, deleted_at"
     };
 }
@@ -48,19 +51,16 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    async fn insert_key(
-        executor: impl sqlx::SqliteExecutor<'_>,
-        issued: &IssuedKey,
-    ) -> Result<(), StoreError> {
+    async fn insert_key(tx: &mut sqlx::SqliteConnection, issued: &IssuedKey) -> Result<(), StoreError> {
         let key = &issued.api_key;
+        let refill = key.credits.and_then(|c| c.refill);
         sqlx::query(concat!(
             "INSERT INTO api_keys (",
             key_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(key.id)
         .bind(key.organization_id)
-        .bind(&issued.digest.0[..])
         .bind(&key.name)
         .bind(&key.description)
         .bind(&key.user_id)
@@ -71,13 +71,29 @@ impl SqliteStore {
         .bind(key.status.as_str())
         .bind(to_json(&key.scopes)?)
         .bind(to_json(&key.metadata)?)
+        .bind(key.rate_limit.map(|r| r.limit))
+        .bind(key.rate_limit.map(|r| r.window_ms))
+        .bind(key.credits.map(|c| c.remaining))
+        .bind(refill.map(|r| r.amount))
+        .bind(refill.map(|r| r.interval_ms))
+        .bind(key.credits_refilled_at)
+        .bind(key.credits_version)
+        .bind(key.usage_count)
         .bind(key.revision)
         .bind(key.created_at)
         .bind(key.updated_at)
         .bind(key.last_used_at)
         .bind(key.expires_at)
         .bind(key.deleted_at)
-        .execute(executor)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES (?, ?, ?, NULL)",
+        )
+        .bind(&issued.digest.0[..])
+        .bind(key.id)
+        .bind(key.created_at)
+        .execute(&mut *tx)
         .await?;
         Ok(())
     }
@@ -101,7 +117,7 @@ impl Store for SqliteStore {
             .bind(organization.created_at)
             .execute(&mut *tx)
             .await?;
-        Self::insert_key(&mut *tx, root).await?;
+        Self::insert_key(&mut tx, root).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -120,19 +136,32 @@ impl Store for SqliteStore {
     }
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError> {
-        Self::insert_key(&self.pool, key).await
+        let mut tx = self.pool.begin().await?;
+        Self::insert_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<IssuedKey>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE digest = ?"))
-            .bind(&digest.0[..])
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            ", digest, secret_expires_at FROM api_keys JOIN \
+             (SELECT digest, api_key_id, expires_at AS secret_expires_at FROM api_key_secrets WHERE digest = ?) \
+             ON id = api_key_id"
+        ))
+        .bind(&digest.0[..])
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             let stored: Vec<u8> = row.try_get("digest")?;
             let digest = <[u8; 32]>::try_from(stored.as_slice())
                 .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))?;
-            Ok(IssuedKey { api_key: key_from_row(&row)?, digest: KeyDigest(digest) })
+            Ok(FoundKey {
+                api_key: key_from_row(&row)?,
+                digest: KeyDigest(digest),
+                secret_expires_at: row.try_get("secret_expires_at")?,
+            })
         })
         .transpose()
     }
@@ -204,9 +233,12 @@ impl Store for SqliteStore {
             }
             let read_revision = key.revision;
             patch.apply(&mut key, now);
+            let refill = key.credits.and_then(|c| c.refill);
             let updated = sqlx::query(
                 "UPDATE api_keys SET name = ?, description = ?, status = ?, scopes = ?, expires_at = ?, \
-                 metadata = ?, revision = ?, updated_at = ? \
+                 metadata = ?, rate_limit_limit = ?, rate_limit_window_ms = ?, credits_remaining = ?, \
+                 credits_refill_amount = ?, credits_refill_interval_ms = ?, credits_refilled_at = ?, \
+                 credits_version = ?, revision = ?, updated_at = ? \
                  WHERE organization_id = ? AND id = ? AND revision = ? AND deleted_at IS NULL",
             )
             .bind(&key.name)
@@ -215,6 +247,13 @@ impl Store for SqliteStore {
             .bind(to_json(&key.scopes)?)
             .bind(key.expires_at)
             .bind(to_json(&key.metadata)?)
+            .bind(key.rate_limit.map(|r| r.limit))
+            .bind(key.rate_limit.map(|r| r.window_ms))
+            .bind(key.credits.map(|c| c.remaining))
+            .bind(refill.map(|r| r.amount))
+            .bind(refill.map(|r| r.interval_ms))
+            .bind(key.credits_refilled_at)
+            .bind(key.credits_version)
             .bind(key.revision)
             .bind(key.updated_at)
             .bind(organization_id)
@@ -249,6 +288,91 @@ impl Store for SqliteStore {
         .ok_or(StoreError::NotFound)?;
         key_from_row(&row)
     }
+
+    async fn api_key_rotate(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        new_digest: &KeyDigest,
+        masked_key: &str,
+        grace_until: Millis,
+        now: Millis,
+    ) -> Result<Rotated, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            "UPDATE api_keys SET masked_key = ?, updated_at = ?, revision = revision + 1 \
+             WHERE organization_id = ? AND id = ? AND deleted_at IS NULL RETURNING ",
+            key_columns!()
+        ))
+        .bind(masked_key)
+        .bind(now)
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM api_keys WHERE organization_id = ? AND id = ?")
+                    .bind(organization_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(if exists.is_some() { StoreError::Revoked } else { StoreError::NotFound });
+        };
+        let api_key = key_from_row(&row)?;
+        sqlx::query(
+            "UPDATE api_key_secrets SET expires_at = MIN(COALESCE(expires_at, ?1), ?1) WHERE api_key_id = ?2",
+        )
+        .bind(grace_until)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let old: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM api_key_secrets WHERE api_key_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES (?, ?, ?, NULL)",
+        )
+        .bind(&new_digest.0[..])
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let old_digests =
+            old.iter().filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok().map(KeyDigest)).collect();
+        Ok(Rotated { api_key, old_digests })
+    }
+
+    async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for delta in deltas {
+            sqlx::query(
+                "UPDATE api_keys SET usage_count = usage_count + ?, \
+                 last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+            )
+            .bind(delta.uses)
+            .bind(delta.last_used_at)
+            .bind(delta.api_key_id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(credits) = delta.credits {
+                sqlx::query(
+                    "UPDATE api_keys SET credits_remaining = ?, credits_refilled_at = ? \
+                     WHERE id = ? AND credits_version = ? AND credits_remaining IS NOT NULL",
+                )
+                .bind(credits.remaining)
+                .bind(credits.refilled_at)
+                .bind(delta.api_key_id)
+                .bind(credits.version)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
@@ -262,6 +386,16 @@ fn from_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> R
 
 fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
     let status: String = row.try_get("status")?;
+    let rate_limit = match (row.try_get("rate_limit_limit")?, row.try_get("rate_limit_window_ms")?) {
+        (Some(limit), Some(window_ms)) => Some(RateLimit { limit, window_ms }),
+        _ => None,
+    };
+    let refill = match (row.try_get("credits_refill_amount")?, row.try_get("credits_refill_interval_ms")?) {
+        (Some(amount), Some(interval_ms)) => Some(CreditsRefill { amount, interval_ms }),
+        _ => None,
+    };
+    let credits =
+        row.try_get::<Option<i64>, _>("credits_remaining")?.map(|remaining| Credits { remaining, refill });
     Ok(ApiKey {
         id: row.try_get("id")?,
         organization_id: row.try_get("organization_id")?,
@@ -275,6 +409,11 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
         status: KeyStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         scopes: from_json(row, "scopes")?,
         metadata: from_json(row, "metadata")?,
+        rate_limit,
+        credits,
+        credits_refilled_at: row.try_get("credits_refilled_at")?,
+        credits_version: row.try_get("credits_version")?,
+        usage_count: row.try_get("usage_count")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -1,0 +1,97 @@
+//! The `verification` operation: the hot path that tells an API whether a presented key is valid.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::model::*;
+use crate::domain::now_millis;
+use crate::domain::scope::{Access, VERIFICATIONS};
+use crate::domain::validation::{Checker, MAX_RESOURCE_LEN, MAX_SCOPES};
+use crate::domain::verification::VerifyCode;
+
+/// The header that carries an expiry warning.
+pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-expires");
+/// The longest presented key the verifier looks at.
+const MAX_PRESENTED_LEN: usize = 512;
+/// The most credits one verification may spend.
+const MAX_COST: i64 = 1_000_000_000;
+
+/// Verify a presented key
+#[utoipa::path(
+    post,
+    path = "/v1/keys/verify",
+    tag = "verification",
+    params(PrettyParams),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The verdict", body = VerifyResponse, headers(
+            ("Keyward-Key-Expires" = String, description = "When the key expires (epoch milliseconds), sent when that is within 7 days"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 406, response = NotAcceptable),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+pub async fn api_key_verify(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiJson(body): ApiJson<VerifyRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(VERIFICATIONS, Access::Create)?;
+    let cost = body.cost.unwrap_or(1);
+    check(&body, cost)?;
+    let now = now_millis();
+    let verdict = state.verifier.verify(caller.organization_id, &body.key, &body.scopes, cost, now).await?;
+    let expiry = verdict.expires_soon;
+    let response = VerifyResponse {
+        valid: verdict.code == VerifyCode::Valid,
+        code: verdict.code,
+        api_key: verdict.key.map(|key| {
+            let mut key = (*key).clone();
+            state.verifier.overlay(&mut key);
+            ApiKeyBody::from(key)
+        }),
+        rate_limit: verdict.rate_limit.map(|r| RateLimitState {
+            limit: r.limit,
+            remaining: r.remaining,
+            reset_at: r.reset_at,
+        }),
+        credits: verdict.credits_remaining.map(|remaining| CreditsState { remaining }),
+        expiry_warning: expiry.map(|expires_at| ExpiryWarning {
+            expires_at,
+            message: format!("the key expires in {} hours", (expires_at - now) / 3_600_000),
+        }),
+    };
+    let mut http = Json(response).into_response();
+    if let Some(expires_at) = expiry {
+        http.headers_mut().insert(KEY_EXPIRES_HEADER, HeaderValue::from(expires_at));
+    }
+    Ok(http)
+}
+
+/// The bounds of a verify request that deserialization does not check.
+fn check(body: &VerifyRequest, cost: i64) -> Result<(), ApiError> {
+    let mut checker = Checker::default();
+    checker.text("key", &body.key, 0, MAX_PRESENTED_LEN);
+    checker.range("cost", cost, 0, MAX_COST);
+    if body.scopes.len() > MAX_SCOPES {
+        checker.fail("scopes", "too_many", format!("must hold at most {MAX_SCOPES} scopes"));
+    }
+    for (i, wanted) in body.scopes.iter().enumerate() {
+        checker.resource(&format!("scopes[{i}].resource"), &wanted.resource);
+        checker.text(&format!("scopes[{i}].resource"), &wanted.resource, 1, MAX_RESOURCE_LEN);
+        checker.label(&format!("scopes[{i}].target"), wanted.target.as_deref());
+    }
+    checker.finish(()).map_err(ApiError::invalid_body)
+}

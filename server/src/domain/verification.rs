@@ -1,0 +1,66 @@
+//! Verification: the verdict on a presented key, checked in the documented order.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Millis;
+use super::api_key::{ApiKey, KeyStatus};
+use super::scope::Access;
+
+/// Keys expiring within this window get an expiry warning.
+pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
+
+/// The verdict; only `VALID` means the key may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    Malformed,
+    NotFound,
+    Disabled,
+    Expired,
+    Revoked,
+    RateLimited,
+    UsageExceeded,
+    InsufficientScope,
+}
+
+/// A scope the presented key must hold, on `target` if given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeCheck {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
+    pub resource: String,
+    pub access: Access,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub target: Option<String>,
+}
+
+/// The checks that need only the key's record: revoked (or its secret's grace over), disabled,
+/// expired, then the scopes asked for.
+pub fn check_key(
+    key: &ApiKey,
+    secret_expires_at: Option<Millis>,
+    wanted: &[ScopeCheck],
+    now: Millis,
+) -> Result<(), VerifyCode> {
+    if key.deleted_at.is_some() || secret_expires_at.is_some_and(|at| at <= now) {
+        return Err(VerifyCode::Revoked);
+    }
+    if key.status == KeyStatus::Disabled {
+        return Err(VerifyCode::Disabled);
+    }
+    if key.expires_at.is_some_and(|at| at <= now) {
+        return Err(VerifyCode::Expired);
+    }
+    let covered = wanted
+        .iter()
+        .all(|w| key.scopes.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
+    if covered { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
+}
+
+/// When the key expires, if that is within [`EXPIRY_WARNING_MS`] of `now`.
+pub fn expires_soon(key: &ApiKey, now: Millis) -> Option<Millis> {
+    key.expires_at.filter(|&at| at > now && at - now <= EXPIRY_WARNING_MS)
+}

@@ -1,0 +1,245 @@
+//! What Keyward keeps in memory per key between flushes: uses, last use, the rate limiter and
+//! the credit balance; drained to the store in batches (write-behind).
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::domain::Millis;
+use crate::domain::api_key::ApiKey;
+use crate::domain::limits::{CreditBalance, RateLimit};
+use crate::store::{CreditsSnapshot, UsageDelta};
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+
+/// A rate limit check: whether it passed, and the window as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitState {
+    pub allowed: bool,
+    pub limit: i32,
+    pub remaining: i32,
+    pub reset_at: Millis,
+}
+
+/// The in-memory state of one key.
+#[derive(Default)]
+pub struct KeyRuntime {
+    uses: AtomicI64,
+    last_used: AtomicI64,
+    dirty: AtomicBool,
+    limiter: Mutex<Option<(RateLimit, Arc<Limiter>)>>,
+    credits: Mutex<Option<CreditRuntime>>,
+}
+
+/// A credit balance spent in memory, tied to the `credits_version` it was loaded at.
+#[derive(Debug, Clone, Copy)]
+struct CreditRuntime {
+    version: i64,
+    balance: CreditBalance,
+    changed: bool,
+}
+
+impl KeyRuntime {
+    /// Takes one verification from the key's rate limit.
+    pub fn check_rate(&self, config: RateLimit, now: Millis) -> RateLimitState {
+        let limiter = {
+            let mut slot = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some((held, limiter)) if *held == config => limiter.clone(),
+                _ => {
+                    let limiter = Arc::new(new_limiter(config));
+                    *slot = Some((config, limiter.clone()));
+                    limiter
+                }
+            }
+        };
+        let period = period(config);
+        match limiter.check() {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let refill = period.saturating_mul(config.limit.unsigned_abs() - remaining);
+                RateLimitState {
+                    allowed: true,
+                    limit: config.limit,
+                    remaining: i32::try_from(remaining).unwrap_or(i32::MAX),
+                    reset_at: now + millis_ceil(refill),
+                }
+            }
+            Err(not_until) => RateLimitState {
+                allowed: false,
+                limit: config.limit,
+                remaining: 0,
+                reset_at: now + millis_ceil(not_until.wait_time_from(limiter.clock().now())),
+            },
+        }
+    }
+
+    /// Spends `cost` credits: the in-memory balance unless the credits were set since (a new
+    /// `version`), in which case the stored `balance` is taken afresh.
+    pub fn spend(&self, balance: CreditBalance, version: i64, cost: i64, now: Millis) -> Result<i64, i64> {
+        let mut slot = self.credits.lock().unwrap_or_else(|e| e.into_inner());
+        let held = match slot.as_mut() {
+            Some(held) if held.version >= version => held,
+            _ => slot.insert(CreditRuntime { version, balance, changed: false }),
+        };
+        let before = held.balance;
+        let outcome = held.balance.spend(cost, now).map_err(|e| e.remaining);
+        if held.balance != before {
+            held.changed = true;
+        }
+        outcome
+    }
+}
+
+/// Every key's runtime, and which have changed since the last flush.
+#[derive(Default)]
+pub struct Runtimes {
+    entries: DashMap<Uuid, Arc<KeyRuntime>>,
+    dirty: Mutex<Vec<Uuid>>,
+}
+
+impl Runtimes {
+    pub fn get(&self, id: Uuid) -> Arc<KeyRuntime> {
+        if let Some(runtime) = self.entries.get(&id) {
+            return runtime.clone();
+        }
+        self.entries.entry(id).or_default().clone()
+    }
+
+    /// Counts one use at `now`.
+    pub fn touch(&self, runtime: &KeyRuntime, id: Uuid, now: Millis) {
+        runtime.uses.fetch_add(1, Ordering::AcqRel);
+        runtime.last_used.fetch_max(now, Ordering::AcqRel);
+        self.mark(runtime, id);
+    }
+
+    fn mark(&self, runtime: &KeyRuntime, id: Uuid) {
+        if !runtime.dirty.swap(true, Ordering::AcqRel) {
+            self.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+        }
+    }
+
+    /// Takes what changed since the last drain.
+    pub fn drain(&self) -> Vec<UsageDelta> {
+        let ids = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+        ids.into_iter()
+            .filter_map(|id| {
+                let runtime = self.entries.get(&id)?.clone();
+                runtime.dirty.store(false, Ordering::Release);
+                let uses = runtime.uses.swap(0, Ordering::AcqRel);
+                let last_used_at = runtime.last_used.load(Ordering::Acquire);
+                let credits = {
+                    let mut slot = runtime.credits.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.as_mut().filter(|c| c.changed).map(|c| {
+                        c.changed = false;
+                        CreditsSnapshot {
+                            remaining: c.balance.credits.remaining,
+                            refilled_at: c.balance.refilled_at,
+                            version: c.version,
+                        }
+                    })
+                };
+                Some(UsageDelta { api_key_id: id, uses, last_used_at, credits })
+            })
+            .collect()
+    }
+
+    /// Puts back what a failed flush took, so the next one writes it.
+    pub fn restore(&self, deltas: &[UsageDelta]) {
+        for delta in deltas {
+            let runtime = self.get(delta.api_key_id);
+            runtime.uses.fetch_add(delta.uses, Ordering::AcqRel);
+            if delta.credits.is_some()
+                && let Some(held) = runtime.credits.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
+            {
+                held.changed = true;
+            }
+            self.mark(&runtime, delta.api_key_id);
+        }
+    }
+
+    /// Adds the uses not yet flushed and the in-memory credit balance to a stored key.
+    pub fn overlay(&self, key: &mut ApiKey) {
+        let Some(runtime) = self.entries.get(&key.id).map(|r| r.clone()) else {
+            return;
+        };
+        key.usage_count += runtime.uses.load(Ordering::Acquire);
+        let last_used = runtime.last_used.load(Ordering::Acquire);
+        if last_used > 0 {
+            key.last_used_at = Some(key.last_used_at.map_or(last_used, |at| at.max(last_used)));
+        }
+        let held = *runtime.credits.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(held), Some(credits)) = (held, key.credits.as_mut())
+            && held.version == key.credits_version
+        {
+            credits.remaining = held.balance.credits.remaining;
+            key.credits_refilled_at = held.balance.refilled_at;
+        }
+    }
+}
+
+/// The time one verification's worth of the limit takes to come back.
+fn period(config: RateLimit) -> Duration {
+    let window = Duration::from_millis(config.window_ms.unsigned_abs());
+    (window / config.limit.unsigned_abs().max(1)).max(Duration::from_nanos(1))
+}
+
+fn new_limiter(config: RateLimit) -> Limiter {
+    let burst = NonZeroU32::new(config.limit.unsigned_abs()).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(period(config)).expect("a period of at least 1ns").allow_burst(burst);
+    RateLimiter::direct(quota).with_middleware::<StateInformationMiddleware>()
+}
+
+fn millis_ceil(d: Duration) -> Millis {
+    i64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::limits::Credits;
+
+    #[test]
+    fn a_rate_limit_allows_its_burst_then_refuses_with_a_reset_time() {
+        let runtime = KeyRuntime::default();
+        let config = RateLimit { limit: 3, window_ms: 60_000 };
+        let remaining: Vec<_> =
+            (0..3).map(|_| runtime.check_rate(config, 0)).map(|s| (s.allowed, s.remaining)).collect();
+        assert_eq!(remaining, vec![(true, 2), (true, 1), (true, 0)]);
+        let refused = runtime.check_rate(config, 0);
+        assert!(!refused.allowed);
+        assert!(refused.reset_at > 0 && refused.reset_at <= 20_000, "{refused:?}");
+    }
+
+    #[test]
+    fn credits_set_anew_replace_the_balance_held_in_memory() {
+        let runtime = KeyRuntime::default();
+        let balance =
+            |remaining| CreditBalance { credits: Credits { remaining, refill: None }, refilled_at: 0 };
+        assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(3));
+        assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(1), "the stale stored balance is ignored");
+        assert_eq!(runtime.spend(balance(10), 1, 2, 0), Ok(8), "a new version starts from the store");
+    }
+
+    #[test]
+    fn draining_takes_each_change_once() {
+        let runtimes = Runtimes::default();
+        let id = Uuid::now_v7();
+        let runtime = runtimes.get(id);
+        runtimes.touch(&runtime, id, 10);
+        runtimes.touch(&runtime, id, 20);
+        let drained = runtimes.drain();
+        assert_eq!(drained, vec![UsageDelta { api_key_id: id, uses: 2, last_used_at: 20, credits: None }]);
+        assert!(runtimes.drain().is_empty());
+        runtimes.restore(&drained);
+        assert_eq!(runtimes.drain()[0].uses, 2);
+    }
+}

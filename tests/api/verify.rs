@@ -1,0 +1,406 @@
+//! Verification end to end: every verdict code, rotation with grace, rate limits, exact credits
+//! under concurrency, immediate revocation, expiry warnings, and usage written behind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use keyward::Client;
+use keyward::types::{self, ScopeAccess, VerifyCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn now_ms() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
+        .unwrap()
+}
+
+async fn verify(client: &Client, key: &str) -> types::VerifyResponse {
+    verify_with(client, types::VerifyRequest::builder().key(key)).await
+}
+
+async fn verify_with(client: &Client, body: types::builder::VerifyRequest) -> types::VerifyResponse {
+    client.api_key_verify().body(body).send().await.expect("verify answers 200").into_inner()
+}
+
+/// Creates a key from raw JSON (limits included) and returns its secret and id.
+async fn create_raw(app: &TestApp, body: Value) -> (String, String) {
+    let response = app.request(reqwest::Method::POST, "/v1/api_keys").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201, "{body}");
+    let created: Value = response.json().await.unwrap();
+    (created["key"].as_str().unwrap().to_owned(), created["api_key"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_valid_key_verifies_with_its_redacted_record_and_metadata() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(&app, json!({"name": "svc", "metadata": {"tier": "gold"}})).await;
+    let verdict = verify(&app.client, &key).await;
+    assert!(verdict.valid);
+    assert_eq!(verdict.code, VerifyCode::Valid);
+    let record = verdict.api_key.expect("the key's record");
+    assert_eq!(record.id.to_string(), id);
+    assert_eq!(record.metadata["tier"], "gold");
+    assert!(verdict.expiry_warning.is_none() && verdict.rate_limit.is_none() && verdict.credits.is_none());
+}
+
+#[tokio::test]
+async fn every_failure_code_is_reported_in_a_200() {
+    let app = spawn_app().await;
+    let code = |verdict: types::VerifyResponse| {
+        assert!(!verdict.valid || verdict.code == VerifyCode::Valid);
+        verdict.code
+    };
+
+    assert_eq!(code(verify(&app.client, "hello").await), VerifyCode::Malformed);
+    assert_eq!(code(verify(&app.client, "").await), VerifyCode::Malformed);
+    let unknown = keyward_server::domain::key::Secret::generate(&Default::default());
+    assert_eq!(code(verify(&app.client, unknown.expose()).await), VerifyCode::NotFound);
+
+    let (_, acme) = app.second_organization("acme").await;
+    let theirs = acme.api_key_create().body(types::ApiKeyCreate::builder().name("t")).send().await.unwrap();
+    let theirs = theirs.into_inner();
+    assert_eq!(
+        code(verify(&app.client, &theirs.key).await),
+        VerifyCode::NotFound,
+        "another organization's key"
+    );
+    assert_eq!(code(verify(&acme, &theirs.key).await), VerifyCode::Valid);
+
+    let (disabled, _) = create_raw(&app, json!({"name": "d", "status": "disabled"})).await;
+    assert_eq!(code(verify(&app.client, &disabled).await), VerifyCode::Disabled);
+    let (expired, _) = create_raw(&app, json!({"name": "e", "expires_at": 1})).await;
+    assert_eq!(code(verify(&app.client, &expired).await), VerifyCode::Expired);
+    let (revoked, revoked_id) = create_raw(&app, json!({"name": "r"})).await;
+    app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{revoked_id}")).send().await.unwrap();
+    assert_eq!(code(verify(&app.client, &revoked).await), VerifyCode::Revoked);
+
+    let (scoped, _) = create_raw(
+        &app,
+        json!({"name": "s", "scopes": [{"resource": "queues", "access": "read", "targets": ["q1"]}]}),
+    )
+    .await;
+    let check = |resource: &str, access, target: Option<&str>| types::ScopeCheck {
+        resource: resource.parse().unwrap(),
+        access,
+        target: target.map(|t| t.parse().unwrap()),
+    };
+    let ask = |checks| types::VerifyRequest::builder().key(scoped.clone()).scopes(checks);
+    assert_eq!(
+        code(verify_with(&app.client, ask(vec![check("queues", ScopeAccess::Read, Some("q1"))])).await),
+        VerifyCode::Valid
+    );
+    for wanted in [
+        check("queues", ScopeAccess::Read, Some("q2")),
+        check("queues", ScopeAccess::Read, None),
+        check("queues", ScopeAccess::Delete, Some("q1")),
+        check("topics", ScopeAccess::Read, Some("q1")),
+    ] {
+        assert_eq!(code(verify_with(&app.client, ask(vec![wanted])).await), VerifyCode::InsufficientScope);
+    }
+
+    let (limited, _) =
+        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 1, "window_ms": 60000}})).await;
+    assert_eq!(code(verify(&app.client, &limited).await), VerifyCode::Valid);
+    assert_eq!(code(verify(&app.client, &limited).await), VerifyCode::RateLimited);
+    let (broke, _) = create_raw(&app, json!({"name": "c", "credits": {"remaining": 0}})).await;
+    assert_eq!(code(verify(&app.client, &broke).await), VerifyCode::UsageExceeded);
+}
+
+#[tokio::test]
+async fn verifying_needs_the_verifications_scope() {
+    let app = spawn_app().await;
+    let (_, reader) = app.client_scoped(&[("api_keys", ScopeAccess::Write)]).await;
+    let result = reader.api_key_verify().body(types::VerifyRequest::builder().key("kw_x")).send().await;
+    let (status, problem) = crate::helpers::problem_of(result);
+    assert_eq!((status.as_u16(), problem.code.as_str()), (403, "auth.missing_scope"));
+    let (_, verifier) = app.client_scoped(&[("verifications", ScopeAccess::Create)]).await;
+    assert_eq!(verify(&verifier, "kw_x").await.code, VerifyCode::Malformed);
+}
+
+#[tokio::test]
+async fn a_rate_limited_key_reports_its_window() {
+    let app = spawn_app().await;
+    let (key, _) =
+        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 3, "window_ms": 60000}})).await;
+    let before = now_ms();
+    let remaining: Vec<i32> = {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let verdict = verify(&app.client, &key).await;
+            assert_eq!(verdict.code, VerifyCode::Valid);
+            seen.push(verdict.rate_limit.expect("the window").remaining);
+        }
+        seen
+    };
+    assert_eq!(remaining, vec![2, 1, 0]);
+    let refused = verify(&app.client, &key).await;
+    assert_eq!(refused.code, VerifyCode::RateLimited);
+    let window = refused.rate_limit.unwrap();
+    assert_eq!((window.limit, window.remaining), (3, 0));
+    assert!(window.reset_at > before && window.reset_at <= now_ms() + 20_000, "{window:?}");
+}
+
+#[tokio::test]
+async fn credits_are_spent_exactly_under_32_concurrent_verifiers() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(&app, json!({"name": "budget", "credits": {"remaining": 200}})).await;
+    let valid = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let client = app.client.clone();
+        let (key, valid) = (key.clone(), valid.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let verdict = verify(&client, &key).await;
+                match verdict.code {
+                    VerifyCode::Valid => valid.fetch_add(1, Ordering::SeqCst),
+                    VerifyCode::UsageExceeded => {
+                        assert_eq!(verdict.credits.unwrap().remaining, 0);
+                        break;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                };
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(valid.load(Ordering::SeqCst), 200, "exactly the budget is spent");
+    let record: Value = app
+        .request(reqwest::Method::GET, &format!("/v1/api_keys/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["credits"]["remaining"], 0);
+}
+
+#[tokio::test]
+async fn a_cost_spends_that_many_credits_and_never_below_zero() {
+    let app = spawn_app().await;
+    let (key, _) = create_raw(&app, json!({"name": "c", "credits": {"remaining": 10}})).await;
+    let spend =
+        |cost| verify_with(&app.client, types::VerifyRequest::builder().key(key.clone()).cost(Some(cost)));
+    let remaining = |v: types::VerifyResponse| (v.code, v.credits.unwrap().remaining);
+    assert_eq!(remaining(spend(4).await), (VerifyCode::Valid, 6));
+    assert_eq!(remaining(spend(4).await), (VerifyCode::Valid, 2));
+    assert_eq!(remaining(spend(4).await), (VerifyCode::UsageExceeded, 2));
+    assert_eq!(remaining(spend(0).await), (VerifyCode::Valid, 2));
+    assert_eq!(remaining(spend(2).await), (VerifyCode::Valid, 0));
+}
+
+#[tokio::test]
+async fn credits_refill_after_their_interval_and_setting_them_takes_effect_at_once() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(
+        &app,
+        json!({"name": "r", "credits": {"remaining": 1, "refill": {"amount": 2, "interval_ms": 1000}}}),
+    )
+    .await;
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid);
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::UsageExceeded);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refilled = verify(&app.client, &key).await;
+    assert_eq!((refilled.code, refilled.credits.unwrap().remaining), (VerifyCode::Valid, 1));
+
+    let patch = json!({"credits": {"remaining": 50}});
+    app.request(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}")).json(&patch).send().await.unwrap();
+    let topped = verify(&app.client, &key).await;
+    assert_eq!((topped.code, topped.credits.unwrap().remaining), (VerifyCode::Valid, 49));
+    let unlimited = json!({"credits": null});
+    app.request(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}")).json(&unlimited).send().await.unwrap();
+    let free = verify(&app.client, &key).await;
+    assert_eq!((free.code, free.credits.is_none()), (VerifyCode::Valid, true));
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_secret_for_its_grace_period_then_revokes_it() {
+    let app = spawn_app().await;
+    let created = app.create_key("rotating").await;
+    let old = created.key.clone();
+    let rotated = app
+        .client
+        .api_key_rotate()
+        .api_key_id(created.api_key.id)
+        .body(types::ApiKeyRotate::builder().grace_period_ms(Some(2_000)))
+        .send()
+        .await
+        .unwrap();
+    let rotated_at = now_ms();
+    assert_eq!(rotated.headers()["etag"], "\"2\"");
+    let rotated = rotated.into_inner();
+    assert_ne!(rotated.key, old);
+    assert_eq!(rotated.api_key.id, created.api_key.id);
+    assert_ne!(rotated.api_key.masked_key, created.api_key.masked_key);
+    assert_eq!(verify(&app.client, &rotated.key).await.code, VerifyCode::Valid);
+    assert_eq!(verify(&app.client, &old).await.code, VerifyCode::Valid, "within the grace period");
+
+    let wait = (rotated_at + 2_100 - now_ms()).max(0);
+    tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())).await;
+    assert_eq!(verify(&app.client, &old).await.code, VerifyCode::Revoked, "after the grace period");
+    assert_eq!(verify(&app.client, &rotated.key).await.code, VerifyCode::Valid);
+}
+
+#[tokio::test]
+async fn rotation_without_grace_revokes_the_old_secret_at_once_even_for_management() {
+    let app = spawn_app().await;
+    let (created, holder) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;
+    assert!(holder.api_key_list().send().await.is_ok());
+    let rotated = app
+        .client
+        .api_key_rotate()
+        .api_key_id(created.api_key.id)
+        .body(types::ApiKeyRotate::builder())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(verify(&app.client, &created.key).await.code, VerifyCode::Revoked);
+    let (status, problem) = crate::helpers::problem_of(holder.api_key_list().send().await);
+    assert_eq!((status.as_u16(), problem.code.as_str()), (401, "auth.key_revoked"));
+    assert!(app.client_with(&rotated.key).api_key_list().send().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_revoke_is_seen_by_every_verify_that_starts_after_it_returns() {
+    let app = spawn_app().await;
+    for round in 0..15 {
+        let (key, id) = create_raw(&app, json!({"name": format!("round {round}")})).await;
+        assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid, "warm the cache");
+        let revoked = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut hammers = Vec::new();
+        for _ in 0..4 {
+            let (client, key, revoked, stop) =
+                (app.client.clone(), key.clone(), revoked.clone(), stop.clone());
+            hammers.push(tokio::spawn(async move {
+                let mut after = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let started_after_revoke = revoked.load(Ordering::SeqCst);
+                    let code = verify(&client, &key).await.code;
+                    if started_after_revoke {
+                        assert_eq!(code, VerifyCode::Revoked, "a verify after the revoke saw the old state");
+                        after += 1;
+                    }
+                }
+                after
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let response =
+            app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        revoked.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        stop.store(true, Ordering::SeqCst);
+        let mut checked = 0;
+        for hammer in hammers {
+            checked += hammer.await.unwrap();
+        }
+        assert!(checked > 0, "some verifies ran after the revoke");
+    }
+}
+
+#[tokio::test]
+async fn disabling_or_narrowing_a_key_is_seen_by_the_next_verify() {
+    let app = spawn_app().await;
+    let (key, id) =
+        create_raw(&app, json!({"name": "n", "scopes": [{"resource": "queues", "access": "write"}]})).await;
+    let wants_delete = || {
+        types::VerifyRequest::builder().key(key.clone()).scopes(vec![types::ScopeCheck {
+            resource: "queues".parse().unwrap(),
+            access: ScopeAccess::Delete,
+            target: None,
+        }])
+    };
+    assert_eq!(verify_with(&app.client, wants_delete()).await.code, VerifyCode::Valid);
+    let narrow = json!({"scopes": [{"resource": "queues", "access": "read"}]});
+    app.request(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}")).json(&narrow).send().await.unwrap();
+    assert_eq!(verify_with(&app.client, wants_delete()).await.code, VerifyCode::InsufficientScope);
+    app.request(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}"))
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Disabled);
+}
+
+#[tokio::test]
+async fn a_new_key_verifies_at_once() {
+    let app = spawn_app().await;
+    for i in 0..30 {
+        let created = app.create_key(&format!("fresh {i}")).await;
+        assert_eq!(verify(&app.client, &created.key).await.code, VerifyCode::Valid);
+    }
+}
+
+#[tokio::test]
+async fn expiry_is_checked_at_verify_time_not_cache_time() {
+    let app = spawn_app().await;
+    let expires_at = now_ms() + 1_500;
+    let (key, _) = create_raw(&app, json!({"name": "brief", "expires_at": expires_at})).await;
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid, "cached while valid");
+    let wait = (expires_at + 100 - now_ms()).max(0);
+    tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())).await;
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Expired);
+}
+
+#[tokio::test]
+async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
+    let app = spawn_app().await;
+    let soon = now_ms() + 3 * 24 * 3_600_000;
+    let (key, _) = create_raw(&app, json!({"name": "soon", "expires_at": soon})).await;
+    let response =
+        app.client.api_key_verify().body(types::VerifyRequest::builder().key(key)).send().await.unwrap();
+    assert_eq!(response.headers()["keyward-key-expires"], soon.to_string().as_str());
+    let warning = response.into_inner().expiry_warning.expect("a warning");
+    assert_eq!(warning.expires_at, soon);
+    assert!(warning.message.contains("expires"));
+
+    let (later, _) =
+        create_raw(&app, json!({"name": "later", "expires_at": now_ms() + 30 * 24 * 3_600_000})).await;
+    let response =
+        app.client.api_key_verify().body(types::VerifyRequest::builder().key(later)).send().await.unwrap();
+    assert!(response.headers().get("keyward-key-expires").is_none());
+    assert!(response.into_inner().expiry_warning.is_none());
+}
+
+#[tokio::test]
+async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(&app, json!({"name": "used"})).await;
+    for _ in 0..5 {
+        verify(&app.client, &key).await;
+    }
+    let view = |app: &TestApp| {
+        let request = app.request(reqwest::Method::GET, &format!("/v1/api_keys/{id}"));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let seen = view(&app).await;
+    assert_eq!(seen["usage_count"], 5, "the API shows usage not yet flushed");
+    assert!(seen["last_used_at"].as_i64().is_some());
+
+    let store = keyward_server::store::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
+    let organization: Value =
+        app.request(reqwest::Method::GET, "/v1/organization").send().await.unwrap().json().await.unwrap();
+    let organization_id = organization["id"].as_str().unwrap().parse().unwrap();
+    let stored_count =
+        || async { store.api_key_get(organization_id, id.parse().unwrap()).await.unwrap().usage_count };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stored_count().await < 5 {
+        assert!(std::time::Instant::now() < deadline, "usage never reached the store");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    for _ in 0..3 {
+        verify(&app.client, &key).await;
+    }
+    let app = app.restart().await;
+    assert_eq!(stored_count().await, 8, "the shutdown flush wrote the rest");
+    assert_eq!(view(&app).await["usage_count"], 8);
+}
