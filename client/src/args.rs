@@ -35,6 +35,33 @@ pub fn parse_scope(input: &str) -> Result<Scope, String> {
 }
 
 /// Checks that `--url` names an HTTP server, such as `http://127.0.0.1:8080`.
+/// `LIMIT/WINDOW_MS`, such as `100/60000`.
+pub fn parse_rate_limit(input: &str) -> Result<keyward::types::RateLimit, String> {
+    let (limit, window) = split_pair(input, "LIMIT/WINDOW_MS")?;
+    Ok(keyward::types::RateLimit {
+        limit: limit.try_into().map_err(|_| "LIMIT is at most 4294967295")?,
+        window_ms: window,
+    })
+}
+
+/// `AMOUNT/INTERVAL_MS`, such as `1000/86400000`.
+pub fn parse_refill(input: &str) -> Result<keyward::types::CreditsRefill, String> {
+    let (amount, interval) = split_pair(input, "AMOUNT/INTERVAL_MS")?;
+    let interval_ms = i64::try_from(interval.get()).map_err(|_| "INTERVAL_MS is too large")?;
+    Ok(keyward::types::CreditsRefill { amount, interval_ms })
+}
+
+/// Two positive whole numbers separated by `/`.
+fn split_pair(input: &str, shape: &str) -> Result<(std::num::NonZeroU64, std::num::NonZeroU64), String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<std::num::NonZeroU64>()
+            .map_err(|_| format!("expected {shape}, two positive numbers"))
+    };
+    let (a, b) = input.split_once('/').ok_or_else(|| format!("expected {shape}"))?;
+    Ok((parse(a)?, parse(b)?))
+}
+
 pub fn parse_url(input: &str) -> Result<String, String> {
     let rest = input.strip_prefix("http://").or_else(|| input.strip_prefix("https://"));
     match rest {
@@ -69,6 +96,17 @@ pub fn parse_if_match(input: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_two_positive_numbers_around_a_slash() {
+        let limit = parse_rate_limit("100/60000").unwrap();
+        assert_eq!((limit.limit.get(), limit.window_ms.get()), (100, 60_000));
+        let refill = parse_refill("5/1000").unwrap();
+        assert_eq!((refill.amount.get(), refill.interval_ms), (5, 1000));
+        for bad in ["100", "0/10", "10/0", "a/b", "-1/5", "5000000000/1"] {
+            assert!(parse_rate_limit(bad).is_err(), "{bad}");
+        }
+    }
 
     fn scope(input: &str) -> (String, String, Vec<String>) {
         let scope = parse_scope(input).unwrap();

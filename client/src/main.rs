@@ -100,6 +100,15 @@ struct CreateArgs {
     /// Whether the key may be used (enabled if left out)
     #[arg(long, value_enum)]
     status: Option<Status>,
+    /// A rate limit as LIMIT/WINDOW_MS, such as 100/60000 for 100 a minute
+    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit)]
+    rate_limit: Option<types::RateLimit>,
+    /// A budget of credits that verifications spend
+    #[arg(long, value_name = "N")]
+    credits: Option<i64>,
+    /// With --credits: set the credits back to AMOUNT every INTERVAL_MS
+    #[arg(long, value_name = "AMOUNT/INTERVAL_MS", requires = "credits", value_parser = args::parse_refill)]
+    refill: Option<types::CreditsRefill>,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +159,15 @@ struct UpdateArgs {
     /// Your own JSON object, replacing the old one
     #[arg(long, value_name = "JSON", value_parser = args::parse_metadata)]
     metadata: Option<Map<String, Value>>,
+    /// A new rate limit as LIMIT/WINDOW_MS, such as 100/60000 for 100 a minute
+    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit)]
+    rate_limit: Option<types::RateLimit>,
+    /// A new budget of credits that verifications spend
+    #[arg(long, value_name = "N")]
+    credits: Option<i64>,
+    /// With --credits: set the credits back to AMOUNT every INTERVAL_MS
+    #[arg(long, value_name = "AMOUNT/INTERVAL_MS", requires = "credits", value_parser = args::parse_refill)]
+    refill: Option<types::CreditsRefill>,
     /// Update only if the key is still at this revision (`3`) or `ETag` (`"3"`)
     #[arg(long, value_name = "ETAG", value_parser = args::parse_if_match)]
     if_match: Option<String>,
@@ -235,6 +253,8 @@ async fn create(client: &Client, args: CreateArgs) -> Result<types::ApiKeyCreate
         scopes: args.scopes,
         status: args.status.map(Into::into),
         user_id: args.user_id,
+        rate_limit: args.rate_limit,
+        credits: args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
     };
     let created = client.api_key_create().body(body).send().await?;
     Ok(created.into_inner())
@@ -282,6 +302,8 @@ async fn update(client: &Client, args: UpdateArgs) -> Result<types::ApiKey, Fail
         name: args.name,
         scopes: args.scopes,
         status: args.status.map(Into::into),
+        rate_limit: args.rate_limit,
+        credits: args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
     };
     let mut request = client.api_key_update().api_key_id(args.id).body(body);
     if let Some(etag) = args.if_match {

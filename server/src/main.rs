@@ -3,7 +3,7 @@
 use clap::Parser;
 use keyward_server::bootstrap::Bootstrap;
 use keyward_server::config::Config;
-use keyward_server::startup::Application;
+use keyward_server::startup::{self, Application};
 use keyward_server::telemetry;
 
 #[tokio::main]
@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
     let app = Application::build(&config).await?;
+    let stop = startup::shutdown_signal()?;
     match app.bootstrap() {
         Bootstrap::Minted(secret) => {
             println!("admin key: {}", secret.expose());
@@ -20,6 +21,6 @@ async fn main() -> anyhow::Result<()> {
         Bootstrap::Existing => {}
     }
     tracing::info!(address = %app.local_addr(), database = %config.database_url, "keyward listening");
-    app.run_until_stopped().await?;
+    app.run_until(stop).await?;
     Ok(())
 }

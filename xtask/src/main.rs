@@ -1,6 +1,10 @@
 //! `cargo xtask`: project automation, one module per subcommand.
 
+mod bench;
+mod docs;
 mod openapi;
+#[cfg(test)]
+mod tidy;
 
 use std::process::ExitCode;
 
@@ -9,6 +13,9 @@ usage: cargo xtask <command>
 
 commands:
   openapi check    compare openapi.yaml with the document generated from the handlers
+  docs [--out DIR] generate the API reference from openapi.yaml (target/site by default)
+  bench [--seconds N] [--connections N] [--big-store KEYS]
+                   the release server under wrk: verify against a trivial route, 1k vs 1M keys
   help             print this message";
 
 fn main() -> ExitCode {
@@ -16,6 +23,8 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["openapi", rest @ ..] => openapi::run(rest),
+        ["docs", rest @ ..] => docs::run(rest),
+        ["bench", rest @ ..] => bench::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

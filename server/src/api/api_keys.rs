@@ -61,7 +61,7 @@ pub async fn api_key_create(
     let (issued, secret) =
         new.issue(caller.organization_id, state.hasher(), now_millis()).map_err(ApiError::invalid_body)?;
     state.store.api_key_insert(&issued).await?;
-    state.verifier.forget_digest(&issued.digest);
+    state.verifier.remember_digest(&issued.digest);
     let key = issued.api_key;
     tracing::info!(api_key_id = %key.id, "api key created");
     let headers =
@@ -254,7 +254,7 @@ pub async fn api_key_rotate(
         .api_key_rotate(caller.organization_id, api_key_id, &digest, &secret.masked(), now + grace, now)
         .await?;
     state.verifier.forget_key(api_key_id);
-    state.verifier.forget_digest(&digest);
+    state.verifier.remember_digest(&digest);
     for old in &rotated.old_digests {
         state.verifier.forget_digest(old);
     }

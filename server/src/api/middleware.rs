@@ -11,18 +11,17 @@ use super::error::{ApiError, PROBLEM_JSON, problem, problem_response};
 /// The largest response body `pretty=true` re-indents.
 const PRETTY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Answers 406 when `Accept` allows neither JSON nor problem documents (but for `/openapi.yaml`).
+/// Answers 406 when `Accept` allows neither JSON nor problem documents (but for `/openapi.yaml`
+/// and the API reference under `/docs`).
 pub async fn negotiate(request: Request, next: Next) -> Response {
     let accepts_json = request
         .headers()
         .get_all(header::ACCEPT)
         .iter()
         .all(|value| value.to_str().map(accepts_json).unwrap_or(false));
-    if accepts_json || request.uri().path() == "/openapi.yaml" {
-        next.run(request).await
-    } else {
-        ApiError::NotAcceptable.into_response()
-    }
+    let path = request.uri().path();
+    let exempt = path == "/openapi.yaml" || path == "/docs" || path.starts_with("/docs/");
+    if accepts_json || exempt { next.run(request).await } else { ApiError::NotAcceptable.into_response() }
 }
 
 /// Whether an `Accept` header value admits `application/json` or `application/problem+json`.

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod middleware;
@@ -103,6 +104,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, _) = router_parts();
     routes
+        .merge(docs::router())
         .fallback(|| async {
             ApiError::NotFound {
                 code: "request.route_not_found",

@@ -11,6 +11,7 @@ use crate::domain::limits::{Credits, RateLimit};
 use crate::domain::organization::Organization;
 use crate::domain::scope::Scope;
 use crate::domain::verification::{ScopeCheck, VerifyCode};
+use crate::verifier::KeyUsage;
 
 /// A link to a resource on this server.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -118,6 +119,58 @@ impl From<ApiKey> for ApiKeyBody {
             deleted: key.deleted_at.is_some(),
             deleted_at: key.deleted_at,
         }
+    }
+}
+
+/// The same JSON as [`ApiKeyBody`], written from a borrowed key and its usage: the verify hot
+/// path answers from the cache without copying the record (a test keeps the two identical).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiKeyView<'a> {
+    pub key: &'a ApiKey,
+    pub usage: KeyUsage,
+}
+
+impl Serialize for ApiKeyView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        #[derive(Serialize)]
+        struct Href<'a> {
+            href: &'a str,
+        }
+        #[derive(Serialize)]
+        struct SelfLink<'a> {
+            #[serde(rename = "self")]
+            self_: Href<'a>,
+        }
+
+        let key = self.key;
+        let path = api_key_path(key.id);
+        let mut out = serializer.serialize_struct("ApiKey", 23)?;
+        out.serialize_field("id", &key.id)?;
+        out.serialize_field("organization_id", &key.organization_id)?;
+        out.serialize_field("name", &key.name)?;
+        out.serialize_field("description", &key.description)?;
+        out.serialize_field("user_id", &key.user_id)?;
+        out.serialize_field("customer_id", &key.customer_id)?;
+        out.serialize_field("billing_id", &key.billing_id)?;
+        out.serialize_field("prefix", &key.prefix)?;
+        out.serialize_field("masked_key", &key.masked_key)?;
+        out.serialize_field("status", &key.status)?;
+        out.serialize_field("scopes", &key.scopes)?;
+        out.serialize_field("metadata", &key.metadata)?;
+        out.serialize_field("rate_limit", &key.rate_limit)?;
+        out.serialize_field("credits", &self.usage.credits)?;
+        out.serialize_field("usage_count", &self.usage.usage_count)?;
+        out.serialize_field("revision", &key.revision)?;
+        out.serialize_field("created_at", &key.created_at)?;
+        out.serialize_field("updated_at", &key.updated_at)?;
+        out.serialize_field("last_used_at", &self.usage.last_used_at)?;
+        out.serialize_field("expires_at", &key.expires_at)?;
+        out.serialize_field("deleted", &key.deleted_at.is_some())?;
+        out.serialize_field("deleted_at", &key.deleted_at)?;
+        out.serialize_field("_links", &SelfLink { self_: Href { href: &path } })?;
+        out.end()
     }
 }
 
@@ -281,12 +334,12 @@ pub struct VerifyRequest {
 
 /// The verdict on a presented key.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct VerifyResponse {
+pub struct VerifyResponse<'a> {
     pub valid: bool,
     pub code: VerifyCode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub api_key: Option<ApiKeyBody>,
+    #[schema(value_type = ApiKeyBody)]
+    pub api_key: Option<ApiKeyView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub rate_limit: Option<RateLimitState>,
@@ -493,4 +546,43 @@ fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 /// Deserializes a field that may be left out (`None`) or `null` (`Some(None)`).
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::key::KeyHasher;
+    use crate::domain::limits::CreditsRefill;
+    use crate::domain::scope::{Access, Scope};
+
+    #[test]
+    fn the_borrowed_key_view_writes_exactly_what_the_owned_body_writes() {
+        let (issued, _) = NewApiKey {
+            name: "view".into(),
+            description: Some("d".into()),
+            customer_id: Some("c".into()),
+            scopes: vec![Scope { resource: "q".into(), access: Access::Read, targets: vec!["t".into()] }],
+            metadata: serde_json::json!({"a": [1, {"b": null}]}).as_object().unwrap().clone(),
+            rate_limit: Some(RateLimit { limit: 5, window_ms: 1000 }),
+            credits: Some(Credits {
+                remaining: 9,
+                refill: Some(CreditsRefill { amount: 9, interval_ms: 5000 }),
+            }),
+            expires_at: Some(77),
+            ..Default::default()
+        }
+        .issue(Uuid::now_v7(), &KeyHasher::default(), 1)
+        .unwrap();
+        let mut key = issued.api_key;
+        key.deleted_at = Some(3);
+        let usage = KeyUsage {
+            usage_count: 12,
+            last_used_at: Some(99),
+            credits: Some(Credits { remaining: 4, refill: None }),
+        };
+        let view = serde_json::to_string(&ApiKeyView { key: &key, usage }).unwrap();
+        let mut owned = key.clone();
+        usage.apply(&mut owned);
+        assert_eq!(view, serde_json::to_string(&ApiKeyBody::from(owned)).unwrap());
+    }
 }

@@ -45,7 +45,7 @@ pub async fn organization_create(
     let (root, secret) = crate::bootstrap::root_key(&organization, state.hasher(), false, now)
         .map_err(|e| ApiError::Internal(format!("root key: {e:?}")))?;
     state.store.organization_create(&organization, &root).await?;
-    state.verifier.forget_digest(&root.digest);
+    state.verifier.remember_digest(&root.digest);
     tracing::info!(new_organization_id = %organization.id, "organization created");
     let created = OrganizationCreated {
         organization: organization.into(),

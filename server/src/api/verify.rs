@@ -1,8 +1,7 @@
 //! The `verification` operation: the hot path that tells an API whether a presented key is valid.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -57,11 +56,7 @@ pub async fn api_key_verify(
     let response = VerifyResponse {
         valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
-        api_key: verdict.key.map(|key| {
-            let mut key = (*key).clone();
-            state.verifier.overlay(&mut key);
-            ApiKeyBody::from(key)
-        }),
+        api_key: verdict.key.as_deref().map(|key| ApiKeyView { key, usage: state.verifier.usage_of(key) }),
         rate_limit: verdict.rate_limit.map(|r| RateLimitState {
             limit: r.limit,
             remaining: r.remaining,
@@ -73,7 +68,11 @@ pub async fn api_key_verify(
             message: format!("the key expires in {} hours", (expires_at - now) / 3_600_000),
         }),
     };
-    let mut http = Json(response).into_response();
+    // Sized for a typical verdict with its key, so the body is written without regrowing.
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &response).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut http =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     if let Some(expires_at) = expiry {
         http.headers_mut().insert(KEY_EXPIRES_HEADER, HeaderValue::from(expires_at));
     }

@@ -106,6 +106,10 @@ pub trait Store: Send + Sync + 'static {
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError>;
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError>;
+    /// Stores many keys in one transaction (imports, benchmarks).
+    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError>;
+    /// The digest of every stored secret, current or rotated.
+    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError>;
     /// The key one of whose secrets has this digest, in any organization.
     async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError>;
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError>;

@@ -17,6 +17,10 @@ use crate::domain::key::KeyDigest;
 use crate::domain::limits::{Credits, CreditsRefill, RateLimit};
 use crate::domain::organization::Organization;
 
+/// Keys inserted by one statement of a batch insert.
+const INSERT_CHUNK: usize = 1_000;
+/// Keys written by one statement of a usage flush (3 bound values each, well under SQLite's limit).
+const USAGE_CHUNK: usize = 500;
 /// How often an update is retried when another writer changed the key in between.
 const UPDATE_ATTEMPTS: usize = 8;
 
@@ -140,6 +144,76 @@ impl Store for SqliteStore {
         Self::insert_key(&mut tx, key).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Multi-row statements: 26 values a key keeps a chunk well under SQLite's 32766 variables.
+        for chunk in keys.chunks(INSERT_CHUNK) {
+            let rows = chunk
+                .iter()
+                .map(|issued| {
+                    Ok((issued, to_json(&issued.api_key.scopes)?, to_json(&issued.api_key.metadata)?))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut sql =
+                QueryBuilder::<Sqlite>::new(concat!("INSERT INTO api_keys (", key_columns!(), ") "));
+            sql.push_values(&rows, |mut row, (issued, scopes, metadata)| {
+                let key = &issued.api_key;
+                let refill = key.credits.and_then(|c| c.refill);
+                row.push_bind(key.id)
+                    .push_bind(key.organization_id)
+                    .push_bind(&key.name)
+                    .push_bind(&key.description)
+                    .push_bind(&key.user_id)
+                    .push_bind(&key.customer_id)
+                    .push_bind(&key.billing_id)
+                    .push_bind(&key.prefix)
+                    .push_bind(&key.masked_key)
+                    .push_bind(key.status.as_str())
+                    .push_bind(scopes)
+                    .push_bind(metadata)
+                    .push_bind(key.rate_limit.map(|r| r.limit))
+                    .push_bind(key.rate_limit.map(|r| r.window_ms))
+                    .push_bind(key.credits.map(|c| c.remaining))
+                    .push_bind(refill.map(|r| r.amount))
+                    .push_bind(refill.map(|r| r.interval_ms))
+                    .push_bind(key.credits_refilled_at)
+                    .push_bind(key.credits_version)
+                    .push_bind(key.usage_count)
+                    .push_bind(key.revision)
+                    .push_bind(key.created_at)
+                    .push_bind(key.updated_at)
+                    .push_bind(key.last_used_at)
+                    .push_bind(key.expires_at)
+                    .push_bind(key.deleted_at);
+            });
+            sql.build().execute(&mut *tx).await?;
+            let mut secrets = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) ",
+            );
+            secrets.push_values(chunk, |mut row, issued| {
+                row.push_bind(&issued.digest.0[..])
+                    .push_bind(issued.api_key.id)
+                    .push_bind(issued.api_key.created_at)
+                    .push_bind(None::<i64>);
+            });
+            secrets.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
+        let rows: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT digest FROM api_key_secrets").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|d| {
+                <[u8; 32]>::try_from(d.as_slice())
+                    .map(KeyDigest)
+                    .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))
+            })
+            .collect()
     }
 
     async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
@@ -347,16 +421,19 @@ impl Store for SqliteStore {
 
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // One statement per chunk, not one per key: a flush touches every key used in the last second.
+        for chunk in deltas.chunks(USAGE_CHUNK) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "UPDATE api_keys SET usage_count = usage_count + v.column2, \
+                 last_used_at = MAX(COALESCE(last_used_at, 0), v.column3) FROM (",
+            );
+            sql.push_values(chunk, |mut row, delta| {
+                row.push_bind(delta.api_key_id).push_bind(delta.uses).push_bind(delta.last_used_at);
+            });
+            sql.push(") AS v WHERE api_keys.id = v.column1");
+            sql.build().execute(&mut *tx).await?;
+        }
         for delta in deltas {
-            sqlx::query(
-                "UPDATE api_keys SET usage_count = usage_count + ?, \
-                 last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
-            )
-            .bind(delta.uses)
-            .bind(delta.last_used_at)
-            .bind(delta.api_key_id)
-            .execute(&mut *tx)
-            .await?;
             if let Some(credits) = delta.credits {
                 sqlx::query(
                     "UPDATE api_keys SET credits_remaining = ?, credits_refilled_at = ? \

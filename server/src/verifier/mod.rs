@@ -5,12 +5,18 @@
 //! the `gate`, bumps `epoch` and drops the cached entries it touched. A cache miss reads `epoch`
 //! before it reads the store and fills the cache only if `epoch` is unchanged, under the same gate;
 //! so a read that raced a write can never put the old state back after the write returned.
+//!
+//! Floods of unknown keys: every stored secret's digest is also held as a 64-bit prefix in `known`
+//! (loaded at start, added to on every create and rotation, 8 bytes a secret). A well-formed key
+//! whose prefix is not there is `NOT_FOUND` without touching the store, so an attacker cycling
+//! through fresh keys costs what a malformed key costs.
 
 mod runtime;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use dashmap::DashSet;
 use uuid::Uuid;
 
 use crate::domain::Millis;
@@ -18,19 +24,20 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{Store, StoreError};
-pub use runtime::RateLimitState;
 use runtime::Runtimes;
+pub use runtime::{KeyUsage, RateLimitState};
 
 /// The most digests (known or unknown) remembered.
 const DIGEST_CAPACITY: u64 = 1_000_000;
 /// The most key records remembered.
 const RECORD_CAPACITY: u64 = 250_000;
 
-/// What a digest was last found to be.
+/// Where a known digest leads.
 #[derive(Debug, Clone, Copy)]
-enum Lookup {
-    Known { key_id: Uuid, organization_id: Uuid, secret_expires_at: Option<Millis> },
-    Unknown,
+struct Lookup {
+    key_id: Uuid,
+    organization_id: Uuid,
+    secret_expires_at: Option<Millis>,
 }
 
 /// A key found by its secret, and when that secret stops working (after a rotation).
@@ -62,6 +69,7 @@ impl Verdict {
 pub struct Verifier {
     store: Arc<dyn Store>,
     hasher: KeyHasher,
+    known: DashSet<u64>,
     digests: moka::sync::Cache<[u8; 32], Lookup>,
     records: moka::sync::Cache<Uuid, Arc<ApiKey>>,
     epoch: AtomicU64,
@@ -70,16 +78,22 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(store: Arc<dyn Store>, hasher: KeyHasher) -> Self {
-        Self {
+    /// A verifier over `store`, knowing every stored secret's digest prefix.
+    pub async fn load(store: Arc<dyn Store>, hasher: KeyHasher) -> Result<Self, StoreError> {
+        let known = DashSet::new();
+        for digest in store.secret_digests().await? {
+            known.insert(prefix(&digest));
+        }
+        Ok(Self {
             store,
             hasher,
+            known,
             digests: moka::sync::Cache::new(DIGEST_CAPACITY),
             records: moka::sync::Cache::new(RECORD_CAPACITY),
             epoch: AtomicU64::new(0),
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
-        }
+        })
     }
 
     pub fn hasher(&self) -> &KeyHasher {
@@ -89,42 +103,38 @@ impl Verifier {
     /// The key behind `secret`, in any organization, from the caches or else the store.
     pub async fn resolve(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
         let digest = self.hasher.digest(secret);
-        match self.digests.get(&digest.0) {
-            Some(Lookup::Unknown) => Ok(None),
-            Some(Lookup::Known { key_id, organization_id, secret_expires_at }) => {
-                if let Some(key) = self.records.get(&key_id) {
-                    return Ok(Some(Resolved { key, secret_expires_at }));
-                }
-                let epoch = self.epoch.load(Ordering::Acquire);
-                let key = match self.store.api_key_get(organization_id, key_id).await {
-                    Ok(key) => Arc::new(key),
-                    Err(StoreError::NotFound) => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                self.fill(epoch, || self.records.insert(key_id, key.clone()));
-                Ok(Some(Resolved { key, secret_expires_at }))
-            }
-            None => {
-                let epoch = self.epoch.load(Ordering::Acquire);
-                let found =
-                    self.store.api_key_by_digest(&digest).await?.filter(|f| f.digest.matches(&digest.0));
-                let Some(found) = found else {
-                    self.fill(epoch, || self.digests.insert(digest.0, Lookup::Unknown));
-                    return Ok(None);
-                };
-                let key = Arc::new(found.api_key);
-                let lookup = Lookup::Known {
-                    key_id: key.id,
-                    organization_id: key.organization_id,
-                    secret_expires_at: found.secret_expires_at,
-                };
-                self.fill(epoch, || {
-                    self.digests.insert(digest.0, lookup);
-                    self.records.insert(key.id, key.clone());
-                });
-                Ok(Some(Resolved { key, secret_expires_at: found.secret_expires_at }))
-            }
+        if !self.known.contains(&prefix(&digest)) {
+            return Ok(None);
         }
+        if let Some(Lookup { key_id, organization_id, secret_expires_at }) = self.digests.get(&digest.0) {
+            if let Some(key) = self.records.get(&key_id) {
+                return Ok(Some(Resolved { key, secret_expires_at }));
+            }
+            let epoch = self.epoch.load(Ordering::Acquire);
+            let key = match self.store.api_key_get(organization_id, key_id).await {
+                Ok(key) => Arc::new(key),
+                Err(StoreError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            self.fill(epoch, || self.records.insert(key_id, key.clone()));
+            return Ok(Some(Resolved { key, secret_expires_at }));
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let found = self.store.api_key_by_digest(&digest).await?.filter(|f| f.digest.matches(&digest.0));
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let key = Arc::new(found.api_key);
+        let lookup = Lookup {
+            key_id: key.id,
+            organization_id: key.organization_id,
+            secret_expires_at: found.secret_expires_at,
+        };
+        self.fill(epoch, || {
+            self.digests.insert(digest.0, lookup);
+            self.records.insert(key.id, key.clone());
+        });
+        Ok(Some(Resolved { key, secret_expires_at: found.secret_expires_at }))
     }
 
     /// Verifies `presented` for a caller of `organization_id`, in the documented order.
@@ -187,7 +197,12 @@ impl Verifier {
 
     /// Adds what is held in memory (uses, last use, credits) to a key read from the store.
     pub fn overlay(&self, key: &mut ApiKey) {
-        self.runtimes.overlay(key);
+        self.runtimes.usage_of(key).apply(key);
+    }
+
+    /// A key's usage and credits with what is held in memory added, without copying the key.
+    pub fn usage_of(&self, key: &ApiKey) -> KeyUsage {
+        self.runtimes.usage_of(key)
     }
 
     /// Forgets a key's cached record after it changed in the store.
@@ -197,7 +212,12 @@ impl Verifier {
         self.records.invalidate(&id);
     }
 
-    /// Forgets what a digest was found to be (a new key's, or a rotated secret's).
+    /// Learns a secret just stored (a new key's, or a rotation's), before its secret is shown.
+    pub fn remember_digest(&self, digest: &KeyDigest) {
+        self.known.insert(prefix(digest));
+    }
+
+    /// Forgets where a digest leads (a rotated secret, whose grace period now ends).
     pub fn forget_digest(&self, digest: &KeyDigest) {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -228,9 +248,17 @@ impl Verifier {
     }
 }
 
+/// The first 8 bytes of a digest: enough to tell stored secrets from made-up ones.
+fn prefix(digest: &KeyDigest) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&digest.0[..8]);
+    u64::from_le_bytes(bytes)
+}
+
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
+            .field("known", &self.known.len())
             .field("digests", &self.digests.entry_count())
             .field("records", &self.records.entry_count())
             .finish()

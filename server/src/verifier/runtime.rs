@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
-use crate::domain::limits::{CreditBalance, RateLimit};
+use crate::domain::limits::{CreditBalance, Credits, RateLimit};
 use crate::store::{CreditsSnapshot, UsageDelta};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
@@ -166,23 +166,42 @@ impl Runtimes {
         }
     }
 
-    /// Adds the uses not yet flushed and the in-memory credit balance to a stored key.
-    pub fn overlay(&self, key: &mut ApiKey) {
+    /// A stored key's usage and credits with what is held in memory added.
+    pub fn usage_of(&self, key: &ApiKey) -> KeyUsage {
+        let mut usage =
+            KeyUsage { usage_count: key.usage_count, last_used_at: key.last_used_at, credits: key.credits };
         let Some(runtime) = self.entries.get(&key.id).map(|r| r.clone()) else {
-            return;
+            return usage;
         };
-        key.usage_count += runtime.uses.load(Ordering::Acquire);
+        usage.usage_count += runtime.uses.load(Ordering::Acquire);
         let last_used = runtime.last_used.load(Ordering::Acquire);
         if last_used > 0 {
-            key.last_used_at = Some(key.last_used_at.map_or(last_used, |at| at.max(last_used)));
+            usage.last_used_at = Some(usage.last_used_at.map_or(last_used, |at| at.max(last_used)));
         }
         let held = *runtime.credits.lock().unwrap_or_else(|e| e.into_inner());
-        if let (Some(held), Some(credits)) = (held, key.credits.as_mut())
+        if let (Some(held), Some(credits)) = (held, usage.credits.as_mut())
             && held.version == key.credits_version
         {
             credits.remaining = held.balance.credits.remaining;
-            key.credits_refilled_at = held.balance.refilled_at;
         }
+        usage
+    }
+}
+
+/// What a key's record says of its use once the in-memory part is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub usage_count: i64,
+    pub last_used_at: Option<Millis>,
+    pub credits: Option<Credits>,
+}
+
+impl KeyUsage {
+    /// Writes the usage into the key's record.
+    pub fn apply(self, key: &mut ApiKey) {
+        key.usage_count = self.usage_count;
+        key.last_used_at = self.last_used_at;
+        key.credits = self.credits;
     }
 }
 

@@ -1,0 +1,545 @@
+//! The real `keyward-server` binary: first start, restart, SIGTERM, and logs that never hold a secret.
+//!
+//! Each test runs the binary Cargo built for this package in a fresh temporary directory, on a port
+//! found free a moment before, with `RUST_LOG=debug` so that every log line the server can write is
+//! written. Its stdout and stderr are read line by line on two threads; a test waits for a line, never
+//! for a length of time, and a [`Server`] dropped by a failing test kills its process.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use keyward_server::domain::key::Secret;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout_at};
+
+/// How long a start may take, migrations included.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the server may take to exit once sent SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Starts tried before giving up when the free port was taken in between.
+const BIND_ATTEMPTS: usize = 5;
+/// The stderr line that says the server is listening (logged after the bind, at info).
+const LISTENING: &str = "keyward listening";
+/// The stdout line that shows a minted root key.
+const ADMIN_LINE: &str = "admin key: ";
+/// What `tower_http`'s trace layer logs, at debug, when a request reaches the router.
+const REQUEST_STARTED: &str = "started processing request";
+/// What the server logs once SIGTERM or Ctrl-C arrived.
+const SHUTTING_DOWN: &str = "shutting down: draining in-flight requests";
+
+#[tokio::test]
+async fn the_first_start_prints_the_admin_key_once_and_a_restart_does_not() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::new(dir.path());
+
+    let mut server = launch.start().await;
+    let admin_key = server.admin_key().await;
+    assert!(Secret::parse(&admin_key).is_ok(), "the printed admin key is not well-formed: {admin_key}");
+    let keys = server.assert_key_works(&admin_key).await;
+    assert!(
+        keys["api_keys"].as_array().is_some_and(|keys| keys.iter().any(|k| k["name"] == "root")),
+        "the admin key does not list the root key: {keys}"
+    );
+    let health = server.request(Method::GET, "/v1/health").header("x-api-key", &admin_key).send().await;
+    let health = health.expect("the health request is answered");
+    assert_eq!(health.status(), StatusCode::OK);
+    let health: Value = health.json().await.expect("the health body is JSON");
+    assert_eq!(health["status"], "ok", "{health}");
+    let first = server.stop().await;
+    first.assert_success("the first start");
+    assert_eq!(first.admin_lines(), 1, "the first start prints the admin key once\n{}", first.transcript());
+    assert!(launch.database_path().is_file(), "--database-url did not create {:?}", launch.database_path());
+
+    let restarted = launch.start().await;
+    restarted.assert_key_works(&admin_key).await;
+    let second = restarted.stop().await;
+    second.assert_success("the restart");
+    assert_eq!(second.admin_lines(), 0, "a restart printed an admin key\n{}", second.transcript());
+
+    let elsewhere = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::with_default_database(elsewhere.path());
+    let mut server = launch.start().await;
+    let admin_key = server.admin_key().await;
+    server.assert_key_works(&admin_key).await;
+    server.stop().await.assert_success("a start on the default database");
+    assert!(
+        elsewhere.path().join("keyward.db").is_file(),
+        "the default sqlite://keyward.db is not keyward.db in the current directory"
+    );
+}
+
+#[tokio::test]
+async fn keyward_admin_key_is_adopted_on_first_start() {
+    let admin_key = Secret::generate(&Default::default()).expose().to_owned();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = Launch::new(dir.path()).env("KEYWARD_ADMIN_KEY", &admin_key).start().await;
+    server.assert_key_works(&admin_key).await;
+    let adopted = server.stop().await;
+    adopted.assert_success("a start with KEYWARD_ADMIN_KEY");
+    assert_eq!(adopted.admin_lines(), 0, "an adopted key was printed\n{}", adopted.transcript());
+    adopted.assert_holds_none_of(&[&admin_key]);
+
+    let mut malformed = admin_key.clone();
+    let last = malformed.pop().expect("a key is not empty");
+    malformed.push(if last == 'a' { 'b' } else { 'a' });
+    assert!(Secret::parse(&malformed).is_err(), "a key with a wrong checksum parses");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::new(dir.path()).env("KEYWARD_ADMIN_KEY", &malformed);
+    let refused = launch.spawn(free_port()).finish(START_TIMEOUT, "the refused start to exit").await;
+    assert!(
+        !refused.status.success(),
+        "a malformed KEYWARD_ADMIN_KEY was accepted\n{}",
+        refused.transcript()
+    );
+    assert!(
+        refused.stderr.iter().any(|line| line.contains("KEYWARD_ADMIN_KEY is not a well-formed Keyward key")),
+        "the refusal does not say what is wrong\n{}",
+        refused.transcript()
+    );
+    refused.assert_holds_none_of(&[&malformed]);
+    assert!(!launch.database_path().exists(), "a refused start created the database");
+}
+
+#[tokio::test]
+async fn no_log_line_holds_a_secret() {
+    for log_format in ["text", "json"] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut server = Launch::new(dir.path()).arg("--log-format").arg(log_format).start().await;
+        let admin_key = server.admin_key().await;
+        let mut secrets = vec![admin_key.clone()];
+
+        let created = server
+            .request(Method::POST, "/v1/api_keys")
+            .header("x-api-key", &admin_key)
+            .json(&json!({
+                "name": "billing worker",
+                "customer_id": "cus_42",
+                "scopes": [{"resource": "invoices", "access": "read"}],
+            }))
+            .send()
+            .await;
+        let worker = expect_json(created, StatusCode::CREATED).await;
+        let worker_key = worker["key"].as_str().expect("a created key has its secret").to_owned();
+        let worker_id = worker["api_key"]["id"].as_str().expect("a created key has an id").to_owned();
+        secrets.push(worker_key.clone());
+
+        let created = server
+            .request(Method::POST, "/v1/api_keys")
+            .bearer_auth(&admin_key)
+            .json(&json!({"name": "deploy bot", "prefix": "acme", "metadata": {"team": "ops"}}))
+            .send()
+            .await;
+        let bot = expect_json(created, StatusCode::CREATED).await;
+        secrets.push(bot["key"].as_str().expect("a created key has its secret").to_owned());
+
+        let created = server
+            .request(Method::POST, "/v1/organizations")
+            .bearer_auth(&admin_key)
+            .json(&json!({"name": "acme"}))
+            .send()
+            .await;
+        let organization = expect_json(created, StatusCode::CREATED).await;
+        let organization_key = organization["key"].as_str().expect("a new organization has a root key");
+        secrets.push(organization_key.to_owned());
+
+        let path = format!("/v1/api_keys/{worker_id}");
+        let viewed = server.request(Method::GET, &path).header("x-api-key", &admin_key).send().await;
+        expect_json(viewed, StatusCode::OK).await;
+        let listed =
+            server.request(Method::GET, "/v1/api_keys?_embed=true").bearer_auth(&admin_key).send().await;
+        expect_json(listed, StatusCode::OK).await;
+        let updated = server
+            .request(Method::PATCH, &path)
+            .header("x-api-key", &admin_key)
+            .json(&json!({"name": "renamed worker", "description": "reads invoices"}))
+            .send()
+            .await;
+        expect_json(updated, StatusCode::OK).await;
+        let lacking_scope =
+            server.request(Method::GET, "/v1/api_keys").header("x-api-key", &worker_key).send().await;
+        expect_json(lacking_scope, StatusCode::FORBIDDEN).await;
+        let deleted = server.request(Method::DELETE, &path).bearer_auth(&admin_key).send().await;
+        expect_json(deleted, StatusCode::OK).await;
+
+        let unknown = Secret::generate(&Default::default()).expose().to_owned();
+        let mut malformed = Secret::generate(&Default::default()).expose().to_owned();
+        malformed.pop();
+        secrets.extend([unknown.clone(), malformed.clone()]);
+        let revoked = server.request(Method::GET, "/v1/api_keys").bearer_auth(&worker_key).send().await;
+        expect_json(revoked, StatusCode::UNAUTHORIZED).await;
+        for wrong in [&unknown, &malformed] {
+            let by_header = server.request(Method::GET, &path).header("x-api-key", wrong).send().await;
+            expect_json(by_header, StatusCode::UNAUTHORIZED).await;
+            let by_bearer = server.request(Method::POST, "/v1/api_keys").bearer_auth(wrong);
+            let by_bearer = by_bearer.json(&json!({"name": "never"})).send().await;
+            expect_json(by_bearer, StatusCode::UNAUTHORIZED).await;
+        }
+
+        let stopped = server.stop().await;
+        stopped.assert_success(log_format);
+        assert_eq!(stopped.admin_lines(), 1, "{}", stopped.transcript());
+        let admin_line =
+            stopped.stdout.iter().find(|line| line.starts_with(ADMIN_LINE)).expect("one admin line");
+        assert!(admin_line.contains(random_part(&admin_key)), "the needles would not find a printed key");
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        stopped.assert_holds_none_of(&secrets);
+
+        let logs = stopped.stderr.join("\n");
+        for message in ["api key created", "api key updated", "api key revoked", "organization created"] {
+            assert!(logs.contains(message), "the {log_format} log does not mention {message:?}\n{logs}");
+        }
+        assert!(logs.contains("DEBUG"), "RUST_LOG=debug wrote no debug line\n{logs}");
+        if log_format == "json" {
+            for line in &stopped.stderr {
+                let parsed: Result<Value, _> = serde_json::from_str(line);
+                assert!(parsed.is_ok_and(|v| v.is_object()), "a --log-format json line is not JSON: {line}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut server = Launch::new(dir.path()).start().await;
+    let admin_key = server.admin_key().await;
+    // Once it has answered a request the server is serving, so its SIGTERM handler is in place.
+    expect_json(server.request(Method::GET, "/v1/health").send().await, StatusCode::OK).await;
+
+    let body = json!({"name": "created while draining"}).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let request = format!(
+        "POST /v1/api_keys HTTP/1.1\r\nHost: {host}\r\nX-API-KEY: {admin_key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{head}",
+        host = server.address,
+        length = body.len(),
+    );
+    let mut connection = tokio::net::TcpStream::connect(&server.address).await.expect("the server accepts");
+    connection.write_all(request.as_bytes()).await.expect("the request's start is sent");
+    // The request is in flight once the router has it: the server now waits for the rest of the body.
+    server
+        .wait_for(
+            Stream::Stderr,
+            |line| line.contains(REQUEST_STARTED) && line.contains("method=POST"),
+            "the POST",
+        )
+        .await;
+    server.terminate();
+    server.wait_for(Stream::Stderr, |line| line.contains(SHUTTING_DOWN), "SIGTERM to be noticed").await;
+    let mut response = Vec::new();
+    let exchanged = match connection.write_all(tail.as_bytes()).await {
+        Ok(()) => connection.read_to_end(&mut response).await.map(drop),
+        Err(e) => Err(e),
+    };
+    let response = String::from_utf8_lossy(&response);
+
+    let stopped = server.finish(STOP_TIMEOUT, "the server to exit after draining").await;
+    assert!(
+        exchanged.is_ok() && response.starts_with("HTTP/1.1 201 "),
+        "the request in flight at SIGTERM was not completed ({exchanged:?}): {response}\n{}",
+        stopped.transcript()
+    );
+    stopped.assert_success("a drained shutdown");
+}
+
+/// One of the two streams the server writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What the reader threads report.
+enum Event {
+    Line(Stream, String),
+    Closed,
+}
+
+/// How to run the binary: its directory, database and extra settings.
+#[derive(Clone)]
+struct Launch {
+    dir: PathBuf,
+    /// The `--database-url` file; `None` leaves the default, `keyward.db` in `dir`.
+    database: Option<PathBuf>,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// Runs in `dir` on `dir/keyward.db`, named with `--database-url`.
+    fn new(dir: &Path) -> Self {
+        Self { database: Some(dir.join("keyward.db")), ..Self::with_default_database(dir) }
+    }
+
+    /// Runs in `dir` without `--database-url`.
+    fn with_default_database(dir: &Path) -> Self {
+        Self { dir: dir.to_owned(), database: None, args: Vec::new(), envs: Vec::new() }
+    }
+
+    fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.envs.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn database_path(&self) -> PathBuf {
+        self.database.clone().unwrap_or_else(|| self.dir.join("keyward.db"))
+    }
+
+    /// Starts the binary and waits until it listens, on another free port if the one picked was taken.
+    async fn start(&self) -> Server {
+        for _ in 0..BIND_ATTEMPTS {
+            let fresh = !self.database_path().exists();
+            let mut server = self.spawn(free_port());
+            if server.listening().await {
+                return server;
+            }
+            let exited = server.finish(STOP_TIMEOUT, "the failed start to exit").await;
+            if !exited.stderr.iter().any(|line| line.contains("cannot listen on")) {
+                panic!("keyward-server exited before listening\n{}", exited.transcript());
+            }
+            if fresh {
+                // The failed start stored a root key it never printed: start the next one afresh.
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut path = self.database_path().into_os_string();
+                    path.push(suffix);
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        panic!("keyward-server found no free port in {BIND_ATTEMPTS} attempts");
+    }
+
+    /// Runs the binary on `port` without waiting for anything.
+    fn spawn(&self, port: u16) -> Server {
+        let address = format!("127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
+        command.current_dir(&self.dir).arg("--listen").arg(&address);
+        if let Some(database) = &self.database {
+            command.arg("--database-url").arg(format!("sqlite://{}", database.display()));
+        }
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("KEYWARD_") {
+                command.env_remove(name);
+            }
+        }
+        command.env("RUST_LOG", "debug").args(&self.args).envs(self.envs.iter().map(|(k, v)| (k, v)));
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the keyward-server binary starts");
+        let (sender, events) = mpsc::unbounded_channel();
+        forward(child.stdout.take().expect("stdout is piped"), Stream::Stdout, sender.clone());
+        forward(child.stderr.take().expect("stderr is piped"), Stream::Stderr, sender);
+        Server {
+            child,
+            events,
+            open_streams: 2,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            address,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+/// Sends each line of `output` as it comes, then `Closed` at the end of the stream.
+fn forward(output: impl Read + Send + 'static, stream: Stream, sender: mpsc::UnboundedSender<Event>) {
+    std::thread::spawn(move || {
+        let mut output = BufReader::new(output);
+        let mut line = Vec::new();
+        while output.read_until(b'\n', &mut line).is_ok_and(|read| read > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+            let _ = sender.send(Event::Line(stream, text));
+            line.clear();
+        }
+        let _ = sender.send(Event::Closed);
+    });
+}
+
+/// A port nothing listened on a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free loopback port");
+    listener.local_addr().expect("a bound listener has an address").port()
+}
+
+/// A running `keyward-server`, killed if dropped before it exits.
+struct Server {
+    child: Child,
+    events: mpsc::UnboundedReceiver<Event>,
+    open_streams: usize,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    address: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Server {
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("http://{}{path}", self.address))
+    }
+
+    /// Whether the server came to listen; `false` if it exited first.
+    async fn listening(&mut self) -> bool {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while let Some((stream, line)) = self.next_line(deadline, "the server to listen").await {
+            if stream == Stream::Stderr && line.contains(LISTENING) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The key of the `admin key: <key>` line on stdout.
+    async fn admin_key(&mut self) -> String {
+        let line = self.wait_for(Stream::Stdout, |l| l.starts_with(ADMIN_LINE), "the admin key").await;
+        line[ADMIN_LINE.len()..].trim().to_owned()
+    }
+
+    /// Lists keys with `key` and returns the list.
+    async fn assert_key_works(&self, key: &str) -> Value {
+        let listed = self.request(Method::GET, "/v1/api_keys").header("x-api-key", key).send().await;
+        expect_json(listed, StatusCode::OK).await
+    }
+
+    /// The first line of `stream` that satisfies `wanted`, read so far or to come.
+    async fn wait_for(&mut self, stream: Stream, wanted: impl Fn(&str) -> bool, what: &str) -> String {
+        let seen = match stream {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        };
+        if let Some(line) = seen.iter().find(|line| wanted(line)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + START_TIMEOUT;
+        while let Some((from_stream, line)) = self.next_line(deadline, what).await {
+            if from_stream == stream && wanted(&line) {
+                return line;
+            }
+        }
+        panic!("keyward-server exited while waiting for {what}\n{}", self.transcript());
+    }
+
+    /// The next line written, kept; `None` once both streams are closed, that is, the server exited.
+    async fn next_line(&mut self, deadline: Instant, what: &str) -> Option<(Stream, String)> {
+        while self.open_streams > 0 {
+            let Ok(event) = timeout_at(deadline, self.events.recv()).await else {
+                panic!("timed out waiting for {what}\n{}", self.transcript());
+            };
+            match event.expect("each reader says Closed before it hangs up") {
+                Event::Line(stream, line) => {
+                    match stream {
+                        Stream::Stdout => self.stdout.push(line.clone()),
+                        Stream::Stderr => self.stderr.push(line.clone()),
+                    }
+                    return Some((stream, line));
+                }
+                Event::Closed => self.open_streams -= 1,
+            }
+        }
+        None
+    }
+
+    /// Sends SIGTERM through the shell's `kill`, which needs neither `unsafe` nor a dependency.
+    fn terminate(&self) {
+        let sent = Command::new("sh")
+            .args(["-c", "kill -TERM \"$1\"", "sh", &self.child.id().to_string()])
+            .status()
+            .expect("sh runs");
+        assert!(sent.success(), "kill -TERM {} failed", self.child.id());
+    }
+
+    /// Sends SIGTERM and waits for the server to exit.
+    async fn stop(self) -> Stopped {
+        // Every test has the server answer a request first, so its SIGTERM handler is in place.
+        self.terminate();
+        self.finish(STOP_TIMEOUT, "the server to exit after SIGTERM").await
+    }
+
+    /// Waits, at most `within`, until the server closes its output, then reaps it.
+    async fn finish(mut self, within: Duration, what: &str) -> Stopped {
+        let deadline = Instant::now() + within;
+        while self.next_line(deadline, what).await.is_some() {}
+        let status = self.child.wait().expect("the server is reaped");
+        Stopped { status, stdout: std::mem::take(&mut self.stdout), stderr: std::mem::take(&mut self.stderr) }
+    }
+
+    fn transcript(&self) -> String {
+        transcript(&self.stdout, &self.stderr)
+    }
+}
+
+/// A server that exited, and all it wrote.
+struct Stopped {
+    status: ExitStatus,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+}
+
+impl Stopped {
+    fn assert_success(&self, what: &str) {
+        assert!(
+            self.status.success(),
+            "{what}: keyward-server exited with {}\n{}",
+            self.status,
+            self.transcript()
+        );
+    }
+
+    fn admin_lines(&self) -> usize {
+        self.stdout.iter().filter(|line| line.contains(ADMIN_LINE.trim_end())).count()
+    }
+
+    /// Fails if any line but the first `admin key:` one holds a secret or its random part.
+    fn assert_holds_none_of(&self, secrets: &[&str]) {
+        let admin_line = self.stdout.iter().position(|line| line.starts_with(ADMIN_LINE));
+        let stdout = self.stdout.iter().enumerate().filter(|(i, _)| Some(*i) != admin_line).map(|(_, l)| l);
+        for line in stdout.chain(&self.stderr) {
+            for secret in secrets {
+                for needle in [secret, random_part(secret)] {
+                    assert!(!line.contains(needle), "the output holds the secret {secret}: {line}");
+                }
+            }
+        }
+    }
+
+    fn transcript(&self) -> String {
+        transcript(&self.stdout, &self.stderr)
+    }
+}
+
+fn transcript(stdout: &[String], stderr: &[String]) -> String {
+    format!("--- stdout\n{}\n--- stderr\n{}", stdout.join("\n"), stderr.join("\n"))
+}
+
+/// The part of a key after its prefix: the secret even when the prefix is cut off.
+fn random_part(secret: &str) -> &str {
+    secret.split_once('_').map_or(secret, |(_, random)| random)
+}
+
+/// The JSON body of a response that must have `status`.
+async fn expect_json(response: reqwest::Result<reqwest::Response>, status: StatusCode) -> Value {
+    let response = response.expect("the request is answered");
+    let actual = response.status();
+    let body = response.text().await.expect("the body is read");
+    assert_eq!(actual, status, "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("the body is not JSON ({e}): {body}"))
+}

@@ -1,0 +1,382 @@
+//! `cargo xtask bench`: the release server under wrk on loopback, server and load on separate
+//! cores, verify throughput and latency as ratios to a trivial route measured in the same run.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use keyward_server::bootstrap::ensure_default_organization;
+use keyward_server::domain::api_key::{IssuedKey, NewApiKey};
+use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
+use keyward_server::domain::now_millis;
+use keyward_server::domain::scope::{Access, Scope};
+use keyward_server::store;
+
+/// Distinct valid keys the "many keys" scenarios pick from at random.
+const HOT_KEYS: usize = 1_000;
+/// Distinct well-formed unknown keys the flood scenario cycles through.
+const UNKNOWN_KEYS: usize = 400_000;
+/// Keys inserted per transaction when filling a store.
+const BATCH: usize = 10_000;
+
+struct Settings {
+    seconds: u32,
+    connections: u32,
+    big_store: usize,
+}
+
+/// One wrk run's figures.
+struct Figures {
+    name: String,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+pub fn run(args: &[&str]) -> Result<ExitCode> {
+    let mut settings = Settings { seconds: 10, connections: 32, big_store: 1_000_000 };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().context("a value after the flag").and_then(|v| Ok(v.parse()?));
+        match *arg {
+            "--seconds" => settings.seconds = value()?,
+            "--connections" => settings.connections = value()?,
+            "--big-store" => settings.big_store = value()? as usize,
+            other => {
+                bail!("unknown argument `{other}` (flags: --seconds N, --connections N, --big-store KEYS)")
+            }
+        }
+    }
+    for tool in ["wrk", "taskset"] {
+        if Command::new("which").arg(tool).stdout(Stdio::null()).status().map_or(true, |s| !s.success()) {
+            bail!(
+                "`{tool}` is not installed (apt-get install -y {})",
+                if tool == "wrk" { "wrk" } else { "util-linux" }
+            );
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("the workspace root")?.to_owned();
+    println!("building the release server ...");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "keyward-server"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("the release build failed");
+    }
+    let binary = root.join("target/release/keyward-server");
+    let work = root.join("target/bench");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    let mut figures = Vec::new();
+    let small = prepare_store(&work.join("small"), HOT_KEYS)?;
+    {
+        let server = Server::start(&binary, &small.dir, &small.admin_key)?;
+        let scripts = Scripts::write(&work, &small)?;
+        let wrk = |name: &str, script: Option<&Path>, path: &str| {
+            wrk_run(name, &settings, &format!("http://127.0.0.1:{}{path}", server.port), script)
+        };
+        // A short warm-up so every scenario starts with a warm cache and a warm process.
+        wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
+        figures.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
+        figures.push(wrk("verify, one valid key", Some(&scripts.valid), "/v1/keys/verify")?);
+        figures.push(wrk("verify, malformed key", Some(&scripts.malformed), "/v1/keys/verify")?);
+        figures.push(wrk(
+            "verify, well-formed unknown keys (a flood of fresh ones)",
+            Some(&scripts.unknown),
+            "/v1/keys/verify",
+        )?);
+        figures.push(wrk(
+            &format!("verify, {HOT_KEYS} valid keys at random, {HOT_KEYS} stored"),
+            Some(&scripts.hot),
+            "/v1/keys/verify",
+        )?);
+    }
+    let big = prepare_store(&work.join("big"), settings.big_store)?;
+    {
+        let server = Server::start(&binary, &big.dir, &big.admin_key)?;
+        let scripts = Scripts::write(&work.join("big-scripts"), &big)?;
+        let url = format!("http://127.0.0.1:{}/v1/keys/verify", server.port);
+        wrk_warmup(&url, &scripts.hot)?;
+        let stored = settings.big_store;
+        figures.push(wrk_run(
+            &format!("verify, {HOT_KEYS} valid keys at random, {stored} stored"),
+            &settings,
+            &url,
+            Some(&scripts.hot),
+        )?);
+        figures.push(wrk_run(
+            &format!("verify, well-formed unknown keys, {stored} stored"),
+            &settings,
+            &url,
+            Some(&scripts.unknown),
+        )?);
+    }
+    let report = report(&figures, &settings);
+    println!("\n{report}");
+    std::fs::write(work.join("report.md"), &report)?;
+    println!("(also written to target/bench/report.md)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database with its admin key, and some of its keys' secrets for the scripts.
+struct Prepared {
+    dir: PathBuf,
+    admin_key: String,
+    hot: Vec<String>,
+}
+
+/// Fills a fresh SQLite store with `count` keys of the default organization, the way the API
+/// would create them (same domain code, same store), but in large transactions.
+fn prepare_store(dir: &Path, count: usize) -> Result<Prepared> {
+    std::fs::create_dir_all(dir)?;
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let prepared = runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.join("keyward.db").display());
+        let store = store::connect(&url).await?;
+        let hasher = KeyHasher::default();
+        let admin = Secret::generate(&KeyPrefix::default());
+        ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await?;
+        let organization_id = store
+            .api_key_by_digest(&hasher.digest(&admin))
+            .await?
+            .context("the admin key was stored")?
+            .api_key
+            .organization_id;
+        let mut hot = Vec::with_capacity(HOT_KEYS);
+        let mut batch = Vec::with_capacity(BATCH);
+        for i in 0..count {
+            let new = NewApiKey {
+                name: format!("bench key {i}"),
+                customer_id: Some(format!("cus_{}", i % 5_000)),
+                scopes: vec![Scope::new("bench", Access::Read)],
+                ..Default::default()
+            };
+            let (issued, secret): (IssuedKey, Secret) =
+                new.issue(organization_id, &hasher, now_millis()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if hot.len() < HOT_KEYS {
+                hot.push(secret.expose().to_owned());
+            }
+            batch.push(issued);
+            if batch.len() == BATCH {
+                store.api_key_insert_batch(&batch).await?;
+                batch.clear();
+            }
+        }
+        store.api_key_insert_batch(&batch).await?;
+        anyhow::Ok(Prepared { dir: dir.to_owned(), admin_key: admin.expose().to_owned(), hot })
+    })?;
+    println!("stored {count} keys in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(prepared)
+}
+
+/// The wrk Lua scripts of one store.
+struct Scripts {
+    valid: PathBuf,
+    malformed: PathBuf,
+    unknown: PathBuf,
+    hot: PathBuf,
+}
+
+impl Scripts {
+    fn write(dir: &Path, prepared: &Prepared) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let headers = format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"X-API-KEY\"] = \"{}\"\n",
+            prepared.admin_key
+        );
+        let fixed = |name: &str, key: &str| -> Result<PathBuf> {
+            let path = dir.join(name);
+            std::fs::write(&path, format!("{headers}wrk.body = '{{\"key\":\"{key}\"}}'\n"))?;
+            Ok(path)
+        };
+        let cycling = |name: &str, keys: &[String], random: bool| -> Result<PathBuf> {
+            let list = dir.join(format!("{name}.keys"));
+            std::fs::write(&list, keys.join("\n") + "\n")?;
+            let pick = if random { "keys[math.random(#keys)]" } else { "keys[(i % #keys) + 1]" };
+            let script = format!(
+                "{headers}local keys = {{}}\nfor line in io.lines(\"{}\") do keys[#keys + 1] = line end\n\
+                 local i = 0\nrequest = function()\n  i = i + 1\n  local key = {pick}\n  \
+                 return wrk.format(nil, nil, nil, '{{\"key\":\"' .. key .. '\"}}')\nend\n",
+                list.display()
+            );
+            let path = dir.join(name);
+            std::fs::write(&path, script)?;
+            Ok(path)
+        };
+        let unknown: Vec<String> =
+            (0..UNKNOWN_KEYS).map(|_| Secret::generate(&KeyPrefix::default()).expose().to_owned()).collect();
+        Ok(Self {
+            valid: fixed("valid.lua", &prepared.hot[0])?,
+            malformed: fixed("malformed.lua", "kw_thisisnotakeyatallbutitlooksabitlikeone")?,
+            unknown: cycling("unknown.lua", &unknown, false)?,
+            hot: cycling("hot.lua", &prepared.hot, true)?,
+        })
+    }
+}
+
+/// A release server pinned to core 0, stopped on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut child = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(binary)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &format!("sqlite://{}", dir.join("keyward.db").display())])
+            .env("KEYWARD_ADMIN_KEY", admin_key)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || child.try_wait()?.is_some() {
+                let _ = child.kill();
+                let mut stderr = String::new();
+                if let Some(err) = child.stderr.take() {
+                    for line in BufReader::new(err).lines().map_while(Result::ok) {
+                        let _ = writeln!(stderr, "{line}");
+                    }
+                }
+                bail!("the server did not start: {stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { child, port })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn wrk_warmup(url: &str, script: &Path) -> Result<()> {
+    let status = Command::new("taskset")
+        .args(["-c", "1", "wrk", "-t1", "-c8", "-d2s", "-s"])
+        .arg(script)
+        .arg(url)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("the warm-up run of wrk failed");
+    }
+    Ok(())
+}
+
+/// Runs wrk pinned to core 1 and reads its figures.
+fn wrk_run(name: &str, settings: &Settings, url: &str, script: Option<&Path>) -> Result<Figures> {
+    print!("{name} ... ");
+    std::io::stdout().flush()?;
+    let mut command = Command::new("taskset");
+    command.args(["-c", "1", "wrk", "-t1", "--latency"]);
+    command.arg(format!("-c{}", settings.connections)).arg(format!("-d{}s", settings.seconds));
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let figures = parse_wrk(name, &text).with_context(|| format!("cannot read wrk's output:\n{text}"))?;
+    println!(
+        "{:.0} req/s, p50 {:.3} ms, p99 {:.3} ms",
+        figures.requests_per_second, figures.p50_ms, figures.p99_ms
+    );
+    if figures.non_2xx > 0 {
+        bail!("{name}: {} responses were not 2xx", figures.non_2xx);
+    }
+    Ok(figures)
+}
+
+fn parse_wrk(name: &str, text: &str) -> Option<Figures> {
+    let mut figures =
+        Figures { name: name.to_owned(), requests_per_second: 0.0, p50_ms: 0.0, p99_ms: 0.0, non_2xx: 0 };
+    for line in text.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("Requests/sec:"), Some(value)) => figures.requests_per_second = value.parse().ok()?,
+            (Some("50%"), Some(value)) => figures.p50_ms = duration_ms(value)?,
+            (Some("99%"), Some(value)) => figures.p99_ms = duration_ms(value)?,
+            (Some("Non-2xx"), _) => figures.non_2xx = line.rsplit(' ').next()?.parse().ok()?,
+            _ => {}
+        }
+    }
+    (figures.requests_per_second > 0.0).then_some(figures)
+}
+
+/// wrk prints durations as `412.00us`, `1.20ms` or `2.01s`.
+fn duration_ms(value: &str) -> Option<f64> {
+    let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
+    let number: f64 = number.parse().ok()?;
+    Some(match unit {
+        "us" => number / 1000.0,
+        "ms" => number,
+        "s" => number * 1000.0,
+        "m" => number * 60_000.0,
+        _ => return None,
+    })
+}
+
+fn report(figures: &[Figures], settings: &Settings) -> String {
+    let baseline = figures[0].requests_per_second;
+    let mut out = format!(
+        "wrk -t1 -c{} -d{}s on loopback; server on core 0, wrk on core 1 (taskset)\n\n\
+         | scenario | requests/s | p50 ms | p99 ms | throughput vs trivial route |\n|---|---:|---:|---:|---:|\n",
+        settings.connections, settings.seconds
+    );
+    for f in figures {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.3} | {:.3} | {:.2} |",
+            f.name,
+            f.requests_per_second,
+            f.p50_ms,
+            f.p99_ms,
+            f.requests_per_second / baseline
+        );
+    }
+    let find = |prefix: &str| figures.iter().filter(|f| f.name.starts_with(prefix)).collect::<Vec<_>>();
+    let hot = find(&format!("verify, {HOT_KEYS} valid keys at random"));
+    if let [small, big] = hot.as_slice() {
+        let _ = writeln!(
+            out,
+            "\np50 latency, {} stored keys vs {HOT_KEYS}: {:.2}x (p99 {:.2}x)",
+            settings.big_store,
+            big.p50_ms / small.p50_ms,
+            big.p99_ms / small.p99_ms
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_output_is_read_into_figures() {
+        let text = "  Latency Distribution\n     50%  412.00us\n     75%  600.00us\n     90%    1.00ms\n     99%    2.50ms\n  \
+                    1000 requests in 1.00s, 100.00KB read\n  Non-2xx or 3xx responses: 3\nRequests/sec:  68012.34\n";
+        let figures = parse_wrk("x", text).unwrap();
+        assert_eq!(figures.requests_per_second, 68012.34);
+        assert_eq!((figures.p50_ms, figures.p99_ms, figures.non_2xx), (0.412, 2.5, 3));
+        assert!((duration_ms("2.01s").unwrap() - 2010.0).abs() < 1e-9);
+    }
+}
