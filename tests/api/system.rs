@@ -11,6 +11,7 @@ async fn health_answers_without_a_key() {
     let health = anonymous.health_view().send().await.unwrap().into_inner();
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(health.links.self_.href, "/v1/health");
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub struct Health {
     pub status: HealthStatus,
     /// The server's version
     pub version: String,
+    #[serde(rename = "_links")]
+    pub links: Links,
 }
 
 /// An API key, redacted; the secret itself is never shown again.

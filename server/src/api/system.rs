@@ -23,7 +23,11 @@ use crate::contract::OPENAPI_YAML;
     )
 )]
 pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Json<Health>, ApiError> {
-    Ok(Json(Health { status: HealthStatus::Ok, version: env!("CARGO_PKG_VERSION").to_owned() }))
+    Ok(Json(Health {
+        status: HealthStatus::Ok,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        links: Links::to("/v1/health"),
+    }))
 }
 
 /// Fetch this OpenAPI document
