@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::api_key::{ApiKey, Unusable};
+use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::now_millis;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
+use crate::verifier::CachedKey;
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -21,7 +22,7 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub struct Caller {
     pub organization_id: Uuid,
     pub key_id: Uuid,
-    key: Arc<ApiKey>,
+    key: Arc<CachedKey>,
 }
 
 impl Caller {

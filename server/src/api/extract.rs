@@ -41,6 +41,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Parses a JSON body, telling syntax errors (400) from data errors (422, with the field's path).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // A body that is an object and holds no `[` at all has no array where an object is wanted,
+    // and a typed parse of it that succeeds gives what the route through `Value` below gives.
+    // Anything else, and every error, takes that route, which tells what is wrong.
+    if is_array_free_object(bytes)
+        && let Ok(parsed) = serde_json::from_slice(bytes)
+    {
+        return Ok(parsed);
+    }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed_json(&e))?;
     if let Some(field) = positional_object(&value) {
         return Err(ApiError::invalid_body(vec![FieldError {
@@ -70,6 +78,12 @@ fn positional_object(value: &serde_json::Value) -> Option<String> {
         .get("scopes")
         .and_then(|s| s.as_array())
         .and_then(|scopes| scopes.iter().position(|scope| scope.is_array()).map(|i| format!("scopes[{i}]")))
+}
+
+/// Whether `bytes` opens with `{` (after whitespace) and holds no `[` anywhere.
+fn is_array_free_object(bytes: &[u8]) -> bool {
+    let start = bytes.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    start.is_some_and(|i| bytes[i] == b'{') && !bytes.contains(&b'[')
 }
 
 fn malformed_json(error: &serde_json::Error) -> ApiError {
@@ -192,6 +206,16 @@ mod tests {
         assert_eq!(fields(parse_json::<Body>(b"{}").unwrap_err()), (422, vec!["name".to_owned()]));
         let error = parse_json::<Body>(br#"{"name": "a", "nme": 1}"#).unwrap_err();
         assert_eq!(fields(error), (422, vec!["nme".to_owned()]));
+    }
+
+    #[test]
+    fn only_array_free_objects_take_the_typed_path_and_errors_are_unchanged() {
+        assert!(is_array_free_object(br#" {"name": "a"}"#));
+        assert!(!is_array_free_object(br#"{"name": "[a]"}"#));
+        assert!(!is_array_free_object(br#"["a", null]"#));
+        assert_eq!(fields(parse_json::<Body>(br#"["a", null]"#).unwrap_err()), (422, vec![String::new()]));
+        assert_eq!(fields(parse_json::<Body>(br#"{"name": "a", "nme": 1, "#).unwrap_err()).0, 400);
+        assert_eq!(parse_json::<Body>(br#"{"name": "a", "inner": {"count": 3}}"#).unwrap().name, "a");
     }
 
     #[test]

@@ -56,7 +56,13 @@ pub async fn api_key_verify(
     let response = VerifyResponse {
         valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
-        api_key: verdict.key.as_deref().map(|key| ApiKeyView { key, usage: state.verifier.usage_of(key) }),
+        api_key: match verdict.key.as_deref() {
+            Some(key) => Some(ApiKeyJson {
+                rendering: key.rendering(render_key).map_err(|e| ApiError::Internal(e.to_string()))?,
+                usage: state.verifier.usage_of(key),
+            }),
+            None => None,
+        },
         rate_limit: verdict.rate_limit.map(|r| RateLimitState {
             limit: r.limit,
             remaining: r.remaining,
@@ -70,7 +76,7 @@ pub async fn api_key_verify(
     };
     // Sized for a typical verdict with its key, so the body is written without regrowing.
     let mut body = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut body, &response).map_err(|e| ApiError::Internal(e.to_string()))?;
+    response.write(&mut body).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut http =
         ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     if let Some(expires_at) = expiry {

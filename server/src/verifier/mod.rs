@@ -13,8 +13,9 @@
 
 mod runtime;
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dashmap::DashSet;
 use uuid::Uuid;
@@ -40,10 +41,45 @@ struct Lookup {
     secret_expires_at: Option<Millis>,
 }
 
+/// A key record as the caches hold it, with the static parts of its JSON rendering, written
+/// once by the API layer on first use. A cached record is replaced, never changed, so the
+/// rendering is dropped with it whenever a write invalidates the key.
+#[derive(Debug)]
+pub struct CachedKey {
+    key: ApiKey,
+    rendering: OnceLock<[Box<str>; 3]>,
+}
+
+impl CachedKey {
+    fn new(key: ApiKey) -> Self {
+        Self { key, rendering: OnceLock::new() }
+    }
+
+    /// The rendering of this record, made by `render` the first time it succeeds.
+    pub fn rendering<E>(
+        &self,
+        render: impl FnOnce(&ApiKey) -> Result<[Box<str>; 3], E>,
+    ) -> Result<&[Box<str>; 3], E> {
+        if let Some(rendering) = self.rendering.get() {
+            return Ok(rendering);
+        }
+        let rendering = render(&self.key)?;
+        Ok(self.rendering.get_or_init(|| rendering))
+    }
+}
+
+impl Deref for CachedKey {
+    type Target = ApiKey;
+
+    fn deref(&self) -> &ApiKey {
+        &self.key
+    }
+}
+
 /// A key found by its secret, and when that secret stops working (after a rotation).
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub key: Arc<ApiKey>,
+    pub key: Arc<CachedKey>,
     pub secret_expires_at: Option<Millis>,
 }
 
@@ -52,7 +88,7 @@ pub struct Resolved {
 pub struct Verdict {
     pub code: VerifyCode,
     /// The key, once found in the caller's organization.
-    pub key: Option<Arc<ApiKey>>,
+    pub key: Option<Arc<CachedKey>>,
     pub rate_limit: Option<RateLimitState>,
     pub credits_remaining: Option<i64>,
     /// When the key expires, if within the warning window.
@@ -71,7 +107,7 @@ pub struct Verifier {
     hasher: KeyHasher,
     known: DashSet<u64>,
     digests: moka::sync::Cache<[u8; 32], Lookup>,
-    records: moka::sync::Cache<Uuid, Arc<ApiKey>>,
+    records: moka::sync::Cache<Uuid, Arc<CachedKey>>,
     epoch: AtomicU64,
     gate: Mutex<()>,
     runtimes: Runtimes,
@@ -112,7 +148,7 @@ impl Verifier {
             }
             let epoch = self.epoch.load(Ordering::Acquire);
             let key = match self.store.api_key_get(organization_id, key_id).await {
-                Ok(key) => Arc::new(key),
+                Ok(key) => Arc::new(CachedKey::new(key)),
                 Err(StoreError::NotFound) => return Ok(None),
                 Err(e) => return Err(e),
             };
@@ -124,7 +160,7 @@ impl Verifier {
         let Some(found) = found else {
             return Ok(None);
         };
-        let key = Arc::new(found.api_key);
+        let key = Arc::new(CachedKey::new(found.api_key));
         let lookup = Lookup {
             key_id: key.id,
             organization_id: key.organization_id,
