@@ -56,99 +56,12 @@ impl SqliteStore {
     }
 
     async fn insert_key(tx: &mut sqlx::SqliteConnection, issued: &IssuedKey) -> Result<(), StoreError> {
-        let key = &issued.api_key;
-        let refill = key.credits.and_then(|c| c.refill);
-        sqlx::query(concat!(
-            "INSERT INTO api_keys (",
-            key_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(key.id)
-        .bind(key.organization_id)
-        .bind(&key.name)
-        .bind(&key.description)
-        .bind(&key.user_id)
-        .bind(&key.customer_id)
-        .bind(&key.billing_id)
-        .bind(&key.prefix)
-        .bind(&key.masked_key)
-        .bind(key.status.as_str())
-        .bind(to_json(&key.scopes)?)
-        .bind(to_json(&key.metadata)?)
-        .bind(key.rate_limit.map(|r| r.limit))
-        .bind(key.rate_limit.map(|r| r.window_ms))
-        .bind(key.credits.map(|c| c.remaining))
-        .bind(refill.map(|r| r.amount))
-        .bind(refill.map(|r| r.interval_ms))
-        .bind(key.credits_refilled_at)
-        .bind(key.credits_version)
-        .bind(key.usage_count)
-        .bind(key.revision)
-        .bind(key.created_at)
-        .bind(key.updated_at)
-        .bind(key.last_used_at)
-        .bind(key.expires_at)
-        .bind(key.deleted_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES (?, ?, ?, NULL)",
-        )
-        .bind(&issued.digest.0[..])
-        .bind(key.id)
-        .bind(key.created_at)
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn organization_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+        Self::insert_keys(tx, std::slice::from_ref(issued)).await
     }
 
-    async fn organization_create(
-        &self,
-        organization: &Organization,
-        root: &IssuedKey,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(organization.id)
-            .bind(&organization.name)
-            .bind(organization.created_at)
-            .execute(&mut *tx)
-            .await?;
-        Self::insert_key(&mut tx, root).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Organization {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            created_at: row.try_get("created_at")?,
-        })
-    }
-
-    async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Self::insert_key(&mut tx, key).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Multi-row statements: 26 values a key keeps a chunk well under SQLite's 32766 variables.
+    /// Inserts keys and their current secrets with multi-row statements.
+    async fn insert_keys(tx: &mut sqlx::SqliteConnection, keys: &[IssuedKey]) -> Result<(), StoreError> {
+        // 26 values a key keeps a chunk well under SQLite's 32766 variables.
         for chunk in keys.chunks(INSERT_CHUNK) {
             let rows = chunk
                 .iter()
@@ -200,6 +113,56 @@ impl Store for SqliteStore {
             });
             secrets.build().execute(&mut *tx).await?;
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn organization_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+    }
+
+    async fn organization_create(
+        &self,
+        organization: &Organization,
+        root: &IssuedKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(organization.id)
+            .bind(&organization.name)
+            .bind(organization.created_at)
+            .execute(&mut *tx)
+            .await?;
+        Self::insert_key(&mut tx, root).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Organization {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_keys(&mut tx, keys).await?;
         tx.commit().await?;
         Ok(())
     }
