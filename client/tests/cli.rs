@@ -94,6 +94,39 @@ async fn keys_create_prints_the_created_key_with_its_secret() {
 }
 
 #[tokio::test]
+async fn keys_create_and_update_set_rate_limits_and_credits() {
+    let server = spawn_server().await;
+    let created = json(
+        &server
+            .keyward(&[
+                "keys",
+                "create",
+                "--name",
+                "metered",
+                "--rate-limit",
+                "100/60000",
+                "--credits",
+                "500",
+                "--refill",
+                "500/86400000",
+            ])
+            .await,
+    );
+    let api_key = &created["api_key"];
+    assert_eq!(api_key["rate_limit"], serde_json::json!({"limit": 100, "window_ms": 60000}));
+    assert_eq!(api_key["credits"]["remaining"], 500);
+    assert_eq!(api_key["credits"]["refill"], serde_json::json!({"amount": 500, "interval_ms": 86400000}));
+    let id = api_key["id"].as_str().unwrap();
+    let updated =
+        json(&server.keyward(&["keys", "update", id, "--rate-limit", "5/1000", "--credits", "7"]).await);
+    assert_eq!(updated["rate_limit"]["limit"], 5);
+    assert_eq!(updated["credits"]["remaining"], 7);
+    assert!(updated["credits"].get("refill").is_none());
+    let refused = server.keyward(&["keys", "create", "--name", "x", "--rate-limit", "0/1000"]).await;
+    assert!(!refused.status.success());
+}
+
+#[tokio::test]
 async fn keys_get_update_and_delete_act_on_one_key() {
     let server = spawn_server().await;
     let created = json(&server.keyward(&["keys", "create", "--name", "ci"]).await);
