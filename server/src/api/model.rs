@@ -124,61 +124,9 @@ impl From<ApiKey> for ApiKeyBody {
     }
 }
 
-/// The same JSON as [`ApiKeyBody`], written from a borrowed key and its usage without copying
-/// the record; the reference for [`ApiKeyJson`], which the verify hot path writes (tests keep
-/// all three identical).
-#[derive(Debug, Clone, Copy)]
-pub struct ApiKeyView<'a> {
-    pub key: &'a ApiKey,
-    pub usage: KeyUsage,
-}
-
-impl Serialize for ApiKeyView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-
-        #[derive(Serialize)]
-        struct Href<'a> {
-            href: &'a str,
-        }
-        #[derive(Serialize)]
-        struct SelfLink<'a> {
-            #[serde(rename = "self")]
-            self_: Href<'a>,
-        }
-
-        let key = self.key;
-        let path = api_key_path(key.id);
-        let mut out = serializer.serialize_struct("ApiKey", 23)?;
-        out.serialize_field("id", &key.id)?;
-        out.serialize_field("organization_id", &key.organization_id)?;
-        out.serialize_field("name", &key.name)?;
-        out.serialize_field("description", &key.description)?;
-        out.serialize_field("user_id", &key.user_id)?;
-        out.serialize_field("customer_id", &key.customer_id)?;
-        out.serialize_field("billing_id", &key.billing_id)?;
-        out.serialize_field("prefix", &key.prefix)?;
-        out.serialize_field("masked_key", &key.masked_key)?;
-        out.serialize_field("status", &key.status)?;
-        out.serialize_field("scopes", &key.scopes)?;
-        out.serialize_field("metadata", &key.metadata)?;
-        out.serialize_field("rate_limit", &key.rate_limit)?;
-        out.serialize_field("credits", &self.usage.credits)?;
-        out.serialize_field("usage_count", &self.usage.usage_count)?;
-        out.serialize_field("revision", &key.revision)?;
-        out.serialize_field("created_at", &key.created_at)?;
-        out.serialize_field("updated_at", &key.updated_at)?;
-        out.serialize_field("last_used_at", &self.usage.last_used_at)?;
-        out.serialize_field("expires_at", &key.expires_at)?;
-        out.serialize_field("deleted", &key.deleted_at.is_some())?;
-        out.serialize_field("deleted_at", &key.deleted_at)?;
-        out.serialize_field("_links", &SelfLink { self_: Href { href: &path } })?;
-        out.end()
-    }
-}
-
-/// The same JSON as [`ApiKeyView`], written from the static parts of a cached key's rendering
-/// (made once per cached record by [`render_key`]) with its usage spliced in.
+/// The same JSON as [`ApiKeyBody`], written from the static parts of a cached key's rendering
+/// (made once per cached record by [`render_key`]) with its usage spliced in: the verify hot
+/// path answers without copying the record (a test keeps the two byte-identical).
 #[derive(Debug, Clone, Copy)]
 pub struct ApiKeyJson<'a> {
     pub rendering: &'a [Box<str>; 3],
@@ -200,7 +148,7 @@ impl ApiKeyJson<'_> {
     }
 }
 
-/// The parts of a key's JSON (as [`ApiKeyView`] writes it) that do not change with use: all
+/// The parts of a key's JSON (as [`ApiKeyBody`] writes it) that do not change with use: all
 /// before `credits`, from `revision` to `last_used_at`, and from `expires_at` to the end.
 pub fn render_key(key: &ApiKey) -> serde_json::Result<[Box<str>; 3]> {
     fn field(out: &mut Vec<u8>, lead: &[u8], value: &impl Serialize) -> serde_json::Result<()> {
@@ -649,8 +597,15 @@ mod tests {
     use crate::domain::limits::CreditsRefill;
     use crate::domain::scope::{Access, Scope};
 
+    /// The key's JSON as every other response writes it: the owned, derived [`ApiKeyBody`].
+    fn body(key: &ApiKey, usage: KeyUsage) -> ApiKeyBody {
+        let mut owned = key.clone();
+        usage.apply(&mut owned);
+        ApiKeyBody::from(owned)
+    }
+
     #[test]
-    fn the_borrowed_key_view_writes_exactly_what_the_owned_body_writes() {
+    fn the_spliced_key_json_writes_exactly_what_the_owned_body_writes() {
         let (issued, _) = NewApiKey {
             name: "view".into(),
             description: Some("d".into()),
@@ -674,27 +629,23 @@ mod tests {
             last_used_at: Some(99),
             credits: Some(Credits { remaining: 4, refill: None }),
         };
-        let view = serde_json::to_string(&ApiKeyView { key: &key, usage }).unwrap();
-        let mut owned = key.clone();
-        usage.apply(&mut owned);
-        assert_eq!(view, serde_json::to_string(&ApiKeyBody::from(owned)).unwrap());
         let rendering = render_key(&key).unwrap();
         for usage in [usage, KeyUsage { usage_count: 0, last_used_at: None, credits: None }] {
             let mut spliced = Vec::new();
             ApiKeyJson { rendering: &rendering, usage }.write(&mut spliced).unwrap();
-            let view = serde_json::to_string(&ApiKeyView { key: &key, usage }).unwrap();
-            assert_eq!(String::from_utf8(spliced).unwrap(), view);
+            let owned = serde_json::to_string(&body(&key, usage)).unwrap();
+            assert_eq!(String::from_utf8(spliced).unwrap(), owned);
         }
     }
 
     #[test]
     fn a_verdict_is_written_as_its_derived_serialization_would_be() {
         #[derive(Serialize)]
-        struct Derived<'a> {
+        struct Derived {
             valid: bool,
             code: VerifyCode,
             #[serde(skip_serializing_if = "Option::is_none")]
-            api_key: Option<ApiKeyView<'a>>,
+            api_key: Option<ApiKeyBody>,
             #[serde(skip_serializing_if = "Option::is_none")]
             rate_limit: Option<RateLimitState>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -726,7 +677,7 @@ mod tests {
             serde_json::to_string(&Derived {
                 valid: full,
                 code: if full { VerifyCode::Valid } else { VerifyCode::NotFound },
-                api_key: full.then_some(ApiKeyView { key: &key, usage }),
+                api_key: full.then(|| body(&key, usage)),
                 rate_limit: full.then_some(RateLimitState { limit: 5, remaining: 4, reset_at: 9 }),
                 credits: full.then_some(CreditsState { remaining: 7 }),
                 expiry_warning: full

@@ -56,12 +56,12 @@ pub async fn api_key_verify(
     let response = VerifyResponse {
         valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
-        api_key: match verdict.key.as_deref() {
-            Some(key) => Some(ApiKeyJson {
+        api_key: match (verdict.key.as_deref(), verdict.usage) {
+            (Some(key), Some(usage)) => Some(ApiKeyJson {
                 rendering: key.rendering(render_key).map_err(|e| ApiError::Internal(e.to_string()))?,
-                usage: state.verifier.usage_of(key),
+                usage,
             }),
-            None => None,
+            _ => None,
         },
         rate_limit: verdict.rate_limit.map(|r| RateLimitState {
             limit: r.limit,

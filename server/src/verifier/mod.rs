@@ -25,7 +25,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{Store, StoreError};
-use runtime::Runtimes;
+use runtime::{KeyRuntime, Runtimes};
 pub use runtime::{KeyUsage, RateLimitState};
 
 /// The most digests (known or unknown) remembered.
@@ -93,11 +93,13 @@ pub struct Verdict {
     pub credits_remaining: Option<i64>,
     /// When the key expires, if within the warning window.
     pub expires_soon: Option<Millis>,
+    /// The key's usage and credits with what is held in memory, once the key is found.
+    pub usage: Option<KeyUsage>,
 }
 
 impl Verdict {
     fn bare(code: VerifyCode) -> Self {
-        Self { code, key: None, rate_limit: None, credits_remaining: None, expires_soon: None }
+        Self { code, key: None, rate_limit: None, credits_remaining: None, expires_soon: None, usage: None }
     }
 }
 
@@ -200,28 +202,10 @@ impl Verifier {
             rate_limit: None,
             credits_remaining: None,
             expires_soon: expires_soon(&key, now),
+            usage: None,
         };
-        if let Err(code) = check_key(&key, resolved.secret_expires_at, wanted, now) {
-            verdict.code = code;
-            return Ok(verdict);
-        }
-        if let Some(rate_limit) = key.rate_limit {
-            let state = runtime.check_rate(rate_limit, now);
-            verdict.rate_limit = Some(state);
-            if !state.allowed {
-                verdict.code = VerifyCode::RateLimited;
-                return Ok(verdict);
-            }
-        }
-        if let Some(balance) = key.credit_balance() {
-            match runtime.spend(balance, key.credits_version, cost, now) {
-                Ok(remaining) => verdict.credits_remaining = Some(remaining),
-                Err(remaining) => {
-                    verdict.credits_remaining = Some(remaining);
-                    verdict.code = VerifyCode::UsageExceeded;
-                }
-            }
-        }
+        judge(&mut verdict, &key, resolved.secret_expires_at, &runtime, wanted, cost, now);
+        verdict.usage = Some(runtime.usage(&key));
         Ok(verdict)
     }
 
@@ -234,11 +218,6 @@ impl Verifier {
     /// Adds what is held in memory (uses, last use, credits) to a key read from the store.
     pub fn overlay(&self, key: &mut ApiKey) {
         self.runtimes.usage_of(key).apply(key);
-    }
-
-    /// A key's usage and credits with what is held in memory added, without copying the key.
-    pub fn usage_of(&self, key: &ApiKey) -> KeyUsage {
-        self.runtimes.usage_of(key)
     }
 
     /// Forgets a key's cached record after it changed in the store.
@@ -280,6 +259,40 @@ impl Verifier {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         if self.epoch.load(Ordering::Acquire) == epoch {
             insert();
+        }
+    }
+}
+
+/// The checks after the key is found, in the documented order: the record (revoked, disabled,
+/// expired, scopes), then the rate limit, then the credits.
+fn judge(
+    verdict: &mut Verdict,
+    key: &ApiKey,
+    secret_expires_at: Option<Millis>,
+    runtime: &KeyRuntime,
+    wanted: &[ScopeCheck],
+    cost: i64,
+    now: Millis,
+) {
+    if let Err(code) = check_key(key, secret_expires_at, wanted, now) {
+        verdict.code = code;
+        return;
+    }
+    if let Some(rate_limit) = key.rate_limit {
+        let state = runtime.check_rate(rate_limit, now);
+        verdict.rate_limit = Some(state);
+        if !state.allowed {
+            verdict.code = VerifyCode::RateLimited;
+            return;
+        }
+    }
+    if let Some(balance) = key.credit_balance() {
+        match runtime.spend(balance, key.credits_version, cost, now) {
+            Ok(remaining) => verdict.credits_remaining = Some(remaining),
+            Err(remaining) => {
+                verdict.credits_remaining = Some(remaining);
+                verdict.code = VerifyCode::UsageExceeded;
+            }
         }
     }
 }

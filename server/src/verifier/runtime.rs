@@ -82,6 +82,23 @@ impl KeyRuntime {
         }
     }
 
+    /// The key's stored usage and credits with this in-memory part added.
+    pub fn usage(&self, key: &ApiKey) -> KeyUsage {
+        let mut usage = KeyUsage::stored(key);
+        usage.usage_count += self.uses.load(Ordering::Acquire);
+        let last_used = self.last_used.load(Ordering::Acquire);
+        if last_used > 0 {
+            usage.last_used_at = Some(usage.last_used_at.map_or(last_used, |at| at.max(last_used)));
+        }
+        let held = *self.credits.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(held), Some(credits)) = (held, usage.credits.as_mut())
+            && held.version == key.credits_version
+        {
+            credits.remaining = held.balance.credits.remaining;
+        }
+        usage
+    }
+
     /// Spends `cost` credits: the in-memory balance unless the credits were set since (a new
     /// `version`), in which case the stored `balance` is taken afresh.
     pub fn spend(&self, balance: CreditBalance, version: i64, cost: i64, now: Millis) -> Result<i64, i64> {
@@ -168,23 +185,10 @@ impl Runtimes {
 
     /// A stored key's usage and credits with what is held in memory added.
     pub fn usage_of(&self, key: &ApiKey) -> KeyUsage {
-        let mut usage =
-            KeyUsage { usage_count: key.usage_count, last_used_at: key.last_used_at, credits: key.credits };
-        let Some(runtime) = self.entries.get(&key.id).map(|r| r.clone()) else {
-            return usage;
-        };
-        usage.usage_count += runtime.uses.load(Ordering::Acquire);
-        let last_used = runtime.last_used.load(Ordering::Acquire);
-        if last_used > 0 {
-            usage.last_used_at = Some(usage.last_used_at.map_or(last_used, |at| at.max(last_used)));
+        match self.entries.get(&key.id).map(|r| r.clone()) {
+            Some(runtime) => runtime.usage(key),
+            None => KeyUsage::stored(key),
         }
-        let held = *runtime.credits.lock().unwrap_or_else(|e| e.into_inner());
-        if let (Some(held), Some(credits)) = (held, usage.credits.as_mut())
-            && held.version == key.credits_version
-        {
-            credits.remaining = held.balance.credits.remaining;
-        }
-        usage
     }
 }
 
@@ -197,6 +201,11 @@ pub struct KeyUsage {
 }
 
 impl KeyUsage {
+    /// The usage as the store holds it, nothing in memory added.
+    pub fn stored(key: &ApiKey) -> Self {
+        Self { usage_count: key.usage_count, last_used_at: key.last_used_at, credits: key.credits }
+    }
+
     /// Writes the usage into the key's record.
     pub fn apply(self, key: &mut ApiKey) {
         key.usage_count = self.usage_count;
