@@ -27,19 +27,23 @@ struct Settings {
     seconds: u32,
     connections: u32,
     big_store: usize,
+    pairs: usize,
 }
 
-/// One wrk run's figures.
+/// One wrk run's figures (or the medians of several runs).
+#[derive(Clone)]
 struct Figures {
     name: String,
     requests_per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
     non_2xx: u64,
+    /// The server's CPU time (user + system) per request served.
+    cpu_us: f64,
 }
 
 pub fn run(args: &[&str]) -> Result<ExitCode> {
-    let mut settings = Settings { seconds: 10, connections: 32, big_store: 1_000_000 };
+    let mut settings = Settings { seconds: 10, connections: 32, big_store: 1_000_000, pairs: 5 };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().context("a value after the flag").and_then(|v| Ok(v.parse()?));
@@ -47,9 +51,10 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             "--seconds" => settings.seconds = value()?,
             "--connections" => settings.connections = value()?,
             "--big-store" => settings.big_store = value()? as usize,
-            other => {
-                bail!("unknown argument `{other}` (flags: --seconds N, --connections N, --big-store KEYS)")
-            }
+            "--pairs" => settings.pairs = (value()? as usize).max(1),
+            other => bail!(
+                "unknown argument `{other}` (flags: --seconds N, --connections N, --big-store KEYS, --pairs N)"
+            ),
         }
     }
     for tool in ["wrk", "taskset"] {
@@ -75,17 +80,26 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     std::fs::create_dir_all(&work)?;
 
     let mut figures = Vec::new();
+    let pair_ratios: Vec<f64>;
     let small = prepare_store(&work.join("small"), HOT_KEYS)?;
     {
         let server = Server::start(&binary, &small.dir, &small.admin_key)?;
         let scripts = Scripts::write(&work, &small)?;
-        let wrk = |name: &str, script: Option<&Path>, path: &str| {
-            wrk_run(name, &settings, &format!("http://127.0.0.1:{}{path}", server.port), script)
-        };
+        let wrk =
+            |name: &str, script: Option<&Path>, path: &str| wrk_run(name, &settings, &server, path, script);
         // A short warm-up so every scenario starts with a warm cache and a warm process.
         wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
-        figures.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
-        figures.push(wrk("verify, one valid key", Some(&scripts.valid), "/v1/keys/verify")?);
+        // The headline pair, alternated: a slow spell of the shared machine then hits both sides
+        // of a pair, and the ratio is the median of the pairs' ratios.
+        let (mut trivial, mut valid) = (Vec::new(), Vec::new());
+        for _ in 0..settings.pairs {
+            trivial.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
+            valid.push(wrk("verify, one valid key", Some(&scripts.valid), "/v1/keys/verify")?);
+        }
+        pair_ratios =
+            trivial.iter().zip(&valid).map(|(t, v)| v.requests_per_second / t.requests_per_second).collect();
+        figures.push(median(&trivial));
+        figures.push(median(&valid));
         figures.push(wrk("verify, malformed key", Some(&scripts.malformed), "/v1/keys/verify")?);
         figures.push(wrk(
             "verify, well-formed unknown keys (a flood of fresh ones)",
@@ -102,23 +116,24 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     {
         let server = Server::start(&binary, &big.dir, &big.admin_key)?;
         let scripts = Scripts::write(&work.join("big-scripts"), &big)?;
-        let url = format!("http://127.0.0.1:{}/v1/keys/verify", server.port);
-        wrk_warmup(&url, &scripts.hot)?;
+        wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
         let stored = settings.big_store;
         figures.push(wrk_run(
             &format!("verify, {HOT_KEYS} valid keys at random, {stored} stored"),
             &settings,
-            &url,
+            &server,
+            "/v1/keys/verify",
             Some(&scripts.hot),
         )?);
         figures.push(wrk_run(
             &format!("verify, well-formed unknown keys, {stored} stored"),
             &settings,
-            &url,
+            &server,
+            "/v1/keys/verify",
             Some(&scripts.unknown),
         )?);
     }
-    let report = report(&figures, &settings);
+    let report = report(&figures, &pair_ratios, &settings);
     println!("\n{report}");
     std::fs::write(work.join("report.md"), &report)?;
     println!("(also written to target/bench/report.md)");
@@ -259,6 +274,44 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The server's CPU time so far, user and system (`taskset` execs it, so the child is it).
+    fn cpu_seconds(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which is in parentheses): utime and stime are the 12th
+        // and 13th, in clock ticks.
+        let fields: Vec<&str> = stat.rsplit_once(')').context("/proc stat")?.1.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+        Ok(ticks / clock_ticks_per_second())
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The medians, field by field, of repeated runs of one scenario.
+fn median(runs: &[Figures]) -> Figures {
+    let of = |field: fn(&Figures) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(field).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Figures {
+        name: format!("{} (median of {})", runs[0].name, runs.len()),
+        requests_per_second: of(|f| f.requests_per_second),
+        p50_ms: of(|f| f.p50_ms),
+        p99_ms: of(|f| f.p99_ms),
+        non_2xx: runs.iter().map(|f| f.non_2xx).sum(),
+        cpu_us: of(|f| f.cpu_us),
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
@@ -279,10 +332,18 @@ fn wrk_warmup(url: &str, script: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs wrk pinned to core 1 and reads its figures.
-fn wrk_run(name: &str, settings: &Settings, url: &str, script: Option<&Path>) -> Result<Figures> {
+/// Runs wrk pinned to core 1 against `path` and reads its figures, with the server's CPU time.
+fn wrk_run(
+    name: &str,
+    settings: &Settings,
+    server: &Server,
+    path: &str,
+    script: Option<&Path>,
+) -> Result<Figures> {
     print!("{name} ... ");
     std::io::stdout().flush()?;
+    let url = format!("http://127.0.0.1:{}{path}", server.port);
+    let cpu_before = server.cpu_seconds()?;
     let mut command = Command::new("taskset");
     command.args(["-c", "1", "wrk", "-t1", "--latency"]);
     command.arg(format!("-c{}", settings.connections)).arg(format!("-d{}s", settings.seconds));
@@ -290,14 +351,16 @@ fn wrk_run(name: &str, settings: &Settings, url: &str, script: Option<&Path>) ->
         command.arg("-s").arg(script);
     }
     let output = command.arg(url).output()?;
+    let cpu = server.cpu_seconds()? - cpu_before;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    let figures = parse_wrk(name, &text).with_context(|| format!("cannot read wrk's output:\n{text}"))?;
+    let mut figures = parse_wrk(name, &text).with_context(|| format!("cannot read wrk's output:\n{text}"))?;
+    figures.cpu_us = cpu * 1e6 / (figures.requests_per_second * f64::from(settings.seconds));
     println!(
-        "{:.0} req/s, p50 {:.3} ms, p99 {:.3} ms",
-        figures.requests_per_second, figures.p50_ms, figures.p99_ms
+        "{:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, server CPU {:.2} µs/request",
+        figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.cpu_us
     );
     if figures.non_2xx > 0 {
         bail!("{name}: {} responses were not 2xx", figures.non_2xx);
@@ -306,8 +369,14 @@ fn wrk_run(name: &str, settings: &Settings, url: &str, script: Option<&Path>) ->
 }
 
 fn parse_wrk(name: &str, text: &str) -> Option<Figures> {
-    let mut figures =
-        Figures { name: name.to_owned(), requests_per_second: 0.0, p50_ms: 0.0, p99_ms: 0.0, non_2xx: 0 };
+    let mut figures = Figures {
+        name: name.to_owned(),
+        requests_per_second: 0.0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        non_2xx: 0,
+        cpu_us: 0.0,
+    };
     for line in text.lines().map(str::trim) {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
@@ -334,22 +403,36 @@ fn duration_ms(value: &str) -> Option<f64> {
     })
 }
 
-fn report(figures: &[Figures], settings: &Settings) -> String {
-    let baseline = figures[0].requests_per_second;
+fn report(figures: &[Figures], pair_ratios: &[f64], settings: &Settings) -> String {
+    let baseline = &figures[0];
     let mut out = format!(
         "wrk -t1 -c{} -d{}s on loopback; server on core 0, wrk on core 1 (taskset)\n\n\
-         | scenario | requests/s | p50 ms | p99 ms | throughput vs trivial route |\n|---|---:|---:|---:|---:|\n",
+         | scenario | requests/s | p50 ms | p99 ms | throughput vs trivial route | server CPU µs/request |\n\
+         |---|---:|---:|---:|---:|---:|\n",
         settings.connections, settings.seconds
     );
     for f in figures {
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.3} | {:.3} | {:.2} |",
+            "| {} | {:.0} | {:.3} | {:.3} | {:.2} | {:.2} |",
             f.name,
             f.requests_per_second,
             f.p50_ms,
             f.p99_ms,
-            f.requests_per_second / baseline
+            f.requests_per_second / baseline.requests_per_second,
+            f.cpu_us
+        );
+    }
+    let mut ratios = pair_ratios.to_vec();
+    ratios.sort_by(f64::total_cmp);
+    if let (Some(low), Some(high)) = (ratios.first(), ratios.last()) {
+        let _ = writeln!(
+            out,
+            "\nverify (one valid key) / trivial route, throughput: median {:.2} of {} alternating pairs \
+             (range {low:.2}-{high:.2}); by server CPU per request: {:.2}",
+            ratios[ratios.len() / 2],
+            ratios.len(),
+            baseline.cpu_us / figures[1].cpu_us
         );
     }
     let find = |prefix: &str| figures.iter().filter(|f| f.name.starts_with(prefix)).collect::<Vec<_>>();

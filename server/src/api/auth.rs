@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::now_millis;
@@ -22,6 +23,8 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub struct Caller {
     pub organization_id: Uuid,
     pub key_id: Uuid,
+    /// When the request was authenticated (the clock is read once for the checks made here).
+    pub at: Millis,
     key: Arc<CachedKey>,
 }
 
@@ -70,8 +73,8 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
         let now = now_millis();
+        state.verifier.record_use(&resolved, now);
         let key = resolved.key;
-        state.verifier.record_use(key.id, now);
         if resolved.secret_expires_at.is_some_and(|at| at <= now) {
             return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
         }
@@ -80,7 +83,7 @@ impl FromRequestParts<AppState> for Caller {
             Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
             Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
         })?;
-        Ok(Caller { organization_id: key.organization_id, key_id: key.id, key })
+        Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
 }
 

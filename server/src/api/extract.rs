@@ -1,9 +1,9 @@
 //! Extractors for JSON bodies, query strings and paths whose rejections are our problem documents.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{header, request::Parts};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -12,30 +12,32 @@ use crate::domain::validation::FieldError;
 /// The most bytes a request body may hold.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A JSON body: 415 unless `application/json`, 400 for bad syntax, 422 naming the field for bad data.
+/// A JSON body: 415 unless `application/json`, 413 over `BODY_LIMIT`, 400 for bad syntax, 422
+/// naming the field for bad data. The only extractor that reads a body, so it applies the limit.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::UnsupportedMediaType {
                 detail: "the request body must be application/json".into(),
             });
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+        let collected = Limited::new(req.into_body(), BODY_LIMIT).collect().await.map_err(|e| {
+            if e.is::<LengthLimitError>() {
                 ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            } else {
+                ApiError::BadRequest {
+                    code: "request.unreadable_body",
+                    detail: format!("the request body could not be read: {e}"),
+                    errors: Vec::new(),
+                }
             }
-            other => ApiError::BadRequest {
-                code: "request.unreadable_body",
-                detail: other.body_text(),
-                errors: Vec::new(),
-            },
         })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&collected.to_bytes()).map(ApiJson)
     }
 }
 
@@ -147,8 +149,12 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
     let Some(essence) = value.and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()) else {
         return false;
     };
-    let essence = essence.trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = essence.trim().as_bytes();
+    let (kind, suffix) = ("application/".as_bytes(), "+json".as_bytes());
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (essence.len() > kind.len() + suffix.len()
+            && essence[..kind.len()].eq_ignore_ascii_case(kind)
+            && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }
 
 /// The field a deserialization error is about: its path, or the field a "missing field" names.

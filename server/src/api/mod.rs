@@ -15,7 +15,6 @@ pub mod verify;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -117,8 +116,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(middleware::pretty))
                 .layer(axum::middleware::from_fn(middleware::problem_bodies))
                 .layer(CatchPanicLayer::new())
-                .layer(axum::middleware::from_fn(middleware::negotiate))
-                .layer(DefaultBodyLimit::max(extract::BODY_LIMIT)),
+                .layer(axum::middleware::from_fn(middleware::negotiate)),
         )
         .with_state(state)
 }

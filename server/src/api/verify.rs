@@ -1,15 +1,15 @@
 //! The `verification` operation: the hot path that tells an API whether a presented key is valid.
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::model::*;
-use crate::domain::now_millis;
 use crate::domain::scope::{Access, VERIFICATIONS};
 use crate::domain::validation::{Checker, MAX_RESOURCE_LEN, MAX_SCOPES};
 use crate::domain::verification::VerifyCode;
@@ -50,7 +50,7 @@ pub async fn api_key_verify(
     caller.require(VERIFICATIONS, Access::Create)?;
     let cost = body.cost.unwrap_or(1);
     check(&body, cost)?;
-    let now = now_millis();
+    let now = caller.at;
     let verdict = state.verifier.verify(caller.organization_id, &body.key, &body.scopes, cost, now).await?;
     let expiry = verdict.expires_soon;
     let response = VerifyResponse {
@@ -77,8 +77,8 @@ pub async fn api_key_verify(
     // Sized for a typical verdict with its key, so the body is written without regrowing.
     let mut body = Vec::with_capacity(1024);
     response.write(&mut body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut http =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    let mut http = Response::new(Body::from(body));
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(expires_at) = expiry {
         http.headers_mut().insert(KEY_EXPIRES_HEADER, HeaderValue::from(expires_at));
     }

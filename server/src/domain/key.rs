@@ -21,6 +21,8 @@ pub const CHECKSUM_LEN: usize = 6;
 pub const PREFIX_MAX_LEN: usize = 12;
 /// The prefix of keys created without one.
 pub const DEFAULT_PREFIX: &str = "kw";
+/// The longest key: the longest prefix, `_`, the random part and the checksum.
+pub const KEY_MAX_LEN: usize = PREFIX_MAX_LEN + 1 + RANDOM_LEN + CHECKSUM_LEN;
 /// Random characters shown in a masked key, after the prefix.
 const MASK_VISIBLE: usize = 4;
 
@@ -30,10 +32,13 @@ pub struct KeyPrefix(String);
 
 impl KeyPrefix {
     pub fn parse(s: &str) -> Option<Self> {
-        let mut chars = s.chars();
-        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        (first_ok && rest_ok && s.len() <= PREFIX_MAX_LEN).then(|| Self(s.to_owned()))
+        Self::is_valid(s.as_bytes()).then(|| Self(s.to_owned()))
+    }
+
+    fn is_valid(s: &[u8]) -> bool {
+        matches!(s.first(), Some(b) if b.is_ascii_lowercase())
+            && s.len() <= PREFIX_MAX_LEN
+            && s.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     }
 
     pub fn as_str(&self) -> &str {
@@ -47,54 +52,76 @@ impl Default for KeyPrefix {
     }
 }
 
-/// A full key secret. `Debug` and `Display` never print it.
+/// A full key secret, held inline (parsing one on the hot path allocates nothing). `Debug` and
+/// `Display` never print it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    bytes: [u8; KEY_MAX_LEN],
+    len: usize,
+}
 
 impl Secret {
     /// A new random key with the given prefix.
     pub fn generate(prefix: &KeyPrefix) -> Self {
         let mut rng = rand::rng();
-        let mut key = String::with_capacity(prefix.0.len() + 1 + RANDOM_LEN + CHECKSUM_LEN);
-        key.push_str(&prefix.0);
-        key.push('_');
+        let mut secret = Self { bytes: [0; KEY_MAX_LEN], len: 0 };
+        secret.push(prefix.0.as_bytes());
+        secret.push(b"_");
         for _ in 0..RANDOM_LEN {
-            key.push(char::from(BASE62[rng.random_range(0..BASE62.len())]));
+            secret.push(&[BASE62[rng.random_range(0..BASE62.len())]]);
         }
-        key.push_str(&checksum(key.as_bytes()));
-        Self(key)
+        let sum = checksum(secret.as_bytes());
+        secret.push(&sum);
+        secret
     }
 
     /// Checks the format and checksum of a presented key without touching the store.
     pub fn parse(presented: &str) -> Result<Self, MalformedKey> {
-        let (prefix, body) = presented.rsplit_once('_').ok_or(MalformedKey)?;
-        KeyPrefix::parse(prefix).ok_or(MalformedKey)?;
-        if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // `<prefix>_` then a body of fixed length: the split is at a known place.
+        let bytes = presented.as_bytes();
+        let Some(split) = bytes.len().checked_sub(1 + RANDOM_LEN + CHECKSUM_LEN) else {
+            return Err(MalformedKey);
+        };
+        if bytes[split] != b'_'
+            || !KeyPrefix::is_valid(&bytes[..split])
+            || !bytes[split + 1..].iter().all(u8::is_ascii_alphanumeric)
+        {
             return Err(MalformedKey);
         }
-        let split = presented.len() - CHECKSUM_LEN;
-        let expected = checksum(&presented.as_bytes()[..split]);
-        if expected.as_bytes() != &presented.as_bytes()[split..] {
+        let (signed, sum) = presented.as_bytes().split_at(presented.len() - CHECKSUM_LEN);
+        if checksum(signed) != sum {
             return Err(MalformedKey);
         }
-        Ok(Self(presented.to_owned()))
+        let mut secret = Self { bytes: [0; KEY_MAX_LEN], len: 0 };
+        secret.push(presented.as_bytes());
+        Ok(secret)
     }
 
     /// The part before the last `_`.
     pub fn prefix(&self) -> &str {
-        self.0.rsplit_once('_').map_or("", |(prefix, _)| prefix)
+        self.expose().rsplit_once('_').map_or("", |(prefix, _)| prefix)
     }
 
     /// The prefix and the first random characters, the rest masked: safe to show.
     pub fn masked(&self) -> String {
         let visible = self.prefix().len() + 1 + MASK_VISIBLE;
-        let hidden = self.0.len() - visible;
-        format!("{}{}", &self.0[..visible], "*".repeat(hidden))
+        let hidden = self.len - visible;
+        format!("{}{}", &self.expose()[..visible], "*".repeat(hidden))
     }
 
     /// The secret itself, for the one response that shows it.
     pub fn expose(&self) -> &str {
-        &self.0
+        std::str::from_utf8(self.as_bytes()).expect("a key is ASCII")
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Appends ASCII bytes; the format keeps a key within `KEY_MAX_LEN`.
+    fn push(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
 }
 
@@ -138,7 +165,7 @@ impl KeyHasher {
     }
 
     pub fn digest(&self, secret: &Secret) -> KeyDigest {
-        let bytes = secret.0.as_bytes();
+        let bytes = secret.as_bytes();
         let out: [u8; 32] = match &self.pepper {
             Some(pepper) => {
                 let mut mac =
@@ -159,14 +186,14 @@ impl fmt::Debug for KeyHasher {
 }
 
 /// The CRC32 of `bytes` as six base62 characters, zero-padded.
-fn checksum(bytes: &[u8]) -> String {
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
     let mut n = crc32fast::hash(bytes);
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    out
 }
 
 #[cfg(test)]

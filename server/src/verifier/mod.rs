@@ -1,10 +1,14 @@
 //! The verifier: finds the key behind a presented secret through caches that every write
 //! invalidates, and gives the verdict with rate limits, credits and usage kept in memory.
 //!
+//! One cache lookup a secret: the cache maps a secret's digest to its key's record, the key's
+//! in-memory runtime and the key's generation when the record was loaded.
+//!
 //! Consistency: a write (update, revoke, rotate, create) first commits to the store and then, under
-//! the `gate`, bumps `epoch` and drops the cached entries it touched. A cache miss reads `epoch`
-//! before it reads the store and fills the cache only if `epoch` is unchanged, under the same gate;
-//! so a read that raced a write can never put the old state back after the write returned.
+//! the `gate`, bumps `epoch` and the key's generation, which makes every cached record of the key
+//! stale whichever secret it is cached under. A cache miss reads `epoch` before it reads the store
+//! and fills the cache only if `epoch` is unchanged, under the same gate, with the generation read
+//! there; so a read that raced a write can never put the old state back after the write returned.
 //!
 //! Floods of unknown keys: every stored secret's digest is also held as a 64-bit prefix in `known`
 //! (loaded at start, added to on every create and rotation, 8 bytes a secret). A well-formed key
@@ -28,17 +32,19 @@ use crate::store::{Store, StoreError};
 use runtime::{KeyRuntime, Runtimes};
 pub use runtime::{KeyUsage, RateLimitState};
 
-/// The most digests (known or unknown) remembered.
-const DIGEST_CAPACITY: u64 = 1_000_000;
-/// The most key records remembered.
-const RECORD_CAPACITY: u64 = 250_000;
+/// The most secrets whose keys are remembered.
+const CACHE_CAPACITY: u64 = 250_000;
 
-/// Where a known digest leads.
-#[derive(Debug, Clone, Copy)]
-struct Lookup {
-    key_id: Uuid,
-    organization_id: Uuid,
+/// The hasher of the in-memory maps: their keys are digests and ids, so a fast keyed hash will do.
+type FastHash = foldhash::fast::RandomState;
+
+/// Where a secret's digest leads, as the cache holds it: the key as loaded at `generation`.
+#[derive(Debug)]
+struct Found {
+    key: Arc<CachedKey>,
     secret_expires_at: Option<Millis>,
+    runtime: Arc<KeyRuntime>,
+    generation: u64,
 }
 
 /// A key record as the caches hold it, with the static parts of its JSON rendering, written
@@ -81,6 +87,7 @@ impl Deref for CachedKey {
 pub struct Resolved {
     pub key: Arc<CachedKey>,
     pub secret_expires_at: Option<Millis>,
+    runtime: Arc<KeyRuntime>,
 }
 
 /// The outcome of verifying a presented key.
@@ -97,6 +104,16 @@ pub struct Verdict {
     pub usage: Option<KeyUsage>,
 }
 
+impl Found {
+    fn resolved(&self) -> Resolved {
+        Resolved {
+            key: self.key.clone(),
+            secret_expires_at: self.secret_expires_at,
+            runtime: self.runtime.clone(),
+        }
+    }
+}
+
 impl Verdict {
     fn bare(code: VerifyCode) -> Self {
         Self { code, key: None, rate_limit: None, credits_remaining: None, expires_soon: None, usage: None }
@@ -107,9 +124,8 @@ impl Verdict {
 pub struct Verifier {
     store: Arc<dyn Store>,
     hasher: KeyHasher,
-    known: DashSet<u64>,
-    digests: moka::sync::Cache<[u8; 32], Lookup>,
-    records: moka::sync::Cache<Uuid, Arc<CachedKey>>,
+    known: DashSet<u64, FastHash>,
+    found: moka::sync::Cache<[u8; 32], Arc<Found>, FastHash>,
     epoch: AtomicU64,
     gate: Mutex<()>,
     runtimes: Runtimes,
@@ -118,7 +134,7 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier over `store`, knowing every stored secret's digest prefix.
     pub async fn load(store: Arc<dyn Store>, hasher: KeyHasher) -> Result<Self, StoreError> {
-        let known = DashSet::new();
+        let known = DashSet::with_hasher(FastHash::default());
         for digest in store.secret_digests().await? {
             known.insert(prefix(&digest));
         }
@@ -126,8 +142,9 @@ impl Verifier {
             store,
             hasher,
             known,
-            digests: moka::sync::Cache::new(DIGEST_CAPACITY),
-            records: moka::sync::Cache::new(RECORD_CAPACITY),
+            found: moka::sync::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .build_with_hasher(FastHash::default()),
             epoch: AtomicU64::new(0),
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
@@ -138,41 +155,36 @@ impl Verifier {
         &self.hasher
     }
 
-    /// The key behind `secret`, in any organization, from the caches or else the store.
+    /// The key behind `secret`, in any organization, from the cache or else the store.
     pub async fn resolve(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
         let digest = self.hasher.digest(secret);
         if !self.known.contains(&prefix(&digest)) {
             return Ok(None);
         }
-        if let Some(Lookup { key_id, organization_id, secret_expires_at }) = self.digests.get(&digest.0) {
-            if let Some(key) = self.records.get(&key_id) {
-                return Ok(Some(Resolved { key, secret_expires_at }));
-            }
-            let epoch = self.epoch.load(Ordering::Acquire);
-            let key = match self.store.api_key_get(organization_id, key_id).await {
-                Ok(key) => Arc::new(CachedKey::new(key)),
-                Err(StoreError::NotFound) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            self.fill(epoch, || self.records.insert(key_id, key.clone()));
-            return Ok(Some(Resolved { key, secret_expires_at }));
+        if let Some(found) = self.found.get(&digest.0)
+            && found.runtime.generation() == found.generation
+        {
+            return Ok(Some(found.resolved()));
         }
         let epoch = self.epoch.load(Ordering::Acquire);
-        let found = self.store.api_key_by_digest(&digest).await?.filter(|f| f.digest.matches(&digest.0));
-        let Some(found) = found else {
+        let row = self.store.api_key_by_digest(&digest).await?.filter(|f| f.digest.matches(&digest.0));
+        let Some(row) = row else {
             return Ok(None);
         };
-        let key = Arc::new(CachedKey::new(found.api_key));
-        let lookup = Lookup {
-            key_id: key.id,
-            organization_id: key.organization_id,
-            secret_expires_at: found.secret_expires_at,
+        let runtime = self.runtimes.get(row.api_key.id);
+        let found = Found {
+            key: Arc::new(CachedKey::new(row.api_key)),
+            secret_expires_at: row.secret_expires_at,
+            generation: 0,
+            runtime,
         };
-        self.fill(epoch, || {
-            self.digests.insert(digest.0, lookup);
-            self.records.insert(key.id, key.clone());
-        });
-        Ok(Some(Resolved { key, secret_expires_at: found.secret_expires_at }))
+        let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return Ok(Some(found.resolved()));
+        }
+        let found = Arc::new(Found { generation: found.runtime.generation(), ..found });
+        self.found.insert(digest.0, found.clone());
+        Ok(Some(found.resolved()))
     }
 
     /// Verifies `presented` for a caller of `organization_id`, in the documented order.
@@ -190,11 +202,10 @@ impl Verifier {
         let Some(resolved) = self.resolve(&secret).await? else {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         };
-        let key = resolved.key;
+        let Resolved { key, secret_expires_at, runtime } = resolved;
         if key.organization_id != organization_id {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         }
-        let runtime = self.runtimes.get(key.id);
         self.runtimes.touch(&runtime, key.id, now);
         let mut verdict = Verdict {
             code: VerifyCode::Valid,
@@ -204,15 +215,14 @@ impl Verifier {
             expires_soon: expires_soon(&key, now),
             usage: None,
         };
-        judge(&mut verdict, &key, resolved.secret_expires_at, &runtime, wanted, cost, now);
+        judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now);
         verdict.usage = Some(runtime.usage(&key));
         Ok(verdict)
     }
 
     /// Counts a use of a key that authenticated a management request.
-    pub fn record_use(&self, key_id: Uuid, now: Millis) {
-        let runtime = self.runtimes.get(key_id);
-        self.runtimes.touch(&runtime, key_id, now);
+    pub fn record_use(&self, resolved: &Resolved, now: Millis) {
+        self.runtimes.touch(&resolved.runtime, resolved.key.id, now);
     }
 
     /// Adds what is held in memory (uses, last use, credits) to a key read from the store.
@@ -220,11 +230,14 @@ impl Verifier {
         self.runtimes.usage_of(key).apply(key);
     }
 
-    /// Forgets a key's cached record after it changed in the store.
+    /// Forgets a key's cached record, under every secret that leads to it, after it changed in
+    /// the store: the key's next generation no longer matches the cached one.
     pub fn forget_key(&self, id: Uuid) {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.records.invalidate(&id);
+        if let Some(runtime) = self.runtimes.existing(id) {
+            runtime.next_generation();
+        }
     }
 
     /// Learns a secret just stored (a new key's, or a rotation's), before its secret is shown.
@@ -236,7 +249,7 @@ impl Verifier {
     pub fn forget_digest(&self, digest: &KeyDigest) {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.digests.invalidate(&digest.0);
+        self.found.invalidate(&digest.0);
     }
 
     /// Writes the usage gathered in memory to the store; on failure it is kept for the next flush.
@@ -251,14 +264,6 @@ impl Verifier {
                 self.runtimes.restore(&deltas);
                 Err(e)
             }
-        }
-    }
-
-    /// Fills a cache unless a write happened since `epoch` was read.
-    fn fill(&self, epoch: u64, insert: impl FnOnce()) {
-        let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        if self.epoch.load(Ordering::Acquire) == epoch {
-            insert();
         }
     }
 }
@@ -308,8 +313,7 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("known", &self.known.len())
-            .field("digests", &self.digests.entry_count())
-            .field("records", &self.records.entry_count())
+            .field("found", &self.found.entry_count())
             .finish()
     }
 }

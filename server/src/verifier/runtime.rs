@@ -2,7 +2,7 @@
 //! the credit balance; drained to the store in batches (write-behind).
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,8 +35,20 @@ pub struct KeyRuntime {
     uses: AtomicI64,
     last_used: AtomicI64,
     dirty: AtomicBool,
+    /// Moves on whenever the key changes in the store; a cached record of an older one is stale.
+    generation: AtomicU64,
     limiter: Mutex<Option<(RateLimit, Arc<Limiter>)>>,
     credits: Mutex<Option<CreditRuntime>>,
+}
+
+impl std::fmt::Debug for KeyRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRuntime")
+            .field("uses", &self.uses)
+            .field("last_used", &self.last_used)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A credit balance spent in memory, tied to the `credits_version` it was loaded at.
@@ -48,6 +60,14 @@ struct CreditRuntime {
 }
 
 impl KeyRuntime {
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn next_generation(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Takes one verification from the key's rate limit.
     pub fn check_rate(&self, config: RateLimit, now: Millis) -> RateLimitState {
         let limiter = {
@@ -119,7 +139,7 @@ impl KeyRuntime {
 /// Every key's runtime, and which have changed since the last flush.
 #[derive(Default)]
 pub struct Runtimes {
-    entries: DashMap<Uuid, Arc<KeyRuntime>>,
+    entries: DashMap<Uuid, Arc<KeyRuntime>, foldhash::fast::RandomState>,
     dirty: Mutex<Vec<Uuid>>,
 }
 
@@ -129,6 +149,11 @@ impl Runtimes {
             return runtime.clone();
         }
         self.entries.entry(id).or_default().clone()
+    }
+
+    /// The key's runtime, if it has one yet.
+    pub fn existing(&self, id: Uuid) -> Option<Arc<KeyRuntime>> {
+        self.entries.get(&id).map(|runtime| runtime.clone())
     }
 
     /// Counts one use at `now`.
