@@ -65,16 +65,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             );
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("the workspace root")?.to_owned();
-    println!("building the release server ...");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "keyward-server"])
-        .current_dir(&root)
-        .status()?;
-    if !status.success() {
-        bail!("the release build failed");
-    }
-    let binary = root.join("target/release/keyward-server");
+    let (root, binary) = build_release_server()?;
     let work = root.join("target/bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -140,16 +131,31 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Builds `keyward-server` in release mode: the workspace root and the binary.
+pub(crate) fn build_release_server() -> Result<(PathBuf, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("the workspace root")?.to_owned();
+    println!("building the release server ...");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "keyward-server"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("the release build failed");
+    }
+    let binary = root.join("target/release/keyward-server");
+    Ok((root, binary))
+}
+
 /// A database with its admin key, and some of its keys' secrets for the scripts.
-struct Prepared {
-    dir: PathBuf,
-    admin_key: String,
-    hot: Vec<String>,
+pub(crate) struct Prepared {
+    pub dir: PathBuf,
+    pub admin_key: String,
+    pub hot: Vec<String>,
 }
 
 /// Fills a fresh SQLite store with `count` keys of the default organization, the way the API
 /// would create them (same domain code, same store), but in large transactions.
-fn prepare_store(dir: &Path, count: usize) -> Result<Prepared> {
+pub(crate) fn prepare_store(dir: &Path, count: usize) -> Result<Prepared> {
     std::fs::create_dir_all(dir)?;
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

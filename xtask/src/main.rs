@@ -2,6 +2,7 @@
 
 mod bench;
 mod docs;
+mod instructions;
 mod openapi;
 #[cfg(test)]
 mod tidy;
@@ -14,8 +15,10 @@ usage: cargo xtask <command>
 commands:
   openapi check    compare openapi.yaml with the document generated from the handlers
   docs [--out DIR] generate the API reference from openapi.yaml (target/site by default)
-  bench [--seconds N] [--connections N] [--big-store KEYS]
+  bench [--seconds N] [--connections N] [--big-store KEYS] [--pairs N]
                    the release server under wrk: verify against a trivial route, 1k vs 1M keys
+  instructions [--requests N]
+                   instructions per request under callgrind: verify against the trivial route
   help             print this message";
 
 fn main() -> ExitCode {
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         ["openapi", rest @ ..] => openapi::run(rest),
         ["docs", rest @ ..] => docs::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["instructions", rest @ ..] => instructions::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
