@@ -13,11 +13,16 @@ use crate::api::{AppState, router};
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
 use crate::domain::key::{KeyHasher, Secret};
+use crate::domain::now_millis;
 use crate::store;
 use crate::verifier::Verifier;
 
 /// How often usage held in memory is written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often the in-memory state of idle keys is swept (every this many flushes).
+const SWEEP_EVERY_FLUSHES: u32 = 60;
+/// How long a key out of the cache stays unused before its in-memory state is forgotten.
+const RUNTIME_IDLE_MS: i64 = 10 * 60 * 1000;
 
 /// A built server: its listener is bound, so `local_addr` is known before it runs.
 pub struct Application {
@@ -86,14 +91,20 @@ impl Application {
     }
 }
 
-/// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`].
+/// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`], and now and then
+/// forgets the in-memory state of idle keys once it is written.
 async fn flush_usage(verifier: Arc<Verifier>) {
     let mut ticks = tokio::time::interval(FLUSH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for round in 1u32.. {
         ticks.tick().await;
-        if let Err(error) = verifier.flush().await {
-            tracing::warn!(%error, "usage flush failed; it will be retried");
+        match verifier.flush().await {
+            Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
+            Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
+                let forgotten = verifier.sweep(now_millis(), RUNTIME_IDLE_MS);
+                tracing::debug!(forgotten, "idle keys' in-memory state swept");
+            }
+            Ok(_) => {}
         }
     }
 }

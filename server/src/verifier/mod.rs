@@ -252,6 +252,12 @@ impl Verifier {
         self.found.invalidate(&digest.0);
     }
 
+    /// Forgets the in-memory state of keys out of the cache and idle for `idle_ms` (and their
+    /// rate limit's window), once it is flushed: keeps memory bounded by the keys in use.
+    pub fn sweep(&self, now: Millis, idle_ms: i64) -> usize {
+        self.runtimes.sweep(now, idle_ms)
+    }
+
     /// Writes the usage gathered in memory to the store; on failure it is kept for the next flush.
     pub async fn flush(&self) -> Result<usize, StoreError> {
         let deltas = self.runtimes.drain();

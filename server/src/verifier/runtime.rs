@@ -68,6 +68,17 @@ impl KeyRuntime {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Whether forgetting this state loses nothing: everything is flushed, the key has not been
+    /// used for `idle_ms`, nor within its rate limit's window (so its limiter is full again).
+    fn is_idle(&self, now: Millis, idle_ms: i64) -> bool {
+        if self.dirty.load(Ordering::Acquire) {
+            return false;
+        }
+        let window =
+            self.limiter.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |(c, _)| c.window_ms);
+        now - self.last_used.load(Ordering::Acquire) >= idle_ms.max(window)
+    }
+
     /// Takes one verification from the key's rate limit.
     pub fn check_rate(&self, config: RateLimit, now: Millis) -> RateLimitState {
         let limiter = {
@@ -149,6 +160,18 @@ impl Runtimes {
             return runtime.clone();
         }
         self.entries.entry(id).or_default().clone()
+    }
+
+    /// Forgets the state of keys idle for `idle_ms` (see [`KeyRuntime::is_idle`]) that nothing
+    /// else holds: a key in the verifier's cache holds its runtime, so only keys out of the
+    /// cache go, and their next use starts from the store, where everything was flushed.
+    /// Returns how many were forgotten.
+    pub fn sweep(&self, now: Millis, idle_ms: i64) -> usize {
+        let before = self.entries.len();
+        // `retain` checks each entry under its shard's write lock, and `get` clones under the
+        // read lock, so no runtime gains a holder between the check and the removal.
+        self.entries.retain(|_, runtime| Arc::strong_count(runtime) > 1 || !runtime.is_idle(now, idle_ms));
+        before.saturating_sub(self.entries.len())
     }
 
     /// The key's runtime, if it has one yet.
@@ -280,6 +303,31 @@ mod tests {
         assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(3));
         assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(1), "the stale stored balance is ignored");
         assert_eq!(runtime.spend(balance(10), 1, 2, 0), Ok(8), "a new version starts from the store");
+    }
+
+    #[test]
+    fn a_sweep_forgets_only_idle_flushed_unheld_runtimes() {
+        let runtimes = Runtimes::default();
+        let [idle, dirty, held, limited] = [(); 4].map(|()| Uuid::now_v7());
+        for id in [idle, dirty, held, limited] {
+            let runtime = runtimes.get(id);
+            runtimes.touch(&runtime, id, 1_000);
+        }
+        let limit = RateLimit { limit: 3, window_ms: 60_000 };
+        runtimes.get(limited).check_rate(limit, 1_000);
+        runtimes.drain();
+        runtimes.touch(&runtimes.get(dirty), dirty, 1_000);
+        let holder = runtimes.get(held);
+
+        assert_eq!(runtimes.sweep(1_500, 1_000), 0, "nothing has been idle for a second yet");
+        assert_eq!(runtimes.sweep(2_000, 1_000), 1);
+        assert!(runtimes.existing(idle).is_none());
+        for kept in [dirty, held, limited] {
+            assert!(runtimes.existing(kept).is_some(), "unflushed, held or within its window");
+        }
+        drop(holder);
+        assert_eq!(runtimes.sweep(61_000, 1_000), 2, "the held one, and the limited one after its window");
+        assert!(runtimes.existing(dirty).is_some());
     }
 
     #[test]
