@@ -151,6 +151,31 @@ async fn an_oversized_body_is_a_413() {
 }
 
 #[tokio::test]
+async fn a_body_declared_too_large_is_a_413_before_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let address = app.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // The headers promise 10 MB; not one byte of it follows.
+    let head = format!(
+        "POST /v1/api_keys HTTP/1.1\r\nHost: {address}\r\nX-API-KEY: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n",
+        app.root_key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("the server answers without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("content-type: application/problem+json"), "{answer}");
+    assert!(answer.contains("request.body_too_large"), "{answer}");
+}
+
+#[tokio::test]
 async fn an_accept_header_without_json_is_a_406() {
     let app = spawn_app().await;
     for accept in ["text/html", "application/xml", "application/json;q=0"] {

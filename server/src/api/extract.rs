@@ -1,5 +1,7 @@
 //! Extractors for JSON bodies, query strings and paths whose rejections are our problem documents.
 
+use axum::body::HttpBody as _;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
@@ -26,19 +28,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 detail: "the request body must be application/json".into(),
             });
         }
-        let collected = Limited::new(req.into_body(), BODY_LIMIT).collect().await.map_err(|e| {
-            if e.is::<LengthLimitError>() {
-                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-            } else {
-                ApiError::BadRequest {
-                    code: "request.unreadable_body",
-                    detail: format!("the request body could not be read: {e}"),
-                    errors: Vec::new(),
-                }
-            }
-        })?;
-        parse_json(&collected.to_bytes()).map(ApiJson)
+        parse_json(&read_body(req.into_body()).await?).map(ApiJson)
     }
+}
+
+/// Reads a whole body of at most `BODY_LIMIT` bytes; one that declares more in its
+/// `Content-Length` is refused before any of it is read.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    if body.size_hint().lower() > BODY_LIMIT as u64 {
+        return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+    }
+    let collected = Limited::new(body, BODY_LIMIT).collect().await.map_err(|e| {
+        if e.is::<LengthLimitError>() {
+            ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+        } else {
+            ApiError::BadRequest {
+                code: "request.unreadable_body",
+                detail: format!("the request body could not be read: {e}"),
+                errors: Vec::new(),
+            }
+        }
+    })?;
+    Ok(collected.to_bytes())
 }
 
 /// Parses a JSON body, telling syntax errors (400) from data errors (422, with the field's path).
