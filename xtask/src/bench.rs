@@ -57,14 +57,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             ),
         }
     }
-    for tool in ["wrk", "taskset"] {
-        if Command::new("which").arg(tool).stdout(Stdio::null()).status().map_or(true, |s| !s.success()) {
-            bail!(
-                "`{tool}` is not installed (apt-get install -y {})",
-                if tool == "wrk" { "wrk" } else { "util-linux" }
-            );
-        }
-    }
+    require_tools(&[("wrk", "wrk"), ("taskset", "util-linux")])?;
     let (root, binary) = build_release_server()?;
     let work = root.join("target/bench");
     let _ = std::fs::remove_dir_all(&work);
@@ -251,33 +244,57 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut child = Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(binary)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", &format!("sqlite://{}", dir.join("keyward.db").display())])
-            .env("KEYWARD_ADMIN_KEY", admin_key)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || child.try_wait()?.is_some() {
-                let _ = child.kill();
-                let mut stderr = String::new();
-                if let Some(err) = child.stderr.take() {
-                    for line in BufReader::new(err).lines().map_while(Result::ok) {
-                        let _ = writeln!(stderr, "{line}");
-                    }
-                }
-                bail!("the server did not start: {stderr}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "0"]);
+        let (child, port) = launch_server(taskset, binary, dir, admin_key, Duration::from_secs(30))?;
         Ok(Self { child, port })
     }
+}
+
+/// Starts `keyward-server` through `launcher` (taskset, valgrind) on a free loopback port, over
+/// the store in `dir` with its admin key, and waits up to `patience` for it to listen.
+pub(crate) fn launch_server(
+    mut launcher: Command,
+    binary: &Path,
+    dir: &Path,
+    admin_key: &str,
+    patience: Duration,
+) -> Result<(Child, u16)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut child = launcher
+        .arg(binary)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &format!("sqlite://{}", dir.join("keyward.db").display())])
+        .env("KEYWARD_ADMIN_KEY", admin_key)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let deadline = Instant::now() + patience;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline || child.try_wait()?.is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(err) = child.stderr.take() {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    let _ = writeln!(stderr, "{line}");
+                }
+            }
+            bail!("the server did not start: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, port))
+}
+
+/// Fails with the package to install when one of `tools` is not on the PATH.
+pub(crate) fn require_tools(tools: &[(&str, &str)]) -> Result<()> {
+    for (tool, package) in tools {
+        if Command::new("which").arg(tool).stdout(Stdio::null()).status().map_or(true, |s| !s.success()) {
+            bail!("`{tool}` is not installed (apt-get install -y {package})");
+        }
+    }
+    Ok(())
 }
 
 impl Server {

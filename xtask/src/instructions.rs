@@ -1,16 +1,16 @@
 //! `cargo xtask instructions`: instructions per request of the release server under callgrind,
 //! verify against the trivial route. Unlike throughput on a shared machine, the counts repeat to
-//! about 1%, so they show a hot-path change of a few percent that wrk's noise would hide.
+//! about 1.5%, so they show a hot-path change of a few percent that wrk's noise would hide.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::{build_release_server, prepare_store};
+use crate::bench::{build_release_server, launch_server, prepare_store, require_tools};
 
 /// Verifies sent before counting, so the caches, the allocator and the runtime are warm.
 const WARM_UP: usize = 300;
@@ -30,11 +30,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             other => bail!("unknown argument `{other}` (flags: --requests N)"),
         }
     }
-    for tool in ["valgrind", "callgrind_control"] {
-        if Command::new("which").arg(tool).stdout(Stdio::null()).status().map_or(true, |s| !s.success()) {
-            bail!("`{tool}` is not installed (apt-get install -y valgrind)");
-        }
-    }
+    require_tools(&[("valgrind", "valgrind"), ("callgrind_control", "valgrind")])?;
     let (root, binary) = build_release_server()?;
     let work = root.join("target/instructions");
     let _ = std::fs::remove_dir_all(&work);
@@ -102,29 +98,15 @@ struct Callgrind {
 
 impl Callgrind {
     fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dumps = dir.join("dumps");
         std::fs::create_dir_all(&dumps)?;
-        let mut child = Command::new("valgrind")
+        let mut valgrind = Command::new("valgrind");
+        valgrind
             .arg("--tool=callgrind")
-            .arg(format!("--callgrind-out-file={}/callgrind.out.%p", dumps.display()))
-            .arg(binary)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", &format!("sqlite://{}", dir.join("keyward.db").display())])
-            .env("KEYWARD_ADMIN_KEY", admin_key)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .arg(format!("--log-file={}", dir.join("valgrind.log").display()))
+            .arg(format!("--callgrind-out-file={}/callgrind.out.%p", dumps.display()));
         // Under valgrind the server takes seconds to start.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || child.try_wait()?.is_some() {
-                let _ = child.kill();
-                bail!("the server did not start under valgrind");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let (child, port) = launch_server(valgrind, binary, dir, admin_key, Duration::from_secs(120))?;
         Ok(Self { child, port, dumps })
     }
 
