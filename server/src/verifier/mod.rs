@@ -171,19 +171,16 @@ impl Verifier {
         let Some(row) = row else {
             return Ok(None);
         };
-        let runtime = self.runtimes.get(row.api_key.id);
-        let found = Found {
-            key: Arc::new(CachedKey::new(row.api_key)),
-            secret_expires_at: row.secret_expires_at,
-            generation: 0,
-            runtime,
-        };
+        let key = Arc::new(CachedKey::new(row.api_key));
+        let runtime = self.runtimes.get(key.id);
+        // The generation is read under the gate, where writes bump it, and the record is cached
+        // only if no write came since `epoch` was read before the store.
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        if self.epoch.load(Ordering::Acquire) != epoch {
-            return Ok(Some(found.resolved()));
+        let generation = runtime.generation();
+        let found = Arc::new(Found { key, secret_expires_at: row.secret_expires_at, runtime, generation });
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            self.found.insert(digest.0, found.clone());
         }
-        let found = Arc::new(Found { generation: found.runtime.generation(), ..found });
-        self.found.insert(digest.0, found.clone());
         Ok(Some(found.resolved()))
     }
 
