@@ -331,6 +331,38 @@ async fn disabling_or_narrowing_a_key_is_seen_by_the_next_verify() {
 }
 
 #[tokio::test]
+async fn a_change_during_a_rotation_grace_is_seen_through_both_secrets() {
+    let app = spawn_app().await;
+    let created = app.create_key("two secrets").await;
+    let rotated = app
+        .client
+        .api_key_rotate()
+        .api_key_id(created.api_key.id)
+        .body(types::ApiKeyRotate::builder().grace_period_ms(Some(60_000)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let secrets = [created.key.clone(), rotated.key.clone()];
+    for secret in &secrets {
+        assert_eq!(verify(&app.client, secret).await.code, VerifyCode::Valid, "each secret is now cached");
+    }
+    let id = created.api_key.id;
+    app.request(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}"))
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    for secret in &secrets {
+        assert_eq!(verify(&app.client, secret).await.code, VerifyCode::Disabled);
+    }
+    app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
+    for secret in &secrets {
+        assert_eq!(verify(&app.client, secret).await.code, VerifyCode::Revoked);
+    }
+}
+
+#[tokio::test]
 async fn a_new_key_verifies_at_once() {
     let app = spawn_app().await;
     for i in 0..30 {
