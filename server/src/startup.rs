@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
@@ -82,7 +83,14 @@ impl Application {
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let flusher = tokio::spawn(flush_usage(self.verifier.clone()));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        // TCP_NODELAY: an answer goes out as soon as it is written, never held back by Nagle's
+        // algorithm waiting for the client's delayed ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await;
         flusher.abort();
         if let Err(error) = self.verifier.flush().await {
             tracing::error!(%error, "the final usage flush failed");
