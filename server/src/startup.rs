@@ -109,8 +109,13 @@ async fn flush_usage(verifier: Arc<Verifier>) {
         match verifier.flush().await {
             Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
             Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
-                let forgotten = verifier.sweep(now_millis(), RUNTIME_IDLE_MS);
-                tracing::debug!(forgotten, "idle keys' in-memory state swept");
+                // A walk over every key's state (~50 ms for a million): off the async workers.
+                let sweeper = verifier.clone();
+                match tokio::task::spawn_blocking(move || sweeper.sweep(now_millis(), RUNTIME_IDLE_MS)).await
+                {
+                    Ok(forgotten) => tracing::debug!(forgotten, "idle keys' in-memory state swept"),
+                    Err(error) => tracing::error!(%error, "the sweep of idle keys failed"),
+                }
             }
             Ok(_) => {}
         }
