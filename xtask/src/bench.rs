@@ -31,7 +31,6 @@ struct Settings {
 }
 
 /// One wrk run's figures (or the medians of several runs).
-#[derive(Clone)]
 struct Figures {
     name: String,
     requests_per_second: f64,
@@ -236,21 +235,6 @@ impl Scripts {
     }
 }
 
-/// A release server pinned to core 0, stopped on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
-        let mut taskset = Command::new("taskset");
-        taskset.args(["-c", "0"]);
-        let (child, port) = launch_server(taskset, binary, dir, admin_key, Duration::from_secs(30))?;
-        Ok(Self { child, port })
-    }
-}
-
 /// Starts `keyward-server` through `launcher` (taskset, valgrind) on a free loopback port, over
 /// the store in `dir` with its admin key, and waits up to `patience` for it to listen.
 pub(crate) fn launch_server(
@@ -297,7 +281,20 @@ pub(crate) fn require_tools(tools: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
+/// A release server pinned to core 0, stopped on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
 impl Server {
+    fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "0"]);
+        let (child, port) = launch_server(taskset, binary, dir, admin_key, Duration::from_secs(30))?;
+        Ok(Self { child, port })
+    }
+
     /// The server's CPU time so far, user and system (`taskset` execs it, so the child is it).
     fn cpu_seconds(&self) -> Result<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;

@@ -88,12 +88,12 @@ impl Secret {
         {
             return Err(MalformedKey);
         }
-        let (signed, sum) = presented.as_bytes().split_at(presented.len() - CHECKSUM_LEN);
+        let (signed, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
         if checksum(signed) != sum {
             return Err(MalformedKey);
         }
         let mut secret = Self { bytes: [0; KEY_MAX_LEN], len: 0 };
-        secret.push(presented.as_bytes());
+        secret.push(bytes);
         Ok(secret)
     }
 

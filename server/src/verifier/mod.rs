@@ -36,7 +36,7 @@ pub use runtime::{KeyUsage, RateLimitState};
 const CACHE_CAPACITY: u64 = 250_000;
 
 /// The hasher of the in-memory maps: their keys are digests and ids, so a fast keyed hash will do.
-type FastHash = foldhash::fast::RandomState;
+pub(crate) type FastHash = foldhash::fast::RandomState;
 
 /// Where a secret's digest leads, as the cache holds it: the key as loaded at `generation`.
 #[derive(Debug)]
@@ -242,10 +242,9 @@ impl Verifier {
         self.known.insert(prefix(digest));
     }
 
-    /// Forgets where a digest leads (a rotated secret, whose grace period now ends).
+    /// Drops the cached entry of a rotated secret. `forget_key` has already made it stale (and
+    /// kept racing fills out); this frees it now instead of at the secret's next use.
     pub fn forget_digest(&self, digest: &KeyDigest) {
-        let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.found.invalidate(&digest.0);
     }
 

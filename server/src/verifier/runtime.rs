@@ -13,6 +13,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use uuid::Uuid;
 
+use super::FastHash;
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::limits::{CreditBalance, Credits, RateLimit};
@@ -150,7 +151,7 @@ impl KeyRuntime {
 /// Every key's runtime, and which have changed since the last flush.
 #[derive(Default)]
 pub struct Runtimes {
-    entries: DashMap<Uuid, Arc<KeyRuntime>, foldhash::fast::RandomState>,
+    entries: DashMap<Uuid, Arc<KeyRuntime>, FastHash>,
     dirty: Mutex<Vec<Uuid>>,
 }
 
