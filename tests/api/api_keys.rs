@@ -238,6 +238,42 @@ async fn a_disabled_key_stops_working_at_once_and_works_again_when_enabled() {
 }
 
 #[tokio::test]
+async fn a_change_a_key_makes_to_itself_applies_to_its_very_next_request() {
+    let app = spawn_app().await;
+    let (created, holder) = app
+        .client_scoped(&[
+            ("api_keys", ScopeAccess::Read),
+            ("api_keys", ScopeAccess::Update),
+            ("api_keys", ScopeAccess::Delete),
+        ])
+        .await;
+    let id = created.api_key.id;
+    let own_update =
+        |body: types::builder::ApiKeyUpdate| holder.api_key_update().api_key_id(id).body(body).send();
+    let (update, delete) = (ScopeAccess::Update, ScopeAccess::Delete);
+    // The key makes each change itself, right after using it: the server holds it in every
+    // cache it has, and nothing else ran in between.
+    assert!(holder.api_key_list().send().await.is_ok());
+    own_update(
+        types::ApiKeyUpdate::builder().scopes(vec![scope("api_keys", update), scope("api_keys", delete)]),
+    )
+    .await
+    .unwrap();
+    let (status, problem) = problem_of(holder.api_key_list().send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::FORBIDDEN, "auth.missing_scope"));
+
+    own_update(types::ApiKeyUpdate::builder().status(Some(ApiKeyStatus::Disabled))).await.unwrap();
+    let (status, problem) = problem_of(holder.api_key_delete().api_key_id(id).send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_disabled"));
+
+    let enable = types::ApiKeyUpdate::builder().status(Some(ApiKeyStatus::Enabled));
+    app.client.api_key_update().api_key_id(id).body(enable).send().await.unwrap();
+    holder.api_key_delete().api_key_id(id).send().await.unwrap();
+    let (status, problem) = problem_of(holder.api_key_delete().api_key_id(id).send().await);
+    assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_revoked"));
+}
+
+#[tokio::test]
 async fn revoking_a_key_stops_it_hides_it_and_keeps_its_record() {
     let app = spawn_app().await;
     let (created, holder) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::{HeaderMap, HeaderName, header, request::Parts};
 use uuid::Uuid;
 
 use super::AppState;
@@ -16,7 +16,7 @@ use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
 use crate::verifier::CachedKey;
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
-pub const API_KEY_HEADER: &str = "x-api-key";
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Who is calling: the key's organization, its id and its scopes.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl FromRequestParts<AppState> for Caller {
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
         let resolved = state
             .verifier
-            .resolve(&secret)
+            .authenticate(&secret)
             .await?
             .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
         let now = now_millis();
@@ -89,7 +89,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.
 fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
-    if let Some(value) = headers.get(API_KEY_HEADER) {
+    if let Some(value) = headers.get(&API_KEY_HEADER) {
         return value
             .to_str()
             .map(str::trim)

@@ -70,7 +70,9 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(auth::API_KEY_HEADER.to_uppercase()))),
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                auth::API_KEY_HEADER.as_str().to_uppercase(),
+            ))),
         );
         components.add_security_scheme(
             "bearer",

@@ -15,6 +15,7 @@
 //! whose prefix is not there is `NOT_FOUND` without touching the store, so an attacker cycling
 //! through fresh keys costs what a malformed key costs.
 
+mod last_caller;
 mod runtime;
 
 use std::ops::Deref;
@@ -105,6 +106,11 @@ pub struct Verdict {
 }
 
 impl Found {
+    /// Whether no write came to the key since it was loaded.
+    fn is_current(&self) -> bool {
+        self.runtime.generation() == self.generation
+    }
+
     fn resolved(&self) -> Resolved {
         Resolved {
             key: self.key.clone(),
@@ -129,6 +135,8 @@ pub struct Verifier {
     epoch: AtomicU64,
     gate: Mutex<()>,
     runtimes: Runtimes,
+    /// This verifier's name in the per-thread memo of the last caller.
+    memo_owner: u64,
 }
 
 impl Verifier {
@@ -148,6 +156,7 @@ impl Verifier {
             epoch: AtomicU64::new(0),
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
+            memo_owner: last_caller::new_owner(),
         })
     }
 
@@ -158,16 +167,35 @@ impl Verifier {
     /// The key behind `secret`, in any organization, from the cache or else the store.
     pub async fn resolve(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
         let digest = self.hasher.digest(secret);
-        if !self.known.contains(&prefix(&digest)) {
+        Ok(self.find(&digest).await?.map(|found| found.resolved()))
+    }
+
+    /// The management key behind `secret`: as `resolve`, but first from this thread's memo of
+    /// the last caller (see `last_caller`), which it then remembers.
+    pub async fn authenticate(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
+        let digest = self.hasher.digest(secret);
+        if let Some(found) = last_caller::recall(self.memo_owner, &digest.0) {
+            return Ok(Some(found.resolved()));
+        }
+        let found = self.find(&digest).await?;
+        if let Some(found) = &found {
+            last_caller::remember(self.memo_owner, &digest.0, found);
+        }
+        Ok(found.map(|found| found.resolved()))
+    }
+
+    /// The cache's entry for `digest`, loading it from the store on a miss.
+    async fn find(&self, digest: &KeyDigest) -> Result<Option<Arc<Found>>, StoreError> {
+        if !self.known.contains(&prefix(digest)) {
             return Ok(None);
         }
         if let Some(found) = self.found.get(&digest.0)
-            && found.runtime.generation() == found.generation
+            && found.is_current()
         {
-            return Ok(Some(found.resolved()));
+            return Ok(Some(found));
         }
         let epoch = self.epoch.load(Ordering::Acquire);
-        let row = self.store.api_key_by_digest(&digest).await?.filter(|f| f.digest.matches(&digest.0));
+        let row = self.store.api_key_by_digest(digest).await?.filter(|f| f.digest.matches(&digest.0));
         let Some(row) = row else {
             return Ok(None);
         };
@@ -181,7 +209,7 @@ impl Verifier {
         if self.epoch.load(Ordering::Acquire) == epoch {
             self.found.insert(digest.0, found.clone());
         }
-        Ok(Some(found.resolved()))
+        Ok(Some(found))
     }
 
     /// Verifies `presented` for a caller of `organization_id`, in the documented order.
