@@ -69,7 +69,7 @@ impl FromRequestParts<AppState> for Caller {
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
         let resolved = state
             .verifier
-            .authenticate(&secret)
+            .resolve(&secret)
             .await?
             .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
         let now = now_millis();

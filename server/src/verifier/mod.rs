@@ -15,7 +15,7 @@
 //! whose prefix is not there is `NOT_FOUND` without touching the store, so an attacker cycling
 //! through fresh keys costs what a malformed key costs.
 
-mod last_caller;
+mod hot_keys;
 mod runtime;
 
 use std::ops::Deref;
@@ -135,8 +135,8 @@ pub struct Verifier {
     epoch: AtomicU64,
     gate: Mutex<()>,
     runtimes: Runtimes,
-    /// This verifier's name in the per-thread memo of the last caller.
-    memo_owner: u64,
+    /// This verifier's name in the per-thread tables of hot keys.
+    hot_owner: u64,
 }
 
 impl Verifier {
@@ -156,7 +156,7 @@ impl Verifier {
             epoch: AtomicU64::new(0),
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
-            memo_owner: last_caller::new_owner(),
+            hot_owner: hot_keys::new_owner(),
         })
     }
 
@@ -164,22 +164,16 @@ impl Verifier {
         &self.hasher
     }
 
-    /// The key behind `secret`, in any organization, from the cache or else the store.
+    /// The key behind `secret`, in any organization: from this thread's table of hot keys (see
+    /// `hot_keys`), else the cache, else the store.
     pub async fn resolve(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
         let digest = self.hasher.digest(secret);
-        Ok(self.find(&digest).await?.map(|found| found.resolved()))
-    }
-
-    /// The management key behind `secret`: as `resolve`, but first from this thread's memo of
-    /// the last caller (see `last_caller`), which it then remembers.
-    pub async fn authenticate(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
-        let digest = self.hasher.digest(secret);
-        if let Some(found) = last_caller::recall(self.memo_owner, &digest.0) {
+        if let Some(found) = hot_keys::recall(self.hot_owner, &digest.0) {
             return Ok(Some(found.resolved()));
         }
         let found = self.find(&digest).await?;
         if let Some(found) = &found {
-            last_caller::remember(self.memo_owner, &digest.0, found);
+            hot_keys::remember(self.hot_owner, &digest.0, found);
         }
         Ok(found.map(|found| found.resolved()))
     }
