@@ -123,7 +123,7 @@ mod tests {
         assert!(recall(owner, &digest).is_some_and(|hit| Arc::ptr_eq(&hit, &found)));
         assert!(recall(other, &digest).is_none(), "another verifier's entry");
         let mut near = digest;
-        near[31] ^= 1; // same slot, another digest
+        near[31] ^= 1; // same set, another digest
         assert!(recall(owner, &near).is_none());
         found.runtime.next_generation();
         assert!(recall(owner, &digest).is_none(), "a write came to the key");

@@ -2,7 +2,8 @@
 //! invalidates, and gives the verdict with rate limits, credits and usage kept in memory.
 //!
 //! One cache lookup a secret: the cache maps a secret's digest to its key's record, the key's
-//! in-memory runtime and the key's generation when the record was loaded.
+//! in-memory runtime and the key's generation when the record was loaded. In front of it, each
+//! worker thread keeps its hot keys (`hot_keys`): the cache's own entries, checked the same way.
 //!
 //! Consistency: a write (update, revoke, rotate, create) first commits to the store and then, under
 //! the `gate`, bumps `epoch` and the key's generation, which makes every cached record of the key
@@ -171,14 +172,11 @@ impl Verifier {
         if let Some(found) = hot_keys::recall(self.hot_owner, &digest.0) {
             return Ok(Some(found.resolved()));
         }
-        let found = self.find(&digest).await?;
-        if let Some(found) = &found {
-            hot_keys::remember(self.hot_owner, &digest.0, found);
-        }
-        Ok(found.map(|found| found.resolved()))
+        Ok(self.find(&digest).await?.map(|found| found.resolved()))
     }
 
-    /// The cache's entry for `digest`, loading it from the store on a miss.
+    /// The cache's entry for `digest`, loading it from the store on a miss. This thread's hot
+    /// keys get exactly what the cache gets: never a record read while a write raced it.
     async fn find(&self, digest: &KeyDigest) -> Result<Option<Arc<Found>>, StoreError> {
         if !self.known.contains(&prefix(digest)) {
             return Ok(None);
@@ -186,6 +184,7 @@ impl Verifier {
         if let Some(found) = self.found.get(&digest.0)
             && found.is_current()
         {
+            hot_keys::remember(self.hot_owner, &digest.0, &found);
             return Ok(Some(found));
         }
         let epoch = self.epoch.load(Ordering::Acquire);
@@ -202,6 +201,7 @@ impl Verifier {
         let found = Arc::new(Found { key, secret_expires_at: row.secret_expires_at, runtime, generation });
         if self.epoch.load(Ordering::Acquire) == epoch {
             self.found.insert(digest.0, found.clone());
+            hot_keys::remember(self.hot_owner, &digest.0, &found);
         }
         Ok(Some(found))
     }
