@@ -281,7 +281,11 @@ mod tests {
     #[test]
     fn taking_an_item_wakes_an_open_sender_but_not_a_dropped_one() {
         assert_eq!(sent_then_taken(false), 1, "an open sender may send more");
-        assert_eq!(sent_then_taken(true), 0, "a dropped sender's task has nothing to do");
+        assert_eq!(
+            sent_then_taken(true),
+            0,
+            "a dropped sender's task has nothing to do"
+        );
     }
 
     #[tokio::test]

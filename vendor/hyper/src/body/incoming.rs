@@ -42,6 +42,9 @@ pub struct Incoming {
 
 enum Kind {
     Empty,
+    /// A whole body that arrived with its head; taken once.
+    #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+    Full(Option<Bytes>),
     #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
     Chan {
         content_length: DecodedLength,
@@ -95,6 +98,12 @@ impl Incoming {
 
     fn new(kind: Kind) -> Incoming {
         Incoming { kind }
+    }
+
+    /// A body whose every byte is already here, so it needs no channel.
+    #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+    pub(crate) fn full(data: Bytes) -> Incoming {
+        Incoming::new(Kind::Full(Some(data)))
     }
 
     #[allow(dead_code)]
@@ -164,6 +173,8 @@ impl Body for Incoming {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match &mut self.kind {
             Kind::Empty => Poll::Ready(None),
+            #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+            Kind::Full(data) => Poll::Ready(data.take().map(|data| Ok(Frame::data(data)))),
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan {
                 content_length: len,
@@ -235,6 +246,8 @@ impl Body for Incoming {
         match &self.kind {
             Kind::Empty => true,
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+            Kind::Full(data) => data.is_none(),
+            #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { content_length, .. } => *content_length == DecodedLength::ZERO,
             #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
             Kind::H2 { recv: h2, .. } => h2.is_end_stream(),
@@ -258,6 +271,10 @@ impl Body for Incoming {
 
         match self.kind {
             Kind::Empty => SizeHint::with_exact(0),
+            #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+            Kind::Full(ref data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { content_length, .. } => opt_len(content_length),
             #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]

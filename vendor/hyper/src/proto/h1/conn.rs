@@ -428,6 +428,27 @@ where
         ret
     }
 
+    /// Takes the whole body of the message whose head was just read, when it has a known
+    /// length and every byte of it is already in the read buffer (a small request usually comes
+    /// in one read). Reading then goes on as after a message without a body, so the body needs
+    /// no channel and no second pass through the dispatcher.
+    pub(crate) fn take_buffered_body(&mut self, cx: &mut Context<'_>) -> Option<Bytes> {
+        let len = match &self.state.reading {
+            Reading::Body(decoder) => decoder.remaining_len()?,
+            _ => return None,
+        };
+        if len == 0 || (self.io.read_buf().len() as u64) < len {
+            return None;
+        }
+        let body = self.io.take_read_buf(len as usize);
+        debug!("incoming body completed, {} bytes already buffered", len);
+        self.state.reading = Reading::KeepAlive;
+        if !T::should_read_first() {
+            self.try_keep_alive(cx);
+        }
+        Some(body)
+    }
+
     pub(crate) fn wants_read_again(&mut self) -> bool {
         let ret = self.state.notify_read;
         self.state.notify_read = false;

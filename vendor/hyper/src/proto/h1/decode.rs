@@ -129,6 +129,15 @@ impl Decoder {
 
     // methods
 
+    /// The bytes still to read when the body has a known length; `None` for chunked and
+    /// close-delimited bodies.
+    pub(crate) fn remaining_len(&self) -> Option<u64> {
+        match self.kind {
+            Length(remaining) => Some(remaining),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_eof(&self) -> bool {
         matches!(
             self.kind,

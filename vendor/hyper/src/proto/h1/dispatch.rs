@@ -310,9 +310,15 @@ where
         // dispatch is ready for a message, try to read one
         match ready!(self.conn.poll_read_head(cx)) {
             Some(Ok((mut head, body_len, wants))) => {
-                let body = match body_len {
-                    DecodedLength::ZERO => IncomingBody::empty(),
-                    other => {
+                let buffered = if wants.contains(Wants::UPGRADE) {
+                    None
+                } else {
+                    self.conn.take_buffered_body(cx)
+                };
+                let body = match (body_len, buffered) {
+                    (DecodedLength::ZERO, _) => IncomingBody::empty(),
+                    (_, Some(bytes)) => IncomingBody::full(bytes),
+                    (other, None) => {
                         let (tx, rx) =
                             IncomingBody::new_channel(other, wants.contains(Wants::EXPECT));
                         self.body_tx.set(tx);
@@ -839,6 +845,115 @@ mod tests {
         drop(res);
 
         assert!(!tx.is_ready());
+    }
+
+    /// What a server's service sees of each request body at the moment it is called: the
+    /// first frame if it is there already, whether the body then says it has ended, and its
+    /// exact length left. The service answers each request at once with an empty 200.
+    #[cfg(not(miri))]
+    #[allow(clippy::type_complexity)]
+    fn server_with_bodies_seen(
+        io: tokio_test::io::Mock,
+    ) -> (
+        tokio_test::task::Spawn<impl Future<Output = crate::Result<Dispatched>>>,
+        std::sync::Arc<std::sync::Mutex<Vec<(Option<bytes::Bytes>, bool, Option<u64>, IncomingBody)>>>,
+    ) {
+        use futures_util::FutureExt;
+        use http_body_util::BodyExt;
+
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let service = crate::service::service_fn(move |req: crate::Request<IncomingBody>| {
+            let mut body = req.into_body();
+            let first = body.frame().now_or_never().flatten().map(|frame| {
+                frame.expect("no error").into_data().expect("data")
+            });
+            let exact = body.size_hint().exact();
+            log.lock().unwrap().push((first, body.is_end_stream(), exact, body));
+            std::future::ready(Ok::<_, std::convert::Infallible>(crate::Response::new(
+                http_body_util::Empty::<bytes::Bytes>::new(),
+            )))
+        });
+        let mut conn =
+            Conn::<_, bytes::Bytes, crate::proto::h1::ServerTransaction>::new(Compat::new(io));
+        conn.disable_date_header();
+        (tokio_test::task::spawn(Dispatcher::new(Server::new(service), conn)), seen)
+    }
+
+    #[cfg(not(miri))]
+    const EMPTY_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+
+    #[cfg(not(miri))]
+    #[tokio::test]
+    async fn server_hands_over_a_body_that_came_with_its_head_whole() {
+        let _ = pretty_env_logger::try_init();
+        let (io, _handle) = tokio_test::io::Builder::new()
+            .read(b"POST / HTTP/1.1\r\ncontent-length: 5\r\n\r\nhello")
+            .write(EMPTY_200)
+            .build_with_handle();
+        let (mut dispatcher, seen) = server_with_bodies_seen(io);
+
+        assert!(dispatcher.poll().is_pending());
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "the service is called once");
+        let (first, ended, left, _) = &seen[0];
+        assert_eq!(first.as_deref(), Some(&b"hello"[..]), "the whole body, at once");
+        assert!(*ended, "and nothing after it");
+        assert_eq!(*left, Some(0));
+    }
+
+    #[cfg(not(miri))]
+    #[tokio::test]
+    async fn server_streams_a_body_that_comes_after_its_head() {
+        use http_body_util::BodyExt;
+
+        let _ = pretty_env_logger::try_init();
+        let (io, mut handle) = tokio_test::io::Builder::new()
+            .read(b"POST / HTTP/1.1\r\ncontent-length: 5\r\n\r\nhel")
+            .build_with_handle();
+        let (mut dispatcher, seen) = server_with_bodies_seen(io);
+
+        handle.write(EMPTY_200);
+        assert!(dispatcher.poll().is_pending());
+
+        let (first, ended, left, mut body) =
+            seen.lock().unwrap().pop().expect("the service is called");
+        assert_eq!(first, None, "the body was not all there when the service was called");
+        assert!(!ended);
+        assert_eq!(left, Some(5));
+        let mut read = Vec::new();
+        let mut take_what_is_there = |body: &mut IncomingBody| {
+            while let Some(frame) = futures_util::FutureExt::now_or_never(body.frame()).flatten() {
+                read.extend_from_slice(&frame.expect("no error").into_data().expect("data"));
+            }
+        };
+        take_what_is_there(&mut body);
+        handle.read(b"lo");
+        assert!(dispatcher.poll().is_pending());
+        take_what_is_there(&mut body);
+        assert_eq!(read, b"hello");
+        assert!(body.is_end_stream());
+    }
+
+    #[cfg(not(miri))]
+    #[tokio::test]
+    async fn server_answers_the_request_after_a_body_that_came_whole() {
+        let _ = pretty_env_logger::try_init();
+        let (io, _handle) = tokio_test::io::Builder::new()
+            .read(b"POST / HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n")
+            .write(EMPTY_200)
+            .write(EMPTY_200)
+            .build_with_handle();
+        let (mut dispatcher, seen) = server_with_bodies_seen(io);
+
+        assert!(dispatcher.poll().is_pending());
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "both requests reach the service");
+        assert_eq!(seen[0].0.as_deref(), Some(&b"hello"[..]));
+        assert!(seen[1].1, "the second request has no body");
+        assert_eq!(seen[1].2, Some(0));
     }
 
     #[cfg(not(miri))]

@@ -115,6 +115,11 @@ where
         self.read_buf.as_ref()
     }
 
+    /// Takes the first `len` bytes of the read buffer; the caller checked they are there.
+    pub(crate) fn take_read_buf(&mut self, len: usize) -> Bytes {
+        self.read_buf.split_to(len).freeze()
+    }
+
     #[cfg(test)]
     #[cfg(feature = "nightly")]
     pub(super) fn read_buf_mut(&mut self) -> &mut BytesMut {
