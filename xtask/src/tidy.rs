@@ -88,7 +88,8 @@ fn check(what_offenders_do: &str, rule: fn(&str) -> Vec<Offence>) {
 }
 
 /// Every `.rs` file `git ls-files` lists, with its text, by its path from the repository root,
-/// but for third-party code kept under `vendor/` as it was published.
+/// but for third-party crates kept under `vendor/` (as published, plus the changes
+/// `vendor/README.md` lists).
 fn tracked_rust_files() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace root");
     let listed = Command::new("git")
