@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: the release server under wrk on loopback, server and load on separate
 //! cores, verify throughput and latency as ratios to a trivial route measured in the same run.
+//!
+//! Idle cores poll while wrk runs (see [`PollingIdle`]); the headline pair is also measured with
+//! them halting, the VM's default, in the same pairs, and both are reported.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write as _};
@@ -22,12 +25,53 @@ const HOT_KEYS: usize = 1_000;
 const UNKNOWN_KEYS: usize = 400_000;
 /// Keys inserted per transaction when filling a store.
 const BATCH: usize = 10_000;
+/// The kernel's CPU latency request (PM QoS): an idle core that must wake within 0 µs polls.
+const PM_QOS: &str = "/dev/cpu_dma_latency";
 
 struct Settings {
     seconds: u32,
     connections: u32,
     big_store: usize,
     pairs: usize,
+}
+
+/// Keeps every core polling when it idles, for as long as it lives: a CPU latency request of
+/// 0 µs through the kernel's PM QoS file, as tuned's latency profiles make; closing the file
+/// withdraws it.
+///
+/// Why: on this VM an idle core halts, and waking a halted core is an interrupt between virtual
+/// CPUs, a VM exit that the waker pays. wrk idles whenever it has read every answer, so the
+/// server's write of the next answer pays to wake it, the more often the longer the server
+/// takes per request: a cost of the load generator's core, not of the route, that makes a
+/// slower route look slower still. With polling idle the waker only sets a flag.
+struct PollingIdle {
+    _request: std::fs::File,
+}
+
+impl PollingIdle {
+    fn hold() -> std::io::Result<Self> {
+        let mut file = std::fs::OpenOptions::new().write(true).open(PM_QOS)?;
+        file.write_all(&0i32.to_ne_bytes())?;
+        Ok(Self { _request: file })
+    }
+}
+
+/// The headline pair's runs, alternated: the trivial route, then verify with one valid key.
+#[derive(Default)]
+struct Headline {
+    trivial: Vec<Figures>,
+    valid: Vec<Figures>,
+}
+
+impl Headline {
+    /// Each pair's verify throughput over its trivial route's, in the order they ran.
+    fn ratios(&self) -> Vec<f64> {
+        self.trivial
+            .iter()
+            .zip(&self.valid)
+            .map(|(t, v)| v.requests_per_second / t.requests_per_second)
+            .collect()
+    }
 }
 
 /// One wrk run's figures (or the medians of several runs).
@@ -62,8 +106,16 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
 
+    let polling = match PollingIdle::hold() {
+        Ok(_) => true,
+        Err(e) => {
+            println!("cannot hold {PM_QOS} ({e}): idle cores halt in every run");
+            false
+        }
+    };
+    let mut halting = polling.then(Headline::default);
     let mut figures = Vec::new();
-    let pair_ratios: Vec<f64>;
+    let headline: Headline;
     let small = prepare_store(&work.join("small"), HOT_KEYS)?;
     {
         let server = Server::start(&binary, &small.dir, &small.admin_key)?;
@@ -73,16 +125,28 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         // A short warm-up so every scenario starts with a warm cache and a warm process.
         wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
         // The headline pair, alternated: a slow spell of the shared machine then hits both sides
-        // of a pair, and the ratio is the median of the pairs' ratios.
-        let (mut trivial, mut valid) = (Vec::new(), Vec::new());
+        // of a pair, and the ratio is the median of the pairs' ratios. Each pair runs with idle
+        // cores polling, then (where polling could be held) again with them halting.
+        let mut pairs = Headline::default();
         for _ in 0..settings.pairs {
-            trivial.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
-            valid.push(wrk("verify, one valid key", Some(&scripts.valid), "/v1/keys/verify")?);
+            let held = polling.then(PollingIdle::hold).transpose()?;
+            pairs.trivial.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
+            pairs.valid.push(wrk("verify, one valid key", Some(&scripts.valid), "/v1/keys/verify")?);
+            drop(held);
+            if let Some(halting) = halting.as_mut() {
+                halting.trivial.push(wrk("trivial route, idle cores halting", None, "/v1/health")?);
+                let valid = wrk(
+                    "verify, one valid key, idle cores halting",
+                    Some(&scripts.valid),
+                    "/v1/keys/verify",
+                )?;
+                halting.valid.push(valid);
+            }
         }
-        pair_ratios =
-            trivial.iter().zip(&valid).map(|(t, v)| v.requests_per_second / t.requests_per_second).collect();
-        figures.push(median(&trivial));
-        figures.push(median(&valid));
+        let _held = polling.then(PollingIdle::hold).transpose()?;
+        figures.push(median(&pairs.trivial));
+        figures.push(median(&pairs.valid));
+        headline = pairs;
         figures.push(wrk("verify, malformed key", Some(&scripts.malformed), "/v1/keys/verify")?);
         figures.push(wrk(
             "verify, well-formed unknown keys (a flood of fresh ones)",
@@ -97,6 +161,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     }
     let big = prepare_store(&work.join("big"), settings.big_store)?;
     {
+        let _held = polling.then(PollingIdle::hold).transpose()?;
         let server = Server::start(&binary, &big.dir, &big.admin_key)?;
         let scripts = Scripts::write(&work.join("big-scripts"), &big)?;
         wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
@@ -116,7 +181,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             Some(&scripts.unknown),
         )?);
     }
-    let report = report(&figures, &pair_ratios, &settings);
+    let report = report(&figures, &headline, halting.as_ref(), &settings);
     println!("\n{report}");
     std::fs::write(work.join("report.md"), &report)?;
     println!("(also written to target/bench/report.md)");
@@ -423,10 +488,20 @@ fn duration_ms(value: &str) -> Option<f64> {
     })
 }
 
-fn report(figures: &[Figures], pair_ratios: &[f64], settings: &Settings) -> String {
+fn report(
+    figures: &[Figures],
+    headline: &Headline,
+    halting: Option<&Headline>,
+    settings: &Settings,
+) -> String {
     let baseline = &figures[0];
+    let idle = if halting.is_some() {
+        format!("idle cores polling ({PM_QOS} held at 0)")
+    } else {
+        format!("idle cores halting ({PM_QOS} could not be held)")
+    };
     let mut out = format!(
-        "wrk -t1 -c{} -d{}s on loopback; server on core 0, wrk on core 1 (taskset)\n\n\
+        "wrk -t1 -c{} -d{}s on loopback; server on core 0, wrk on core 1 (taskset); {idle}\n\n\
          | scenario | requests/s | p50 ms | p99 ms | throughput vs trivial route | server CPU µs/request |\n\
          |---|---:|---:|---:|---:|---:|\n",
         settings.connections, settings.seconds
@@ -443,19 +518,17 @@ fn report(figures: &[Figures], pair_ratios: &[f64], settings: &Settings) -> Stri
             f.cpu_us
         );
     }
-    let mut ratios = pair_ratios.to_vec();
-    ratios.sort_by(f64::total_cmp);
-    if let (Some(low), Some(high)) = (ratios.first(), ratios.last()) {
+    out.push('\n');
+    ratio_lines(&mut out, "verify (one valid key) / trivial route", headline);
+    if let Some(halting) = halting {
+        let (trivial, valid) = (median(&halting.trivial), median(&halting.valid));
         let _ = writeln!(
             out,
-            "\nverify (one valid key) / trivial route, throughput: median {:.2} of {} alternating pairs \
-             (range {low:.2}-{high:.2}); by server CPU per request: {:.2}",
-            ratios[ratios.len() / 2],
-            ratios.len(),
-            baseline.cpu_us / figures[1].cpu_us
+            "\nthe same pairs again with idle cores halting (the VM's default), each right after its polling run: \
+             trivial route {:.0} req/s, {:.2} µs CPU/request; verify {:.0} req/s, {:.2} µs CPU/request",
+            trivial.requests_per_second, trivial.cpu_us, valid.requests_per_second, valid.cpu_us
         );
-        let in_order: Vec<String> = pair_ratios.iter().map(|r| format!("{r:.2}")).collect();
-        let _ = writeln!(out, "the pairs' ratios in the order they ran: {}", in_order.join(", "));
+        ratio_lines(&mut out, "verify / trivial route, idle cores halting", halting);
     }
     let find = |prefix: &str| figures.iter().filter(|f| f.name.starts_with(prefix)).collect::<Vec<_>>();
     let hot = find(&format!("verify, {HOT_KEYS} valid keys at random"));
@@ -469,6 +542,24 @@ fn report(figures: &[Figures], pair_ratios: &[f64], settings: &Settings) -> Stri
         );
     }
     out
+}
+
+/// The median of a headline's pair ratios, their range, the ratio by server CPU, and every pair.
+fn ratio_lines(out: &mut String, label: &str, headline: &Headline) {
+    let in_order = headline.ratios();
+    let mut ratios = in_order.clone();
+    ratios.sort_by(f64::total_cmp);
+    let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else { return };
+    let cpu = median(&headline.trivial).cpu_us / median(&headline.valid).cpu_us;
+    let _ = writeln!(
+        out,
+        "{label}, throughput: median {:.2} of {} alternating pairs (range {low:.2}-{high:.2}); \
+         by server CPU per request: {cpu:.2}",
+        ratios[ratios.len() / 2],
+        ratios.len(),
+    );
+    let in_order: Vec<String> = in_order.iter().map(|r| format!("{r:.2}")).collect();
+    let _ = writeln!(out, "the pairs' ratios in the order they ran: {}", in_order.join(", "));
 }
 
 #[cfg(test)]
@@ -485,23 +576,48 @@ mod tests {
         assert!((duration_ms("2.01s").unwrap() - 2010.0).abs() < 1e-9);
     }
 
+    fn run(name: &str, requests_per_second: f64, cpu_us: f64) -> Figures {
+        Figures { name: name.into(), requests_per_second, p50_ms: 0.3, p99_ms: 1.0, non_2xx: 0, cpu_us }
+    }
+
+    /// Three pairs: the trivial route at 100k requests/s and 9 µs, verify as given.
+    fn pairs(valid: [(f64, f64); 3]) -> Headline {
+        Headline {
+            trivial: (0..3).map(|_| run("trivial", 100_000.0, 9.0)).collect(),
+            valid: valid.iter().map(|&(rps, cpu)| run("verify", rps, cpu)).collect(),
+        }
+    }
+
     #[test]
-    fn the_report_gives_the_median_pair_its_range_and_every_pair_in_order() {
-        let run = |name: &str, requests_per_second, cpu_us| Figures {
-            name: name.into(),
-            requests_per_second,
-            p50_ms: 0.3,
-            p99_ms: 1.0,
-            non_2xx: 0,
-            cpu_us,
-        };
-        let figures = [run("trivial", 100_000.0, 9.0), run("verify", 80_000.0, 12.0)];
+    fn the_report_gives_each_idle_mode_its_median_pair_range_cpu_ratio_and_every_pair_in_order() {
+        let polling = pairs([(90_000.0, 12.0), (70_000.0, 12.0), (80_000.0, 12.0)]);
+        let halting = pairs([(60_000.0, 15.0), (70_000.0, 14.0), (75_000.0, 12.0)]);
+        let figures = [median(&polling.trivial), median(&polling.valid)];
         let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3 };
-        let report = report(&figures, &[0.9, 0.7, 0.8], &settings);
-        assert!(report.contains("| verify | 80000 | 0.300 | 1.000 | 0.80 | 12.00 |"), "{report}");
+        let report = report(&figures, &polling, Some(&halting), &settings);
+        assert!(report.contains("taskset); idle cores polling (/dev/cpu_dma_latency held at 0)"), "{report}");
+        assert!(
+            report.contains("| verify (median of 3) | 80000 | 0.300 | 1.000 | 0.80 | 12.00 |"),
+            "{report}"
+        );
         assert!(report.contains(
-            "median 0.80 of 3 alternating pairs (range 0.70-0.90); by server CPU per request: 0.75"
-        ));
-        assert!(report.contains("the pairs' ratios in the order they ran: 0.90, 0.70, 0.80"), "{report}");
+            "verify (one valid key) / trivial route, throughput: median 0.80 of 3 alternating pairs \
+             (range 0.70-0.90); by server CPU per request: 0.75\nthe pairs' ratios in the order they ran: 0.90, 0.70, 0.80"
+        ), "{report}");
+        assert!(report.contains(
+            "verify / trivial route, idle cores halting, throughput: median 0.70 of 3 alternating pairs \
+             (range 0.60-0.75); by server CPU per request: 0.64\nthe pairs' ratios in the order they ran: 0.60, 0.70, 0.75"
+        ), "{report}");
+    }
+
+    #[test]
+    fn without_polling_idle_the_report_says_every_run_halted_and_gives_one_headline() {
+        let halting = pairs([(90_000.0, 12.0), (70_000.0, 12.0), (80_000.0, 12.0)]);
+        let figures = [median(&halting.trivial), median(&halting.valid)];
+        let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3 };
+        let report = report(&figures, &halting, None, &settings);
+        assert!(report.contains("idle cores halting (/dev/cpu_dma_latency could not be held)"), "{report}");
+        assert!(report.contains("median 0.80 of 3 alternating pairs"), "{report}");
+        assert!(!report.contains("the same pairs again"), "{report}");
     }
 }
