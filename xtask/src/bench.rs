@@ -56,14 +56,15 @@ impl PollingIdle {
     }
 }
 
-/// The headline pair's runs, alternated: the trivial route, then verify with one valid key.
+/// The headline pair's runs in one idle mode, alternated: the trivial route, then verify with
+/// one valid key.
 #[derive(Default)]
-struct Headline {
+struct Pairs {
     trivial: Vec<Figures>,
     valid: Vec<Figures>,
 }
 
-impl Headline {
+impl Pairs {
     /// Each pair's verify throughput over its trivial route's, in the order they ran.
     fn ratios(&self) -> Vec<f64> {
         self.trivial
@@ -113,9 +114,8 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             false
         }
     };
-    let mut halting = polling.then(Headline::default);
+    let (mut pairs, mut halting) = (Pairs::default(), polling.then(Pairs::default));
     let mut figures = Vec::new();
-    let headline: Headline;
     let small = prepare_store(&work.join("small"), HOT_KEYS)?;
     {
         let server = Server::start(&binary, &small.dir, &small.admin_key)?;
@@ -127,7 +127,6 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         // The headline pair, alternated: a slow spell of the shared machine then hits both sides
         // of a pair, and the ratio is the median of the pairs' ratios. Each pair runs with idle
         // cores polling, then (where polling could be held) again with them halting.
-        let mut pairs = Headline::default();
         for _ in 0..settings.pairs {
             let held = polling.then(PollingIdle::hold).transpose()?;
             pairs.trivial.push(wrk("trivial route (GET /v1/health)", None, "/v1/health")?);
@@ -146,7 +145,6 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         let _held = polling.then(PollingIdle::hold).transpose()?;
         figures.push(median(&pairs.trivial));
         figures.push(median(&pairs.valid));
-        headline = pairs;
         figures.push(wrk("verify, malformed key", Some(&scripts.malformed), "/v1/keys/verify")?);
         figures.push(wrk(
             "verify, well-formed unknown keys (a flood of fresh ones)",
@@ -181,7 +179,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             Some(&scripts.unknown),
         )?);
     }
-    let report = report(&figures, &headline, halting.as_ref(), &settings);
+    let report = report(&figures, &pairs, halting.as_ref(), &settings);
     println!("\n{report}");
     std::fs::write(work.join("report.md"), &report)?;
     println!("(also written to target/bench/report.md)");
@@ -488,12 +486,7 @@ fn duration_ms(value: &str) -> Option<f64> {
     })
 }
 
-fn report(
-    figures: &[Figures],
-    headline: &Headline,
-    halting: Option<&Headline>,
-    settings: &Settings,
-) -> String {
+fn report(figures: &[Figures], pairs: &Pairs, halting: Option<&Pairs>, settings: &Settings) -> String {
     let baseline = &figures[0];
     let idle = if halting.is_some() {
         format!("idle cores polling ({PM_QOS} held at 0)")
@@ -519,7 +512,7 @@ fn report(
         );
     }
     out.push('\n');
-    ratio_lines(&mut out, "verify (one valid key) / trivial route", headline);
+    ratio_lines(&mut out, "verify (one valid key) / trivial route", pairs);
     if let Some(halting) = halting {
         let (trivial, valid) = (median(&halting.trivial), median(&halting.valid));
         let _ = writeln!(
@@ -544,13 +537,13 @@ fn report(
     out
 }
 
-/// The median of a headline's pair ratios, their range, the ratio by server CPU, and every pair.
-fn ratio_lines(out: &mut String, label: &str, headline: &Headline) {
-    let in_order = headline.ratios();
+/// The median of the pairs' ratios, their range, the ratio by server CPU, and every pair.
+fn ratio_lines(out: &mut String, label: &str, pairs: &Pairs) {
+    let in_order = pairs.ratios();
     let mut ratios = in_order.clone();
     ratios.sort_by(f64::total_cmp);
     let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else { return };
-    let cpu = median(&headline.trivial).cpu_us / median(&headline.valid).cpu_us;
+    let cpu = median(&pairs.trivial).cpu_us / median(&pairs.valid).cpu_us;
     let _ = writeln!(
         out,
         "{label}, throughput: median {:.2} of {} alternating pairs (range {low:.2}-{high:.2}); \
@@ -581,8 +574,8 @@ mod tests {
     }
 
     /// Three pairs: the trivial route at 100k requests/s and 9 µs, verify as given.
-    fn pairs(valid: [(f64, f64); 3]) -> Headline {
-        Headline {
+    fn pairs(valid: [(f64, f64); 3]) -> Pairs {
+        Pairs {
             trivial: (0..3).map(|_| run("trivial", 100_000.0, 9.0)).collect(),
             valid: valid.iter().map(|&(rps, cpu)| run("verify", rps, cpu)).collect(),
         }
