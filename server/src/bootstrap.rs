@@ -49,7 +49,8 @@ fn root_key_as(
     .issue_as(secret, organization.id, hasher, now)
 }
 
-/// On an empty store, creates the `default` organization and its instance-admin root key.
+/// On an empty store, creates the `default` organization and its instance-admin root key. Of
+/// instances starting at once on one empty database, exactly one creates them (and prints the key).
 pub async fn ensure_default_organization(
     store: &dyn Store,
     hasher: &KeyHasher,
@@ -71,7 +72,10 @@ pub async fn ensure_default_organization(
     let adopted = admin_key.is_some();
     let (root, secret) = root_key_as(admin_key, &organization, hasher, true, now)
         .map_err(|e| StoreError::Corrupt(format!("root key: {e:?}")))?;
-    store.organization_create(&organization, &root).await?;
+    if store.organization_bootstrap(&organization, &root).await?.is_none() {
+        tracing::info!("another instance created the default organization first");
+        return Ok(Bootstrap::Existing);
+    }
     tracing::info!(organization_id = %organization.id, "created the default organization and its root key");
     Ok(if adopted { Bootstrap::Adopted } else { Bootstrap::Minted(secret) })
 }

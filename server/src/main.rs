@@ -20,7 +20,8 @@ async fn main() -> anyhow::Result<()> {
         Bootstrap::Adopted => tracing::info!("adopted KEYWARD_ADMIN_KEY as the root key"),
         Bootstrap::Existing => {}
     }
-    tracing::info!(address = %app.local_addr(), database = %config.database_url, "keyward listening");
+    let database = keyward_server::store::redacted(&config.database_url);
+    tracing::info!(address = %app.local_addr(), %database, "keyward listening");
     app.run_until(stop).await?;
     Ok(())
 }

@@ -11,10 +11,12 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
+use crate::app::App;
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
 use crate::domain::key::{KeyHasher, Secret};
 use crate::domain::now_millis;
+use crate::feed::{self, Follower};
 use crate::store;
 use crate::verifier::Verifier;
 
@@ -31,6 +33,7 @@ pub struct Application {
     router: Router,
     bootstrap: Bootstrap,
     verifier: Arc<Verifier>,
+    follower: Arc<Follower>,
 }
 
 impl Application {
@@ -47,18 +50,18 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let database = store::redacted(&config.database_url);
         let store = store::connect(&config.database_url)
             .await
-            .with_context(|| format!("cannot open the database {}", config.database_url))?;
+            .with_context(|| format!("cannot open the database {database}"))?;
         let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
+        store.pepper_check(&hasher.fingerprint()).await?;
         let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
-        let verifier = Arc::new(Verifier::load(store.clone(), hasher).await?);
-        Ok(Self {
-            listener,
-            router: router(AppState { store, verifier: verifier.clone() }),
-            bootstrap,
-            verifier,
-        })
+        let (verifier, seq) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
+        let verifier = Arc::new(verifier);
+        let follower = Arc::new(Follower::new(store.clone(), verifier.clone(), seq));
+        let app = Arc::new(App::new(store, verifier.clone()));
+        Ok(Self { listener, router: router(AppState { app }), bootstrap, verifier, follower })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -82,6 +85,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let follower = tokio::spawn(self.follower.clone().run(feed::POLL_EVERY));
         let flusher = tokio::spawn(flush_usage(self.verifier.clone()));
         // TCP_NODELAY: an answer goes out as soon as it is written, never held back by Nagle's
         // algorithm waiting for the client's delayed ACK.
@@ -91,7 +95,11 @@ impl Application {
             }
         });
         let served = axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await;
-        flusher.abort();
+        for task in [flusher, follower] {
+            task.abort();
+            // Awaited, so what the tasks hold (the store, with SQLite's lock) is dropped now.
+            let _ = task.await;
+        }
         if let Err(error) = self.verifier.flush().await {
             tracing::error!(%error, "the final usage flush failed");
         }

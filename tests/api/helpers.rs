@@ -1,6 +1,7 @@
 //! Spawning a real server on `127.0.0.1:0` with a temporary database, and small request helpers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use keyward::Client;
 use keyward::types::{self, ApiKeyCreated, Problem};
@@ -12,8 +13,12 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub use crate::postgres::TestDatabase;
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
+    /// The store it serves: a SQLite file in `dir`, or a PostgreSQL database of its own.
+    pub database_url: String,
     pub base_url: String,
     /// The default organization's root key (also the instance admin).
     pub root_key: String,
@@ -22,6 +27,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db_path: PathBuf,
     dir: TempDir,
+    postgres: Option<Arc<TestDatabase>>,
     shutdown: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -30,13 +36,34 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
-    spawn_app_in(dir, root_key).await
+    let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
+    spawn_app_in(dir, None, url, root_key).await
 }
 
-/// Starts the real application over the database in `dir`, adopting `root_key` on first start.
-async fn spawn_app_in(dir: TempDir, root_key: String) -> TestApp {
+/// Starts the real application over a fresh PostgreSQL database of its own.
+pub async fn spawn_postgres_app() -> TestApp {
+    let database = Arc::new(TestDatabase::create().await);
+    let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = database.url.clone();
+    spawn_app_in(dir, Some(database), url, root_key).await
+}
+
+/// A second instance over the same database as `app`, with its own caches and feed (PostgreSQL).
+pub async fn spawn_peer(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    spawn_app_in(dir, app.postgres.clone(), app.database_url.clone(), app.root_key.clone()).await
+}
+
+/// Starts the real application over `database_url`, adopting `root_key` on first start.
+async fn spawn_app_in(
+    dir: TempDir,
+    postgres: Option<Arc<TestDatabase>>,
+    database_url: String,
+    root_key: String,
+) -> TestApp {
     let db_path = dir.path().join("keyward.db");
-    let mut config = Config::for_tests(format!("sqlite://{}", db_path.display()));
+    let mut config = Config::for_tests(database_url.clone());
     config.admin_key = Some(root_key.clone());
     let app = Application::build(&config).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
@@ -44,16 +71,20 @@ async fn spawn_app_in(dir: TempDir, root_key: String) -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    TestApp {
+    let app = TestApp {
+        database_url,
         client: Client::with_key(&base_url, &root_key).expect("a client"),
         base_url,
         root_key,
         http: reqwest::Client::new(),
         db_path,
         dir,
+        postgres,
         shutdown,
         server,
-    }
+    };
+    app.wait_until_ready().await;
+    app
 }
 
 impl TestApp {
@@ -62,7 +93,20 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         let _ = self.shutdown.send(());
         self.server.await.expect("the server task").expect("the server stops cleanly");
-        spawn_app_in(self.dir, self.root_key).await
+        spawn_app_in(self.dir, self.postgres, self.database_url, self.root_key).await
+    }
+
+    /// Waits until `GET /v1/ready` says the instance follows the change feed.
+    pub async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ready = self.anonymous(Method::GET, "/v1/ready").send().await;
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} never became ready", self.base_url);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// A client of this server holding `key`.

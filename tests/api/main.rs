@@ -2,11 +2,14 @@
 //! through the generated client (and raw HTTP where the client would refuse to send bad input).
 
 mod helpers;
+#[path = "../../server/tests/support/postgres.rs"]
+mod postgres;
 
 mod api_keys;
 mod coverage;
 mod errors;
 mod organizations;
+mod revocation;
 mod secrets;
 mod system;
 mod tenancy;

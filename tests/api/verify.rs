@@ -417,12 +417,17 @@ async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown(
     assert_eq!(seen["usage_count"], 5, "the API shows usage not yet flushed");
     assert!(seen["last_used_at"].as_i64().is_some());
 
-    let store = keyward_server::store::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
-    let organization: Value =
-        app.request(reqwest::Method::GET, "/v1/organization").send().await.unwrap().json().await.unwrap();
-    let organization_id = organization["id"].as_str().unwrap().parse().unwrap();
-    let stored_count =
-        || async { store.api_key_get(organization_id, id.parse().unwrap()).await.unwrap().usage_count };
+    // Read the file as another reader would (the server holds it; a second store would be refused).
+    let file = format!("sqlite://{}?mode=ro", app.db_path.display());
+    let reader = sqlx::SqlitePool::connect(&file).await.unwrap();
+    let key_id: uuid::Uuid = id.parse().unwrap();
+    let stored_count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT usage_count FROM api_keys WHERE id = ?")
+            .bind(key_id)
+            .fetch_one(&reader)
+            .await
+            .unwrap()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while stored_count().await < 5 {
         assert!(std::time::Instant::now() < deadline, "usage never reached the store");

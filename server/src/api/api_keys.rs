@@ -13,12 +13,11 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::model::*;
+use crate::app::Precondition;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
-use crate::domain::key::{KeyPrefix, Secret};
-use crate::domain::now_millis;
 use crate::domain::scope::{API_KEYS, Access};
 use crate::domain::validation::Checker;
-use crate::store::{ListQuery, Precondition};
+use crate::store::ListQuery;
 
 /// The longest grace period a rotation may give the old secret: 30 days.
 const MAX_GRACE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
@@ -58,12 +57,7 @@ pub async fn api_key_create(
     caller.require(API_KEYS, Access::Create)?;
     let new = NewApiKey::from(body);
     caller.require_grantable(&new.scopes)?;
-    let (issued, secret) =
-        new.issue(caller.organization_id, state.hasher(), now_millis()).map_err(ApiError::invalid_body)?;
-    state.store.api_key_insert(&issued).await?;
-    state.verifier.remember_digest(&issued.digest);
-    let key = issued.api_key;
-    tracing::info!(api_key_id = %key.id, "api key created");
+    let (key, secret) = state.app.api_key_create(caller.organization_id, new).await?;
     let headers =
         [(header::LOCATION, header_value(&api_key_path(key.id))), (header::ETAG, header_value(&key.etag()))];
     let created = ApiKeyCreated {
@@ -125,8 +119,8 @@ pub async fn api_key_view(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
-    let key = state.store.api_key_get(caller.organization_id, api_key_id).await?;
-    Ok(with_etag(&state, key))
+    let key = state.app.api_key_view(caller.organization_id, api_key_id).await?;
+    Ok(with_etag(key))
 }
 
 /// Update an API key
@@ -166,18 +160,13 @@ pub async fn api_key_update(
     ApiJson(body): ApiJson<ApiKeyUpdate>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Update)?;
-    let patch = ApiKeyPatch::from(body).check().map_err(ApiError::invalid_body)?;
+    let patch = ApiKeyPatch::from(body);
     if let Some(scopes) = &patch.scopes {
         caller.require_grantable(scopes)?;
     }
     let precondition = precondition(&headers);
-    let key = state
-        .store
-        .api_key_update(caller.organization_id, api_key_id, precondition, &patch, now_millis())
-        .await?;
-    state.verifier.forget_key(key.id);
-    tracing::info!(revision = key.revision, "api key updated");
-    Ok(with_etag(&state, key))
+    let key = state.app.api_key_update(caller.organization_id, api_key_id, precondition, patch).await?;
+    Ok(with_etag(key))
 }
 
 /// Revoke an API key
@@ -203,10 +192,7 @@ pub async fn api_key_delete(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
     caller.require(API_KEYS, Access::Delete)?;
-    let mut key = state.store.api_key_revoke(caller.organization_id, api_key_id, now_millis()).await?;
-    state.verifier.forget_key(key.id);
-    tracing::info!("api key revoked");
-    state.verifier.overlay(&mut key);
+    let key = state.app.api_key_revoke(caller.organization_id, api_key_id).await?;
     Ok(Json(key.into()))
 }
 
@@ -245,22 +231,7 @@ pub async fn api_key_rotate(
     let mut checker = Checker::default();
     checker.range("grace_period_ms", grace, 0, MAX_GRACE_MS);
     checker.finish(()).map_err(ApiError::invalid_body)?;
-    let existing = state.store.api_key_get(caller.organization_id, api_key_id).await?;
-    let secret = Secret::generate(&KeyPrefix::parse(&existing.prefix).unwrap_or_default());
-    let digest = state.hasher().digest(&secret);
-    let now = now_millis();
-    let rotated = state
-        .store
-        .api_key_rotate(caller.organization_id, api_key_id, &digest, &secret.masked(), now + grace, now)
-        .await?;
-    state.verifier.forget_key(api_key_id);
-    state.verifier.remember_digest(&digest);
-    for old in &rotated.old_digests {
-        state.verifier.forget_digest(old);
-    }
-    tracing::info!(grace_period_ms = grace, "api key rotated");
-    let mut key = rotated.api_key;
-    state.verifier.overlay(&mut key);
+    let (key, secret) = state.app.api_key_rotate(caller.organization_id, api_key_id, grace).await?;
     let etag = header_value(&key.etag());
     let body = ApiKeyCreated {
         key: secret.expose().to_owned(),
@@ -270,9 +241,8 @@ pub async fn api_key_rotate(
     Ok(([(header::ETAG, etag)], Json(body)).into_response())
 }
 
-/// A key as the response body, with its in-memory usage and its `ETag`.
-pub(super) fn with_etag(state: &AppState, mut key: ApiKey) -> Response {
-    state.verifier.overlay(&mut key);
+/// A key as the response body, with its `ETag`.
+pub(super) fn with_etag(key: ApiKey) -> Response {
     let etag = header_value(&key.etag());
     ([(header::ETAG, etag)], Json(ApiKeyBody::from(key))).into_response()
 }
@@ -289,7 +259,7 @@ pub(super) async fn list_page(
     let query = list_query(&params, user_id.clone())?;
     let mut fetch = query.clone();
     fetch.limit = query.limit + 1;
-    let mut keys = state.store.api_key_list(caller.organization_id, &fetch).await?;
+    let mut keys = state.app.api_key_list(caller.organization_id, &fetch).await?;
     let next = (keys.len() > query.limit as usize).then(|| {
         keys.truncate(query.limit as usize);
         let last = keys.last().map(|k| k.id).unwrap_or_default();
@@ -300,15 +270,10 @@ pub(super) async fn list_page(
         .iter()
         .map(|k| ApiKeySummary { id: k.id, name: k.name.clone(), links: Links::to(api_key_path(k.id)) })
         .collect();
-    let embedded = params.embed.unwrap_or(false).then(|| ApiKeyEmbedded {
-        api_keys: keys
-            .into_iter()
-            .map(|mut key| {
-                state.verifier.overlay(&mut key);
-                ApiKeyBody::from(key)
-            })
-            .collect(),
-    });
+    let embedded = params
+        .embed
+        .unwrap_or(false)
+        .then(|| ApiKeyEmbedded { api_keys: keys.into_iter().map(ApiKeyBody::from).collect() });
     Ok(ApiKeyList { api_keys, embedded, links: Links { self_: Link { href: self_href }, next } })
 }
 

@@ -67,13 +67,13 @@ impl FromRequestParts<AppState> for Caller {
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
-        let resolved = state
-            .verifier
-            .resolve(&secret)
+        let now = now_millis();
+        let verifier = state.app.verifier();
+        let resolved = verifier
+            .resolve(&secret, now)
             .await?
             .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-        let now = now_millis();
-        state.verifier.record_use(&resolved, now);
+        verifier.record_use(&resolved, now);
         let key = resolved.key;
         if resolved.secret_expires_at.is_some_and(|at| at <= now) {
             return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));

@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{Problem, ProblemError};
+use crate::app::AppError;
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
 
@@ -37,6 +38,9 @@ pub enum ApiError {
     /// The body is JSON but not a valid request.
     #[error("{detail}")]
     Unprocessable { detail: String, errors: Vec<FieldError> },
+    /// This instance cannot serve now (starting, or re-reading the change feed).
+    #[error("{detail}")]
+    ServiceUnavailable { detail: String },
     /// A fault of ours: the caller sees a generic message, the log sees this one.
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,6 +76,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "request.body_too_large",
             ApiError::UnsupportedMediaType { .. } => "request.unsupported_media_type",
             ApiError::Unprocessable { .. } => "request.invalid_body",
+            ApiError::ServiceUnavailable { .. } => "system.not_ready",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -164,14 +170,23 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        ApiError::from(AppError::from(error))
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
         match error {
-            StoreError::NotFound => ApiError::key_not_found(),
-            StoreError::RevisionMismatch { current } => ApiError::PreconditionFailed { current },
-            StoreError::Revoked => ApiError::Conflict {
+            AppError::NotFound => ApiError::key_not_found(),
+            AppError::Invalid(errors) => ApiError::invalid_body(errors),
+            AppError::RevisionMismatch { current } => ApiError::PreconditionFailed { current },
+            AppError::Revoked => ApiError::Conflict {
                 code: "api_keys.key_revoked",
                 detail: "the key was revoked and cannot change".into(),
             },
-            other => ApiError::Internal(other.to_string()),
+            other @ (AppError::Contention | AppError::Aborted(_) | AppError::Store(_)) => {
+                ApiError::Internal(other.to_string())
+            }
         }
     }
 }

@@ -23,23 +23,14 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::key::KeyHasher;
-use crate::store::Store;
-use crate::verifier::Verifier;
+use crate::app::App;
 use error::ApiError;
 use model::*;
 
-/// What every handler can reach: the store, and the verifier with its caches.
+/// What every handler can reach: the application layer (and through it, the verifier).
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub verifier: Arc<Verifier>,
-}
-
-impl AppState {
-    pub fn hasher(&self) -> &KeyHasher {
-        self.verifier.hasher()
-    }
+    pub app: Arc<App>,
 }
 
 #[derive(OpenApi)]
@@ -56,6 +47,7 @@ impl AppState {
         PayloadTooLarge,
         UnsupportedMediaType,
         UnprocessableEntity,
+        ServiceUnavailable,
     )),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("bearer" = [])),
@@ -84,6 +76,7 @@ impl Modify for SecuritySchemes {
 fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health_view))
+        .routes(routes!(system::ready_view))
         .routes(routes!(system::openapi_view))
         .routes(routes!(organizations::organization_create))
         .routes(routes!(organizations::organization_view))

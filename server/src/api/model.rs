@@ -520,6 +520,7 @@ problem_responses! {
     PayloadTooLarge => "The body is over 64 KiB",
     UnsupportedMediaType => "The body is not `application/json`",
     UnprocessableEntity => "The body is JSON but not a valid request; `errors` names the fields",
+    ServiceUnavailable => "This instance should get no traffic now; `detail` says why",
 }
 
 /// `pretty`, the one query parameter every JSON operation takes.

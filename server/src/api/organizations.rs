@@ -9,10 +9,8 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::model::*;
-use crate::domain::now_millis;
-use crate::domain::organization::Organization;
+use crate::app::AppError;
 use crate::domain::scope::{Access, ORGANIZATIONS};
-use crate::store::StoreError;
 
 /// Create an organization and its root key
 #[utoipa::path(
@@ -40,18 +38,12 @@ pub async fn organization_create(
     ApiJson(body): ApiJson<OrganizationCreate>,
 ) -> Result<(StatusCode, Json<OrganizationCreated>), ApiError> {
     caller.require(ORGANIZATIONS, Access::Create)?;
-    let now = now_millis();
-    let organization = Organization::parse_new(&body.name, now).map_err(ApiError::invalid_body)?;
-    let (root, secret) = crate::bootstrap::root_key(&organization, state.hasher(), false, now)
-        .map_err(|e| ApiError::Internal(format!("root key: {e:?}")))?;
-    state.store.organization_create(&organization, &root).await?;
-    state.verifier.remember_digest(&root.digest);
-    tracing::info!(new_organization_id = %organization.id, "organization created");
+    let (organization, root, secret) = state.app.organization_create(&body.name).await?;
     let created = OrganizationCreated {
         organization: organization.into(),
         key: secret.expose().to_owned(),
         links: Links::to("/v1/organization"),
-        api_key: root.api_key.into(),
+        api_key: root.into(),
     };
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -77,8 +69,8 @@ pub async fn organization_view(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Json<OrganizationBody>, ApiError> {
     caller.require(ORGANIZATIONS, Access::Read)?;
-    let organization = state.store.organization_get(caller.organization_id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::Internal("a key's organization is missing".into()),
+    let organization = state.app.organization_view(caller.organization_id).await.map_err(|e| match e {
+        AppError::NotFound => ApiError::Internal("a key's organization is missing".into()),
         other => other.into(),
     })?;
     Ok(Json(organization.into()))

@@ -1,9 +1,11 @@
 //! The `system` operations: health, and the contract itself.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::model::*;
@@ -27,6 +29,32 @@ pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Js
         status: HealthStatus::Ok,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         links: Links::to("/v1/health"),
+    }))
+}
+
+/// Report whether this instance should get traffic
+#[utoipa::path(
+    get,
+    path = "/v1/ready",
+    tag = "system",
+    security(()),
+    params(PrettyParams),
+    responses(
+        (status = 200, description = "The store answers and the change feed is followed", body = Health),
+        (status = 400, response = BadRequest),
+        (status = 406, response = NotAcceptable),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+pub async fn ready_view(
+    State(state): State<AppState>,
+    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+) -> Result<Json<Health>, ApiError> {
+    state.app.ready().await.map_err(|detail| ApiError::ServiceUnavailable { detail })?;
+    Ok(Json(Health {
+        status: HealthStatus::Ok,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        links: Links::to("/v1/ready"),
     }))
 }
 

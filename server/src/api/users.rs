@@ -73,9 +73,9 @@ pub async fn user_api_key_view(
     let mut checker = Checker::default();
     checker.text("user_id", &user_id, 1, MAX_NAME_LEN);
     checker.finish(()).map_err(ApiError::invalid_query)?;
-    let key = state.store.api_key_get(caller.organization_id, api_key_id).await?;
+    let key = state.app.api_key_view(caller.organization_id, api_key_id).await?;
     if key.user_id.as_deref() != Some(user_id.as_str()) {
         return Err(ApiError::key_not_found());
     }
-    Ok(with_etag(&state, key))
+    Ok(with_etag(key))
 }

@@ -181,7 +181,25 @@ impl KeyHasher {
         };
         KeyDigest(out)
     }
+
+    /// A fingerprint of the pepper (or of its absence), stored with the database so a server
+    /// started with another pepper is refused instead of failing every key. It reveals nothing of
+    /// the pepper: it is the pepper's HMAC of a fixed text, in hex.
+    pub fn fingerprint(&self) -> String {
+        let out: [u8; 32] = match &self.keyed {
+            Some(keyed) => {
+                let mut mac = keyed.clone();
+                mac.update(FINGERPRINT_TEXT);
+                mac.finalize().into_bytes().into()
+            }
+            None => return "none".to_owned(),
+        };
+        out[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
+
+/// What a pepper's fingerprint is the HMAC of.
+const FINGERPRINT_TEXT: &[u8] = b"keyward pepper fingerprint v1";
 
 impl fmt::Debug for KeyHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,6 +227,18 @@ fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_tells_peppers_apart_and_reveals_none() {
+        let none = KeyHasher::default().fingerprint();
+        let one = KeyHasher::new(Some(b"pepper one".to_vec())).fingerprint();
+        let two = KeyHasher::new(Some(b"pepper two".to_vec())).fingerprint();
+        assert_eq!(none, "none");
+        assert_eq!(one.len(), 32);
+        assert_ne!(one, two);
+        assert_eq!(one, KeyHasher::new(Some(b"pepper one".to_vec())).fingerprint());
+        assert!(!one.contains("pepper"));
+    }
 
     #[test]
     fn a_generated_key_parses_and_keeps_its_prefix() {

@@ -1,5 +1,8 @@
-//! The storage trait, its error enum, and the choice of backend by database URL.
+//! The storage trait, its error enum, the change records every write leaves, and the choice of
+//! backend by database URL.
 
+mod postgres;
+mod row;
 mod sqlite;
 
 use std::sync::Arc;
@@ -8,10 +11,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::Millis;
-use crate::domain::api_key::{ApiKey, ApiKeyPatch, IssuedKey, KeyStatus};
+use crate::domain::api_key::{ApiKey, IssuedKey, KeyStatus};
 use crate::domain::key::KeyDigest;
 use crate::domain::organization::Organization;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store; it knows nothing of HTTP.
@@ -19,31 +23,27 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("no such record")]
     NotFound,
-    #[error("the record is at revision {current}, not the one expected")]
-    RevisionMismatch { current: i64 },
-    #[error("the key was revoked and cannot change")]
-    Revoked,
-    #[error("the record kept changing under concurrent updates")]
-    Contention,
-    #[error("unsupported database url {0:?}: expected sqlite://PATH")]
+    #[error("unsupported database url {0:?}: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    #[error(
+        "the database {0} is in use by another keyward-server: SQLite serves one process; \
+         run several instances over PostgreSQL"
+    )]
+    InUse(String),
+    #[error(
+        "the pepper differs from the one this database was created with (fingerprint {stored}, \
+         this server's {configured}): every stored key would fail; start with the original \
+         KEYWARD_PEPPER"
+    )]
+    PepperMismatch { stored: String, configured: String },
     #[error("a stored record is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot open the database file: {0}")]
+    File(#[from] std::io::Error),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-/// The condition an update is made under (`If-Match`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precondition {
-    /// Update whatever the revision.
-    None,
-    /// Update only if the key is at this revision.
-    Revision(i64),
-    /// The caller's precondition can never hold (a weak or malformed tag).
-    Never,
 }
 
 /// A key found by the digest of a presented secret.
@@ -53,13 +53,6 @@ pub struct FoundKey {
     pub digest: KeyDigest,
     /// When this secret stops working (after a rotation's grace period); `None` for the current one.
     pub secret_expires_at: Option<Millis>,
-}
-
-/// A rotated key and the digests of its older secrets, for caches to forget.
-#[derive(Debug, Clone)]
-pub struct Rotated {
-    pub api_key: ApiKey,
-    pub old_digests: Vec<KeyDigest>,
 }
 
 /// Usage gathered in memory since the last flush, written behind in batches.
@@ -92,21 +85,95 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
-/// Everything Keyward keeps; implemented once per database.
+/// What a change record says happened to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A key and its first secret were stored.
+    Created,
+    /// Anything of the record changed but its secrets (name, status, scopes, limits, expiry…).
+    Updated,
+    /// The key was revoked.
+    Revoked,
+    /// The key got a new secret; the older ones stop at the end of their grace.
+    Rotated,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Revoked => "revoked",
+            ChangeKind::Rotated => "rotated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Revoked, ChangeKind::Rotated]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+    }
+}
+
+/// One committed change to a key, recorded in the transaction that made it: the system's one
+/// outbox. Every instance's caches follow these records in `seq` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    /// Grows with every change, in commit order.
+    pub seq: i64,
+    pub organization_id: Uuid,
+    pub api_key_id: Uuid,
+    pub kind: ChangeKind,
+    /// The digests the change concerns: a created key's secret; a rotation's new secret first,
+    /// then the older ones.
+    pub digests: Vec<KeyDigest>,
+    pub at: Millis,
+}
+
+/// What a store's change signal says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Change records up to at least this `seq` have committed.
+    Changed(i64),
+    /// The signal was lost (a dropped connection): records may have been missed; subscribe again
+    /// and re-read.
+    Lost,
+}
+
+/// Tells a follower that change records committed; a hint to re-read, never the records.
+#[async_trait]
+pub trait ChangeSignals: Send {
+    async fn next(&mut self) -> Signal;
+}
+
+/// Everything Keyward keeps; implemented once per database. Storage only: the checks and
+/// decisions around a write (preconditions, patches, retries) are the application layer's.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Records the pepper's fingerprint on first use; refuses a different one after.
+    async fn pepper_check(&self, fingerprint: &str) -> Result<(), StoreError>;
+
     /// How many organizations exist (zero on a fresh store).
     async fn organization_count(&self) -> Result<i64, StoreError>;
+    /// Stores an organization and its root key, unless an organization exists: of instances
+    /// starting at once on an empty store, exactly one does.
+    async fn organization_bootstrap(
+        &self,
+        organization: &Organization,
+        root: &IssuedKey,
+    ) -> Result<Option<KeyChange>, StoreError>;
     /// Stores an organization and its root key together.
     async fn organization_create(
         &self,
         organization: &Organization,
         root: &IssuedKey,
-    ) -> Result<(), StoreError>;
+    ) -> Result<KeyChange, StoreError>;
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError>;
 
-    async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError>;
-    /// Stores many keys in one transaction (imports, benchmarks).
+    async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError>;
+    /// Stores many keys in one transaction (imports, benchmarks), a change record each.
     async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError>;
     /// The digest of every stored secret, current or rotated.
     async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError>;
@@ -115,40 +182,79 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError>;
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
-    async fn api_key_update(
+    /// Writes `key` over the stored record if that is still at revision `expected` and not
+    /// revoked, with a change record of `kind`; `None` when it was not.
+    async fn api_key_write(
         &self,
-        organization_id: Uuid,
-        id: Uuid,
-        precondition: Precondition,
-        patch: &ApiKeyPatch,
-        now: Millis,
-    ) -> Result<ApiKey, StoreError>;
-    /// Soft-deletes a key that is not yet revoked.
-    async fn api_key_revoke(
-        &self,
-        organization_id: Uuid,
-        id: Uuid,
-        now: Millis,
-    ) -> Result<ApiKey, StoreError>;
-    /// Gives a key a new current secret; its older secrets stop working at `grace_until` at the latest.
+        key: &ApiKey,
+        expected: i64,
+        kind: ChangeKind,
+    ) -> Result<Option<KeyChange>, StoreError>;
+    /// Like `api_key_write`, and gives the key a new current secret; its older secrets stop
+    /// working at `grace_until` at the latest.
     async fn api_key_rotate(
         &self,
-        organization_id: Uuid,
-        id: Uuid,
+        key: &ApiKey,
+        expected: i64,
         new_digest: &KeyDigest,
-        masked_key: &str,
         grace_until: Millis,
-        now: Millis,
-    ) -> Result<Rotated, StoreError>;
+    ) -> Result<Option<KeyChange>, StoreError>;
     /// Adds usage gathered in memory: counts, last use, and credit balances.
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError>;
+
+    /// The change records after `after`, oldest first, at most `limit`.
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError>;
+    /// The newest change record's `seq` (0 on a fresh store).
+    async fn last_change(&self) -> Result<i64, StoreError>;
+    /// A subscription to the signal sent when change records commit.
+    async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError>;
 }
 
 /// Opens the store a database URL names, running its migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        Err(StoreError::UnsupportedUrl(redacted(url)))
+    }
+}
+
+/// A database URL fit to print: any password replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.find(['/', '?', '#']).map_or((rest, ""), |at| rest.split_at(at));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_printed_without_its_password() {
+        assert_eq!(
+            redacted("postgres://keyward:s3cr@t@db.example:5432/keys?sslmode=require"),
+            "postgres://keyward:***@db.example:5432/keys?sslmode=require"
+        );
+        assert_eq!(redacted("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redacted("sqlite://keyward.db"), "sqlite://keyward.db");
+    }
+
+    #[test]
+    fn change_kinds_round_trip_through_their_names() {
+        for kind in [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Revoked, ChangeKind::Rotated] {
+            assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ChangeKind::parse("other"), None);
     }
 }

@@ -1,48 +1,43 @@
-//! The SQLite store: WAL mode, migrations at start-up, scopes and metadata as JSON text.
+//! The SQLite store: one process on one file (held with an exclusive lock), WAL mode, migrations
+//! at start-up, scopes and metadata as JSON text, change records signalled in process.
 
+use std::fs::{File, OpenOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{FoundKey, ListQuery, Precondition, Rotated, Store, StoreError, UsageDelta};
+use super::row::{ChangeRow, KeyRow, NewChange, change_columns, digest, key_columns, to_json};
+use super::{
+    ChangeKind, ChangeSignals, FoundKey, KeyChange, ListQuery, Signal, Store, StoreError, UsageDelta,
+};
 use crate::domain::Millis;
-use crate::domain::api_key::{ApiKey, ApiKeyPatch, IssuedKey, KeyStatus};
+use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::key::KeyDigest;
-use crate::domain::limits::{Credits, CreditsRefill, RateLimit};
 use crate::domain::organization::Organization;
 
 /// Keys inserted by one statement of a batch insert.
 const INSERT_CHUNK: usize = 1_000;
 /// Keys written by one statement of a usage flush (3 bound values each, well under SQLite's limit).
 const USAGE_CHUNK: usize = 500;
-/// How often an update is retried when another writer changed the key in between.
-const UPDATE_ATTEMPTS: usize = 8;
 
-/// The columns of `api_keys`, in the order `insert_key` binds them.
-macro_rules! key_columns {
-    () => {
-        "id, organization_id, name, description, user_id, customer_id, billing_id, prefix, \
-         masked_key, status, scopes, metadata, rate_limit_limit, rate_limit_window_ms, \
-         credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, \
-         credits_version, usage_count, revision, created_at, updated_at, last_used_at, \
-         expires_at, deleted_at"
-    };
-}
-
-/// A store in one SQLite file.
-#[derive(Debug, Clone)]
+/// A store in one SQLite file, served by this process alone.
+#[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The newest committed change record's `seq`, for this process's followers.
+    changed: watch::Sender<i64>,
+    /// An exclusive lock on the database file for the life of the store: a second server on the
+    /// same file would follow no change feed, so it is refused.
+    _lock: Option<File>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and migrates it.
+    /// Opens (creating if missing) the database at `url`, locks it and migrates it.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -50,17 +45,39 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let path = options.get_filename();
+        let lock = if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            None
+        } else {
+            let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+            match file.try_lock() {
+                Ok(()) => Some(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::InUse(path.display().to_string()));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+            }
+        };
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let last = last_change(&pool).await?;
+        Ok(Self { pool, changed: watch::Sender::new(last), _lock: lock })
     }
 
-    async fn insert_key(tx: &mut sqlx::SqliteConnection, issued: &IssuedKey) -> Result<(), StoreError> {
-        Self::insert_keys(tx, std::slice::from_ref(issued)).await
+    /// Tells this process's followers that records up to `seq` committed.
+    fn signal(&self, seq: i64) {
+        self.changed.send_if_modified(|last| {
+            let newer = seq > *last;
+            if newer {
+                *last = seq;
+            }
+            newer
+        });
     }
 
-    /// Inserts keys and their current secrets with multi-row statements.
-    async fn insert_keys(tx: &mut sqlx::SqliteConnection, keys: &[IssuedKey]) -> Result<(), StoreError> {
+    /// Inserts keys and their current secrets with multi-row statements, and a change record each.
+    async fn insert_keys(tx: &mut SqliteConnection, keys: &[IssuedKey]) -> Result<i64, StoreError> {
+        let mut last = 0;
         // 26 values a key keeps a chunk well under SQLite's 32766 variables.
         for chunk in keys.chunks(INSERT_CHUNK) {
             let rows = chunk
@@ -112,99 +129,207 @@ impl SqliteStore {
                     .push_bind(None::<i64>);
             });
             secrets.build().execute(&mut *tx).await?;
+            let changes: Vec<_> = chunk
+                .iter()
+                .map(|i| NewChange::new(&i.api_key, ChangeKind::Created, &[&i.digest], i.api_key.created_at))
+                .collect();
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) ",
+            );
+            sql.push_values(&changes, |mut row, change| {
+                row.push_bind(change.organization_id)
+                    .push_bind(change.api_key_id)
+                    .push_bind(change.kind.as_str())
+                    .push_bind(&change.digests)
+                    .push_bind(change.at);
+            });
+            sql.push(" RETURNING seq");
+            let seqs: Vec<i64> = sql.build_query_scalar().fetch_all(&mut *tx).await?;
+            last = seqs.into_iter().max().unwrap_or(last);
         }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn organization_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+        Ok(last)
     }
 
-    async fn organization_create(
-        &self,
+    /// Inserts one key and returns its change record (not yet committed).
+    async fn insert_key(tx: &mut SqliteConnection, issued: &IssuedKey) -> Result<KeyChange, StoreError> {
+        let seq = Self::insert_keys(tx, std::slice::from_ref(issued)).await?;
+        NewChange::new(&issued.api_key, ChangeKind::Created, &[&issued.digest], issued.api_key.created_at)
+            .stored(seq)
+    }
+
+    async fn insert_organization(
+        tx: &mut SqliteConnection,
         organization: &Organization,
         root: &IssuedKey,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<KeyChange, StoreError> {
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
             .bind(organization.id)
             .bind(&organization.name)
             .bind(organization.created_at)
             .execute(&mut *tx)
             .await?;
-        Self::insert_key(&mut tx, root).await?;
-        tx.commit().await?;
+        Self::insert_key(tx, root).await
+    }
+
+    /// Overwrites the key's mutable columns if it is still at `expected` and not revoked.
+    async fn overwrite(tx: &mut SqliteConnection, key: &ApiKey, expected: i64) -> Result<bool, StoreError> {
+        let refill = key.credits.and_then(|c| c.refill);
+        let updated = sqlx::query(
+            "UPDATE api_keys SET name = ?, description = ?, status = ?, scopes = ?, expires_at = ?, \
+             metadata = ?, rate_limit_limit = ?, rate_limit_window_ms = ?, credits_remaining = ?, \
+             credits_refill_amount = ?, credits_refill_interval_ms = ?, credits_refilled_at = ?, \
+             credits_version = ?, masked_key = ?, revision = ?, updated_at = ?, deleted_at = ? \
+             WHERE organization_id = ? AND id = ? AND revision = ? AND deleted_at IS NULL",
+        )
+        .bind(&key.name)
+        .bind(&key.description)
+        .bind(key.status.as_str())
+        .bind(to_json(&key.scopes)?)
+        .bind(key.expires_at)
+        .bind(to_json(&key.metadata)?)
+        .bind(key.rate_limit.map(|r| r.limit))
+        .bind(key.rate_limit.map(|r| r.window_ms))
+        .bind(key.credits.map(|c| c.remaining))
+        .bind(refill.map(|r| r.amount))
+        .bind(refill.map(|r| r.interval_ms))
+        .bind(key.credits_refilled_at)
+        .bind(key.credits_version)
+        .bind(&key.masked_key)
+        .bind(key.revision)
+        .bind(key.updated_at)
+        .bind(key.deleted_at)
+        .bind(key.organization_id)
+        .bind(key.id)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn record(tx: &mut SqliteConnection, change: NewChange) -> Result<KeyChange, StoreError> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(change.organization_id)
+        .bind(change.api_key_id)
+        .bind(change.kind.as_str())
+        .bind(&change.digests)
+        .bind(change.at)
+        .fetch_one(&mut *tx)
+        .await?;
+        change.stored(seq)
+    }
+}
+
+async fn last_change(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes").fetch_one(pool).await?)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn pepper_check(&self, fingerprint: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('pepper', ?) ON CONFLICT (name) DO NOTHING")
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        let stored: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'pepper'")
+            .fetch_one(&self.pool)
+            .await?;
+        if stored == fingerprint {
+            Ok(())
+        } else {
+            Err(StoreError::PepperMismatch { stored, configured: fingerprint.to_owned() })
+        }
+    }
+
+    async fn organization_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&self.pool).await?)
+    }
+
+    async fn organization_bootstrap(
+        &self,
+        organization: &Organization,
+        root: &IssuedKey,
+    ) -> Result<Option<KeyChange>, StoreError> {
+        // BEGIN IMMEDIATE takes the write lock before the count, so the check and the insert agree.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut *tx).await?;
+        if count > 0 {
+            return Ok(None);
+        }
+        let change = Self::insert_organization(&mut tx, organization, root).await?;
+        tx.commit().await?;
+        self.signal(change.seq);
+        Ok(Some(change))
+    }
+
+    async fn organization_create(
+        &self,
+        organization: &Organization,
+        root: &IssuedKey,
+    ) -> Result<KeyChange, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let change = Self::insert_organization(&mut tx, organization, root).await?;
+        tx.commit().await?;
+        self.signal(change.seq);
+        Ok(change)
     }
 
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Organization {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            created_at: row.try_get("created_at")?,
-        })
+        let (id, name, created_at) = sqlx::query_as::<_, (Uuid, String, Millis)>(
+            "SELECT id, name, created_at FROM organizations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Organization { id, name, created_at })
     }
 
-    async fn api_key_insert(&self, key: &IssuedKey) -> Result<(), StoreError> {
+    async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError> {
         let mut tx = self.pool.begin().await?;
-        Self::insert_key(&mut tx, key).await?;
+        let change = Self::insert_key(&mut tx, key).await?;
         tx.commit().await?;
-        Ok(())
+        self.signal(change.seq);
+        Ok(change)
     }
 
     async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        Self::insert_keys(&mut tx, keys).await?;
+        let last = Self::insert_keys(&mut tx, keys).await?;
         tx.commit().await?;
+        self.signal(last);
         Ok(())
     }
 
     async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
         let rows: Vec<Vec<u8>> =
             sqlx::query_scalar("SELECT digest FROM api_key_secrets").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|d| {
-                <[u8; 32]>::try_from(d.as_slice())
-                    .map(KeyDigest)
-                    .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))
-            })
-            .collect()
+        rows.iter().map(|d| digest(d)).collect()
     }
 
-    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
+    async fn api_key_by_digest(&self, wanted: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
-            ", digest, secret_expires_at FROM api_keys JOIN \
-             (SELECT digest, api_key_id, expires_at AS secret_expires_at FROM api_key_secrets WHERE digest = ?) \
+            ", secret_digest, secret_expires_at FROM api_keys JOIN (SELECT digest AS secret_digest, \
+             api_key_id, expires_at AS secret_expires_at FROM api_key_secrets WHERE digest = ?) \
              ON id = api_key_id"
         ))
-        .bind(&digest.0[..])
+        .bind(&wanted.0[..])
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let stored: Vec<u8> = row.try_get("digest")?;
-            let digest = <[u8; 32]>::try_from(stored.as_slice())
-                .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))?;
-            Ok(FoundKey {
-                api_key: key_from_row(&row)?,
-                digest: KeyDigest(digest),
-                secret_expires_at: row.try_get("secret_expires_at")?,
-            })
-        })
-        .transpose()
+        row.map(|row| FoundKey::from_row(&row)).transpose()
     }
 
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError> {
-        let row = sqlx::query(concat!(
+        let row: KeyRow = sqlx::query_as(concat!(
             "SELECT ",
             key_columns!(),
             " FROM api_keys WHERE organization_id = ? AND id = ?"
@@ -214,7 +339,7 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        key_from_row(&row)
+        row.try_into()
     }
 
     async fn api_key_list(
@@ -244,142 +369,63 @@ impl Store for SqliteStore {
             sql.push(" AND id < ").push_bind(before);
         }
         sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(key_from_row).collect()
+        let rows: Vec<KeyRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(ApiKey::try_from).collect()
     }
 
-    async fn api_key_update(
+    async fn api_key_write(
         &self,
-        organization_id: Uuid,
-        id: Uuid,
-        precondition: Precondition,
-        patch: &ApiKeyPatch,
-        now: Millis,
-    ) -> Result<ApiKey, StoreError> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let mut key = self.api_key_get(organization_id, id).await?;
-            if key.deleted_at.is_some() {
-                return Err(StoreError::Revoked);
-            }
-            match precondition {
-                Precondition::None => {}
-                Precondition::Revision(expected) if expected == key.revision => {}
-                Precondition::Revision(_) | Precondition::Never => {
-                    return Err(StoreError::RevisionMismatch { current: key.revision });
-                }
-            }
-            let read_revision = key.revision;
-            patch.apply(&mut key, now);
-            let refill = key.credits.and_then(|c| c.refill);
-            let updated = sqlx::query(
-                "UPDATE api_keys SET name = ?, description = ?, status = ?, scopes = ?, expires_at = ?, \
-                 metadata = ?, rate_limit_limit = ?, rate_limit_window_ms = ?, credits_remaining = ?, \
-                 credits_refill_amount = ?, credits_refill_interval_ms = ?, credits_refilled_at = ?, \
-                 credits_version = ?, revision = ?, updated_at = ? \
-                 WHERE organization_id = ? AND id = ? AND revision = ? AND deleted_at IS NULL",
-            )
-            .bind(&key.name)
-            .bind(&key.description)
-            .bind(key.status.as_str())
-            .bind(to_json(&key.scopes)?)
-            .bind(key.expires_at)
-            .bind(to_json(&key.metadata)?)
-            .bind(key.rate_limit.map(|r| r.limit))
-            .bind(key.rate_limit.map(|r| r.window_ms))
-            .bind(key.credits.map(|c| c.remaining))
-            .bind(refill.map(|r| r.amount))
-            .bind(refill.map(|r| r.interval_ms))
-            .bind(key.credits_refilled_at)
-            .bind(key.credits_version)
-            .bind(key.revision)
-            .bind(key.updated_at)
-            .bind(organization_id)
-            .bind(id)
-            .bind(read_revision)
-            .execute(&self.pool)
-            .await?;
-            if updated.rows_affected() == 1 {
-                return Ok(key);
-            }
+        key: &ApiKey,
+        expected: i64,
+        kind: ChangeKind,
+    ) -> Result<Option<KeyChange>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !Self::overwrite(&mut tx, key, expected).await? {
+            return Ok(None);
         }
-        Err(StoreError::Contention)
-    }
-
-    async fn api_key_revoke(
-        &self,
-        organization_id: Uuid,
-        id: Uuid,
-        now: Millis,
-    ) -> Result<ApiKey, StoreError> {
-        let row = sqlx::query(concat!(
-            "UPDATE api_keys SET deleted_at = ?, updated_at = ?, revision = revision + 1 \
-             WHERE organization_id = ? AND id = ? AND deleted_at IS NULL RETURNING ",
-            key_columns!()
-        ))
-        .bind(now)
-        .bind(now)
-        .bind(organization_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        key_from_row(&row)
+        let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;
+        tx.commit().await?;
+        self.signal(change.seq);
+        Ok(Some(change))
     }
 
     async fn api_key_rotate(
         &self,
-        organization_id: Uuid,
-        id: Uuid,
+        key: &ApiKey,
+        expected: i64,
         new_digest: &KeyDigest,
-        masked_key: &str,
         grace_until: Millis,
-        now: Millis,
-    ) -> Result<Rotated, StoreError> {
+    ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(concat!(
-            "UPDATE api_keys SET masked_key = ?, updated_at = ?, revision = revision + 1 \
-             WHERE organization_id = ? AND id = ? AND deleted_at IS NULL RETURNING ",
-            key_columns!()
-        ))
-        .bind(masked_key)
-        .bind(now)
-        .bind(organization_id)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM api_keys WHERE organization_id = ? AND id = ?")
-                    .bind(organization_id)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Err(if exists.is_some() { StoreError::Revoked } else { StoreError::NotFound });
-        };
-        let api_key = key_from_row(&row)?;
+        if !Self::overwrite(&mut tx, key, expected).await? {
+            return Ok(None);
+        }
         sqlx::query(
             "UPDATE api_key_secrets SET expires_at = MIN(COALESCE(expires_at, ?1), ?1) WHERE api_key_id = ?2",
         )
         .bind(grace_until)
-        .bind(id)
+        .bind(key.id)
         .execute(&mut *tx)
         .await?;
         let old: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM api_key_secrets WHERE api_key_id = ?")
-            .bind(id)
+            .bind(key.id)
             .fetch_all(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES (?, ?, ?, NULL)",
         )
         .bind(&new_digest.0[..])
-        .bind(id)
-        .bind(now)
+        .bind(key.id)
+        .bind(key.updated_at)
         .execute(&mut *tx)
         .await?;
+        let old = old.iter().map(|d| digest(d)).collect::<Result<Vec<_>, _>>()?;
+        let digests: Vec<&KeyDigest> = std::iter::once(new_digest).chain(&old).collect();
+        let change =
+            Self::record(&mut tx, NewChange::new(key, ChangeKind::Rotated, &digests, key.updated_at)).await?;
         tx.commit().await?;
-        let old_digests =
-            old.iter().filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok().map(KeyDigest)).collect();
-        Ok(Rotated { api_key, old_digests })
+        self.signal(change.seq);
+        Ok(Some(change))
     }
 
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
@@ -413,52 +459,39 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError> {
+        let rows: Vec<ChangeRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            change_columns!(),
+            " FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(KeyChange::try_from).collect()
+    }
+
+    async fn last_change(&self) -> Result<i64, StoreError> {
+        last_change(&self.pool).await
+    }
+
+    async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError> {
+        Ok(Box::new(InProcess(self.changed.subscribe())))
+    }
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
+/// SQLite's change signal: the store's own channel, since one process writes.
+struct InProcess(watch::Receiver<i64>);
 
-fn from_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T, StoreError> {
-    let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
-    let status: String = row.try_get("status")?;
-    let rate_limit = match (row.try_get("rate_limit_limit")?, row.try_get("rate_limit_window_ms")?) {
-        (Some(limit), Some(window_ms)) => Some(RateLimit { limit, window_ms }),
-        _ => None,
-    };
-    let refill = match (row.try_get("credits_refill_amount")?, row.try_get("credits_refill_interval_ms")?) {
-        (Some(amount), Some(interval_ms)) => Some(CreditsRefill { amount, interval_ms }),
-        _ => None,
-    };
-    let credits =
-        row.try_get::<Option<i64>, _>("credits_remaining")?.map(|remaining| Credits { remaining, refill });
-    Ok(ApiKey {
-        id: row.try_get("id")?,
-        organization_id: row.try_get("organization_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        user_id: row.try_get("user_id")?,
-        customer_id: row.try_get("customer_id")?,
-        billing_id: row.try_get("billing_id")?,
-        prefix: row.try_get("prefix")?,
-        masked_key: row.try_get("masked_key")?,
-        status: KeyStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
-        scopes: from_json(row, "scopes")?,
-        metadata: from_json(row, "metadata")?,
-        rate_limit,
-        credits,
-        credits_refilled_at: row.try_get("credits_refilled_at")?,
-        credits_version: row.try_get("credits_version")?,
-        usage_count: row.try_get("usage_count")?,
-        revision: row.try_get("revision")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        expires_at: row.try_get("expires_at")?,
-        deleted_at: row.try_get("deleted_at")?,
-    })
+#[async_trait]
+impl ChangeSignals for InProcess {
+    async fn next(&mut self) -> Signal {
+        match self.0.changed().await {
+            Ok(()) => Signal::Changed(*self.0.borrow_and_update()),
+            // The store is gone: nothing more will change; wait for the follower to be stopped.
+            Err(_) => std::future::pending().await,
+        }
+    }
 }

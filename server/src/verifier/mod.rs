@@ -2,25 +2,29 @@
 //! invalidates, and gives the verdict with rate limits, credits and usage kept in memory.
 //!
 //! One cache lookup a secret: the cache maps a secret's digest to its key's record, the key's
-//! in-memory runtime and the key's generation when the record was loaded. In front of it, each
-//! worker thread keeps its hot keys (`hot_keys`): the cache's own entries, checked the same way.
+//! in-memory runtime and the key's generation when the record was loaded.
 //!
-//! Consistency: a write (update, revoke, rotate, create) first commits to the store and then, under
-//! the `gate`, bumps `epoch` and the key's generation, which makes every cached record of the key
-//! stale whichever secret it is cached under. A cache miss reads `epoch` before it reads the store
-//! and fills the cache only if `epoch` is unchanged, under the same gate, with the generation read
-//! there; so a read that raced a write can never put the old state back after the write returned.
+//! Consistency: the cache follows the store's change records (`crate::feed`), never a handler.
+//! Applying a record bumps, under the `gate`, `epoch` and the key's generation, which makes every
+//! cached record of the key stale whichever secret it is cached under. A cache miss reads `epoch`
+//! before it reads the store and fills the cache only if `epoch` is unchanged, under the same
+//! gate, with the generation read there; so a read that raced a change can never put the old
+//! state back once the change's record is applied.
+//!
+//! Two more lines of defence: while the feed is not live (its connection was lost, or it is
+//! re-reading what it missed) the cache is not used at all, every lookup goes to the store; and
+//! a cached record older than `max_age_ms` is read again, so a fault in the feed can never make a
+//! revocation permanent.
 //!
 //! Floods of unknown keys: every stored secret's digest is also held as a 64-bit prefix in `known`
 //! (loaded at start, added to on every create and rotation, 8 bytes a secret). A well-formed key
 //! whose prefix is not there is `NOT_FOUND` without touching the store, so an attacker cycling
 //! through fresh keys costs what a malformed key costs.
 
-mod hot_keys;
 mod runtime;
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dashmap::DashSet;
@@ -30,12 +34,15 @@ use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
-use crate::store::{Store, StoreError};
+use crate::store::{ChangeKind, KeyChange, Store, StoreError};
 use runtime::{KeyRuntime, Runtimes};
 pub use runtime::{KeyUsage, RateLimitState};
 
 /// The most secrets whose keys are remembered.
 const CACHE_CAPACITY: u64 = 250_000;
+/// How long a cached record is trusted before it is read again, when not configured: the
+/// backstop behind the change feed.
+pub const DEFAULT_MAX_AGE_MS: i64 = 60_000;
 
 /// The hasher of the in-memory maps: their keys are digests and ids, so a fast keyed hash will do.
 pub(crate) type FastHash = foldhash::fast::RandomState;
@@ -47,6 +54,8 @@ struct Found {
     secret_expires_at: Option<Millis>,
     runtime: Arc<KeyRuntime>,
     generation: u64,
+    /// When the record was read from the store.
+    loaded_at: Millis,
 }
 
 /// A key record as the caches hold it, with the static parts of its JSON rendering, written
@@ -107,9 +116,9 @@ pub struct Verdict {
 }
 
 impl Found {
-    /// Whether no write came to the key since it was loaded.
-    fn is_current(&self) -> bool {
-        self.runtime.generation() == self.generation
+    /// Whether no change came to the key since it was loaded, and it is younger than `max_age_ms`.
+    fn is_current(&self, now: Millis, max_age_ms: i64) -> bool {
+        self.runtime.generation() == self.generation && now - self.loaded_at < max_age_ms
     }
 
     fn resolved(&self) -> Resolved {
@@ -136,18 +145,27 @@ pub struct Verifier {
     epoch: AtomicU64,
     gate: Mutex<()>,
     runtimes: Runtimes,
-    /// This verifier's name in the per-thread tables of hot keys.
-    hot_owner: u64,
+    /// Whether the change feed is followed: while it is not, the cache is bypassed.
+    live: AtomicBool,
+    max_age_ms: i64,
 }
 
 impl Verifier {
-    /// A verifier over `store`, knowing every stored secret's digest prefix.
-    pub async fn load(store: Arc<dyn Store>, hasher: KeyHasher) -> Result<Self, StoreError> {
+    /// A verifier over `store`, knowing every stored secret's digest prefix, and the `seq` of the
+    /// last change record that knowledge includes: the feed follows on from there.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        hasher: KeyHasher,
+        max_age_ms: i64,
+    ) -> Result<(Self, i64), StoreError> {
+        // The feed's starting point is read before the digests: a change in between is applied
+        // again, which is harmless, and none is missed.
+        let seq = store.last_change().await?;
         let known = DashSet::with_hasher(FastHash::default());
         for digest in store.secret_digests().await? {
             known.insert(prefix(&digest));
         }
-        Ok(Self {
+        let verifier = Self {
             store,
             hasher,
             known,
@@ -157,37 +175,36 @@ impl Verifier {
             epoch: AtomicU64::new(0),
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
-            hot_owner: hot_keys::new_owner(),
-        })
+            live: AtomicBool::new(false),
+            max_age_ms,
+        };
+        Ok((verifier, seq))
     }
 
     pub fn hasher(&self) -> &KeyHasher {
         &self.hasher
     }
 
-    /// The key behind `secret`, in any organization: from this thread's table of hot keys (see
-    /// `hot_keys`), else the cache, else the store.
-    pub async fn resolve(&self, secret: &Secret) -> Result<Option<Resolved>, StoreError> {
+    /// The key behind `secret` at `now`, in any organization: from the cache, else the store.
+    pub async fn resolve(&self, secret: &Secret, now: Millis) -> Result<Option<Resolved>, StoreError> {
         let digest = self.hasher.digest(secret);
-        if let Some(found) = hot_keys::recall(self.hot_owner, &digest.0) {
-            return Ok(Some(found.resolved()));
-        }
-        Ok(self.find(&digest).await?.map(|found| found.resolved()))
+        Ok(self.find(&digest, now).await?.map(|found| found.resolved()))
     }
 
-    /// The cache's entry for `digest`, loading it from the store on a miss. This thread's hot
-    /// keys get exactly what the cache gets: never a record read while a write raced it.
-    async fn find(&self, digest: &KeyDigest) -> Result<Option<Arc<Found>>, StoreError> {
+    /// The cache's entry for `digest`, loading it from the store on a miss.
+    async fn find(&self, digest: &KeyDigest, now: Millis) -> Result<Option<Arc<Found>>, StoreError> {
         if !self.known.contains(&prefix(digest)) {
             return Ok(None);
         }
-        if let Some(found) = self.found.get(&digest.0)
-            && found.is_current()
+        // Read before the cache: a feed that goes down after this is caught by `epoch` below.
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let live = self.live.load(Ordering::Acquire);
+        if live
+            && let Some(found) = self.found.get(&digest.0)
+            && found.is_current(now, self.max_age_ms)
         {
-            hot_keys::remember(self.hot_owner, &digest.0, &found);
             return Ok(Some(found));
         }
-        let epoch = self.epoch.load(Ordering::Acquire);
         let row = self.store.api_key_by_digest(digest).await?.filter(|f| f.digest.matches(&digest.0));
         let Some(row) = row else {
             return Ok(None);
@@ -198,10 +215,15 @@ impl Verifier {
         // only if no write came since `epoch` was read before the store.
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         let generation = runtime.generation();
-        let found = Arc::new(Found { key, secret_expires_at: row.secret_expires_at, runtime, generation });
-        if self.epoch.load(Ordering::Acquire) == epoch {
+        let found = Arc::new(Found {
+            key,
+            secret_expires_at: row.secret_expires_at,
+            runtime,
+            generation,
+            loaded_at: now,
+        });
+        if live && self.epoch.load(Ordering::Acquire) == epoch {
             self.found.insert(digest.0, found.clone());
-            hot_keys::remember(self.hot_owner, &digest.0, &found);
         }
         Ok(Some(found))
     }
@@ -218,7 +240,7 @@ impl Verifier {
         let Ok(secret) = Secret::parse(presented) else {
             return Ok(Verdict::bare(VerifyCode::Malformed));
         };
-        let Some(resolved) = self.resolve(&secret).await? else {
+        let Some(resolved) = self.resolve(&secret, now).await? else {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         };
         let Resolved { key, secret_expires_at, runtime } = resolved;
@@ -249,9 +271,29 @@ impl Verifier {
         self.runtimes.usage_of(key).apply(key);
     }
 
-    /// Forgets a key's cached record, under every secret that leads to it, after it changed in
-    /// the store: the key's next generation no longer matches the cached one.
-    pub fn forget_key(&self, id: Uuid) {
+    /// Applies one change record: the key's cached records become stale, under every secret
+    /// that leads to it, and a new secret becomes known (before it is shown to anyone: the writer
+    /// applies its own record before it answers).
+    pub fn apply(&self, change: &KeyChange) {
+        match change.kind {
+            ChangeKind::Created => {}
+            ChangeKind::Updated | ChangeKind::Revoked | ChangeKind::Rotated => {
+                self.forget_key(change.api_key_id)
+            }
+        }
+        if let Some((current, older)) = change.digests.split_first() {
+            self.known.insert(prefix(current));
+            if change.kind == ChangeKind::Rotated {
+                // Stale already; this frees them now instead of at their next use.
+                for digest in older {
+                    self.found.invalidate(&digest.0);
+                }
+            }
+        }
+    }
+
+    /// Makes every cached record of the key stale, and keeps a racing fill out of the cache.
+    fn forget_key(&self, id: Uuid) {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Some(runtime) = self.runtimes.existing(id) {
@@ -259,15 +301,21 @@ impl Verifier {
         }
     }
 
-    /// Learns a secret just stored (a new key's, or a rotation's), before its secret is shown.
-    pub fn remember_digest(&self, digest: &KeyDigest) {
-        self.known.insert(prefix(digest));
+    /// Says whether the change feed is followed. Going down, it also keeps any fill already
+    /// under way out of the cache; coming up (after re-reading what was missed), the cache is
+    /// trusted again, but only for what is read from now on.
+    pub fn set_live(&self, live: bool) {
+        let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if self.live.swap(live, Ordering::AcqRel) && !live {
+            // Everything cached was loaded under the old feed: nothing of it is trusted again.
+            self.found.invalidate_all();
+        }
     }
 
-    /// Drops the cached entry of a rotated secret. `forget_key` has already made it stale (and
-    /// kept racing fills out); this frees it now instead of at the secret's next use.
-    pub fn forget_digest(&self, digest: &KeyDigest) {
-        self.found.invalidate(&digest.0);
+    /// Whether the change feed is followed.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
     }
 
     /// Forgets the in-memory state of keys out of the cache and idle for `idle_ms` (and their

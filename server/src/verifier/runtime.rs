@@ -164,9 +164,8 @@ impl Runtimes {
     }
 
     /// Forgets the state of keys idle for `idle_ms` (see [`KeyRuntime::is_idle`]) that nothing
-    /// else holds: a key in the verifier's cache, or in a thread's hot keys (at most 64 a
-    /// thread), holds its runtime, so only keys out of both go, and their next use starts from
-    /// the store, where everything was flushed.
+    /// else holds: a key in the verifier's cache holds its runtime, so only keys out of it go,
+    /// and their next use starts from the store, where everything was flushed.
     /// Returns how many were forgotten.
     pub fn sweep(&self, now: Millis, idle_ms: i64) -> usize {
         let before = self.entries.len();

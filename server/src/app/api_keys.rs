@@ -1,0 +1,171 @@
+//! API keys: create, view, list, update, revoke and rotate, each write with its change record.
+
+use uuid::Uuid;
+
+use super::{App, AppError, WRITE_ATTEMPTS};
+use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
+use crate::domain::key::{KeyPrefix, Secret};
+use crate::domain::now_millis;
+use crate::store::{ChangeKind, ListQuery};
+
+/// The condition an update is made under (`If-Match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Update whatever the revision.
+    None,
+    /// Update only if the key is at this revision.
+    Revision(i64),
+    /// The caller's precondition can never hold (a weak or malformed tag).
+    Never,
+}
+
+impl Precondition {
+    fn check(self, key: &ApiKey) -> Result<(), AppError> {
+        match self {
+            Precondition::None => Ok(()),
+            Precondition::Revision(expected) if expected == key.revision => Ok(()),
+            Precondition::Revision(_) | Precondition::Never => {
+                Err(AppError::RevisionMismatch { current: key.revision })
+            }
+        }
+    }
+}
+
+impl App {
+    /// Checks and stores a new key of `organization_id`; its secret is returned to show once.
+    pub async fn api_key_create(
+        &self,
+        organization_id: Uuid,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, Secret), AppError> {
+        let (issued, secret) =
+            new.issue(organization_id, self.hasher(), now_millis()).map_err(AppError::Invalid)?;
+        let app = self.clone();
+        self.detached(async move {
+            let change = app.store.api_key_insert(&issued).await?;
+            app.committed(&change);
+            tracing::info!(api_key_id = %issued.api_key.id, "api key created");
+            Ok((issued.api_key, secret))
+        })
+        .await
+    }
+
+    /// A key of `organization_id`, with the usage held in memory.
+    pub async fn api_key_view(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
+        let mut key = self.store.api_key_get(organization_id, id).await?;
+        self.verifier.overlay(&mut key);
+        Ok(key)
+    }
+
+    /// A page of keys of `organization_id`, with the usage held in memory.
+    pub async fn api_key_list(
+        &self,
+        organization_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<Vec<ApiKey>, AppError> {
+        let mut keys = self.store.api_key_list(organization_id, query).await?;
+        for key in &mut keys {
+            self.verifier.overlay(key);
+        }
+        Ok(keys)
+    }
+
+    /// Applies `patch` to a key that is not revoked, if `precondition` holds.
+    pub async fn api_key_update(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        precondition: Precondition,
+        patch: ApiKeyPatch,
+    ) -> Result<ApiKey, AppError> {
+        let patch = patch.check().map_err(AppError::Invalid)?;
+        self.write(organization_id, id, ChangeKind::Updated, "api key updated", move |key| {
+            if key.deleted_at.is_some() {
+                return Err(AppError::Revoked);
+            }
+            precondition.check(key)?;
+            patch.apply(key, now_millis());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Revokes a key; its secrets stop working on every instance.
+    pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
+        self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key| {
+            if key.deleted_at.is_some() {
+                return Err(AppError::NotFound);
+            }
+            let now = now_millis();
+            key.deleted_at = Some(now);
+            key.updated_at = now;
+            key.revision += 1;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Gives a key a new secret, returned to show once; the older ones keep working for
+    /// `grace_ms` at the most.
+    pub async fn api_key_rotate(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        grace_ms: i64,
+    ) -> Result<(ApiKey, Secret), AppError> {
+        let app = self.clone();
+        self.detached(async move {
+            for _ in 0..WRITE_ATTEMPTS {
+                let mut key = app.store.api_key_get(organization_id, id).await?;
+                if key.deleted_at.is_some() {
+                    return Err(AppError::Revoked);
+                }
+                let expected = key.revision;
+                let secret = Secret::generate(&KeyPrefix::parse(&key.prefix).unwrap_or_default());
+                let digest = app.hasher().digest(&secret);
+                let now = now_millis();
+                key.masked_key = secret.masked();
+                key.updated_at = now;
+                key.revision += 1;
+                if let Some(change) =
+                    app.store.api_key_rotate(&key, expected, &digest, now + grace_ms).await?
+                {
+                    app.committed(&change);
+                    tracing::info!(api_key_id = %id, grace_period_ms = grace_ms, "api key rotated");
+                    app.verifier.overlay(&mut key);
+                    return Ok((key, secret));
+                }
+            }
+            Err(AppError::Contention)
+        })
+        .await
+    }
+
+    /// Reads the key, lets `change` decide and alter it, and writes it back if no other writer
+    /// came in between (else reads again), with a change record of `kind`; logs `done`.
+    async fn write(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        kind: ChangeKind,
+        done: &'static str,
+        change: impl Fn(&mut ApiKey) -> Result<(), AppError> + Send + 'static,
+    ) -> Result<ApiKey, AppError> {
+        let app = self.clone();
+        self.detached(async move {
+            for _ in 0..WRITE_ATTEMPTS {
+                let mut key = app.store.api_key_get(organization_id, id).await?;
+                let expected = key.revision;
+                change(&mut key)?;
+                if let Some(record) = app.store.api_key_write(&key, expected, kind).await? {
+                    app.committed(&record);
+                    tracing::info!(api_key_id = %id, revision = key.revision, "{done}");
+                    app.verifier.overlay(&mut key);
+                    return Ok(key);
+                }
+            }
+            Err(AppError::Contention)
+        })
+        .await
+    }
+}

@@ -1,0 +1,99 @@
+//! The application layer between HTTP and the store: every change goes through here. A write
+//! is checked, committed with its change record, and applied to this instance's verifier, in a
+//! task of its own that the request awaits: a client that disconnects cannot cancel it halfway.
+
+mod api_keys;
+mod organizations;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::domain::key::KeyHasher;
+use crate::domain::validation::FieldError;
+use crate::store::{KeyChange, Store, StoreError};
+use crate::verifier::Verifier;
+
+pub use api_keys::Precondition;
+
+/// How often a write is retried when another writer changed the key in between.
+const WRITE_ATTEMPTS: usize = 8;
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("verifier", &self.verifier).finish_non_exhaustive()
+    }
+}
+
+/// What went wrong in an operation; it knows nothing of HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no such record")]
+    NotFound,
+    #[error("the input is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("the record is at revision {current}, not the one expected")]
+    RevisionMismatch { current: i64 },
+    #[error("the key was revoked and cannot change")]
+    Revoked,
+    #[error("the record kept changing under concurrent updates")]
+    Contention,
+    #[error("the operation's task failed: {0}")]
+    Aborted(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => AppError::NotFound,
+            other => AppError::Store(other),
+        }
+    }
+}
+
+/// The operations of the API, over one store and this instance's verifier.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    verifier: Arc<Verifier>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>) -> Self {
+        Self { store, verifier }
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    pub fn hasher(&self) -> &KeyHasher {
+        self.verifier.hasher()
+    }
+
+    /// Whether this instance should get traffic: the store answers and the change feed is live.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|e| format!("the store does not answer: {e}"))?;
+        if !self.verifier.is_live() {
+            return Err("the change feed is not followed yet (starting, or re-reading after a lost \
+                        connection)"
+                .to_owned());
+        }
+        Ok(())
+    }
+
+    /// Runs a write to its end in a task of its own, whether or not the request that asked for
+    /// it is still there to see the answer.
+    async fn detached<T: Send + 'static>(
+        &self,
+        write: impl Future<Output = Result<T, AppError>> + Send + 'static,
+    ) -> Result<T, AppError> {
+        tokio::spawn(write).await.map_err(|e| AppError::Aborted(e.to_string()))?
+    }
+
+    /// What follows a commit: this instance's caches take the change at once.
+    fn committed(&self, change: &KeyChange) {
+        self.verifier.apply(change);
+    }
+}

@@ -1,0 +1,115 @@
+//! The change feed's follower: applies the store's change records to this instance's verifier,
+//! in `seq` order, woken by the store's signal and by a poll that bounds a lost one.
+//!
+//! The follower keeps the verifier live only while it knows it has seen every record: when the
+//! signal is lost (PostgreSQL's `LISTEN` connection dropped) or a read fails, the verifier stops
+//! using its cache until the follower has subscribed again and re-read every record since the
+//! last one it applied. A writer applies its own record as soon as it commits (`crate::app`), so
+//! its instance never answers from the old state after the write returns; the follower applies
+//! it again, which costs that key one cache miss.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use crate::store::{Signal, Store, StoreError};
+use crate::verifier::Verifier;
+
+/// How often the store is read for records whose signal went missing.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Records read at a time while catching up.
+const BATCH: i64 = 1_000;
+/// The wait before subscribing again after a failure.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// Follows the change records of one store into one verifier.
+pub struct Follower {
+    store: Arc<dyn Store>,
+    verifier: Arc<Verifier>,
+    /// The `seq` of the last record applied, in order.
+    applied: AtomicI64,
+    /// One catch-up at a time, so records are applied in order.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Follower {
+    /// A follower that goes on from `seq`, the last record the verifier's state includes.
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, seq: i64) -> Self {
+        Self { store, verifier, applied: AtomicI64::new(seq), reading: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The `seq` of the last record applied.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Applies every record after the last one applied.
+    pub async fn catch_up(&self) -> Result<i64, StoreError> {
+        let _reading = self.reading.lock().await;
+        loop {
+            let changes = self.store.changes_since(self.applied(), BATCH).await?;
+            for change in &changes {
+                self.verifier.apply(change);
+                self.applied.store(change.seq, Ordering::Release);
+            }
+            if (changes.len() as i64) < BATCH {
+                return Ok(self.applied());
+            }
+        }
+    }
+
+    /// Follows the feed until the task is dropped: subscribe, re-read what may have been missed,
+    /// go live, then apply what each signal or poll finds; on any loss, go dark and start over.
+    pub async fn run(self: Arc<Self>, poll_every: Duration) {
+        let mut first = true;
+        loop {
+            if !first {
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+            first = false;
+            let mut signals = match self.store.change_signals().await {
+                Ok(signals) => signals,
+                Err(error) => {
+                    self.verifier.set_live(false);
+                    tracing::warn!(%error, "cannot subscribe to the change feed; verifying from the store");
+                    continue;
+                }
+            };
+            if let Err(error) = self.catch_up().await {
+                self.verifier.set_live(false);
+                tracing::warn!(%error, "cannot read the change feed; verifying from the store");
+                continue;
+            }
+            if !self.verifier.is_live() {
+                self.verifier.set_live(true);
+                tracing::info!(seq = self.applied(), "following the change feed");
+            }
+            let mut poll = tokio::time::interval(poll_every);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let outcome = tokio::select! {
+                    signal = signals.next() => match signal {
+                        Signal::Changed(seq) if seq <= self.applied() => Ok(()),
+                        Signal::Changed(_) => self.catch_up().await.map(drop),
+                        Signal::Lost => {
+                            tracing::warn!("the change feed's signal was lost; re-reading the feed");
+                            break;
+                        }
+                    },
+                    _ = poll.tick() => self.catch_up().await.map(drop),
+                };
+                if let Err(error) = outcome {
+                    tracing::warn!(%error, "cannot read the change feed; verifying from the store");
+                    break;
+                }
+            }
+            self.verifier.set_live(false);
+        }
+    }
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower").field("applied", &self.applied()).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,212 @@
+//! Revocation holds: a write whose client gave up still reaches the verifier, on SQLite and on
+//! PostgreSQL, and a change made through one instance reaches another over the change feed,
+//! also after the other lost its database connection.
+
+use std::time::{Duration, Instant};
+
+use keyward::types::{self, VerifyCode};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::{TestApp, spawn_app, spawn_peer, spawn_postgres_app};
+
+/// How long a change may take to reach a verifier here: generous for a loaded CI machine, and
+/// still far from "until a restart", which is what a lost invalidation used to mean.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+async fn create(app: &TestApp, body: Value) -> (String, String) {
+    let response = app.request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201, "{body}");
+    let created: Value = response.json().await.unwrap();
+    (created["key"].as_str().unwrap().to_owned(), created["api_key"]["id"].as_str().unwrap().to_owned())
+}
+
+async fn verdict(app: &TestApp, key: &str, scopes: Value) -> VerifyCode {
+    let body = json!({"key": key, "scopes": scopes});
+    let response = app.request(Method::POST, "/v1/keys/verify").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let verdict: types::VerifyResponse = response.json().await.unwrap();
+    verdict.code
+}
+
+/// Polls `app` until `key` gets `wanted`, and says how long that took; fails after `within`.
+async fn until(app: &TestApp, key: &str, scopes: Value, wanted: VerifyCode, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let got = verdict(app, key, scopes.clone()).await;
+        if got == wanted {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "still {got:?}, not {wanted:?}, after {within:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Holds a write lock that keeps the server's next write to key `id` waiting until released.
+enum WriteBlocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteBlocker {
+    async fn hold(app: &TestApp, id: &str) -> Self {
+        if app.database_url.starts_with("sqlite:") {
+            let mut connection = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut connection).await.unwrap();
+            WriteBlocker::Sqlite(connection)
+        } else {
+            let mut connection = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+            sqlx::raw_sql("BEGIN").execute(&mut connection).await.unwrap();
+            sqlx::query("SELECT 1 FROM api_keys WHERE id = $1::uuid FOR UPDATE")
+                .bind(id)
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            WriteBlocker::Postgres(connection)
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            WriteBlocker::Sqlite(mut c) => sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop),
+            WriteBlocker::Postgres(mut c) => sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop),
+        }
+        .unwrap();
+    }
+}
+
+/// Sends a write with a client that gives up after 0.7 s while the database holds it back, then
+/// lets the database go: the write commits and the key gets `wanted`, though nobody waited.
+async fn an_abandoned_write_still_reaches_the_verifier(
+    app: TestApp,
+    method: Method,
+    body: Option<Value>,
+    wanted: VerifyCode,
+) {
+    let (key, id) = create(&app, json!({"name": "abandoned"})).await;
+    for _ in 0..3 {
+        assert_eq!(verdict(&app, &key, json!([])).await, VerifyCode::Valid, "warming the cache");
+    }
+    let blocker = WriteBlocker::hold(&app, &id).await;
+    let mut write = app.request(method, &format!("/v1/api_keys/{id}")).timeout(Duration::from_millis(700));
+    if let Some(body) = body {
+        write = write.json(&body);
+    }
+    let gave_up = write.send().await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()), "the write was to be held past the client's patience");
+    assert_eq!(verdict(&app, &key, json!([])).await, VerifyCode::Valid, "nothing committed yet");
+    blocker.release().await;
+    let took = until(&app, &key, json!([]), wanted, PROPAGATION * 5).await;
+    println!("{wanted:?} {took:?} after the database let the abandoned write through");
+    let view: Value =
+        app.request(Method::GET, &format!("/v1/api_keys/{id}")).send().await.unwrap().json().await.unwrap();
+    assert!(view["deleted"] == true || view["status"] == "disabled", "the write committed: {view}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_whose_client_gave_up_stops_the_key_on_sqlite() {
+    an_abandoned_write_still_reaches_the_verifier(
+        spawn_app().await,
+        Method::DELETE,
+        None,
+        VerifyCode::Revoked,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disable_whose_client_gave_up_stops_the_key_on_sqlite() {
+    let body = Some(json!({"status": "disabled"}));
+    an_abandoned_write_still_reaches_the_verifier(
+        spawn_app().await,
+        Method::PATCH,
+        body,
+        VerifyCode::Disabled,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_whose_client_gave_up_stops_the_key_on_postgres() {
+    let app = spawn_postgres_app().await;
+    an_abandoned_write_still_reaches_the_verifier(app, Method::DELETE, None, VerifyCode::Revoked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disable_whose_client_gave_up_stops_the_key_on_postgres() {
+    let app = spawn_postgres_app().await;
+    let body = Some(json!({"status": "disabled"}));
+    an_abandoned_write_still_reaches_the_verifier(app, Method::PATCH, body, VerifyCode::Disabled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_made_through_one_instance_reaches_the_other_at_once() {
+    let a = spawn_postgres_app().await;
+    let b = spawn_peer(&a).await;
+    let read = json!([{"resource": "invoices", "access": "read"}]);
+    let scoped = json!({"name": "peer", "scopes": [{"resource": "invoices", "access": "write"}]});
+
+    let (created_on_a, _) = create(&a, scoped.clone()).await;
+    let took = until(&b, &created_on_a, read.clone(), VerifyCode::Valid, PROPAGATION).await;
+    println!("a key created on A verified on B after {took:?}");
+
+    let cases: [(&str, Method, Value, VerifyCode); 4] = [
+        ("revoke", Method::DELETE, Value::Null, VerifyCode::Revoked),
+        ("disable", Method::PATCH, json!({"status": "disabled"}), VerifyCode::Disabled),
+        (
+            "narrow",
+            Method::PATCH,
+            json!({"scopes": [{"resource": "reports", "access": "read"}]}),
+            VerifyCode::InsufficientScope,
+        ),
+        ("rotate", Method::POST, json!({"grace_period_ms": 0}), VerifyCode::Revoked),
+    ];
+    for (what, method, body, wanted) in cases {
+        let (key, id) = create(&a, scoped.clone()).await;
+        for app in [&a, &b, &b] {
+            until(app, &key, read.clone(), VerifyCode::Valid, PROPAGATION).await;
+        }
+        let path =
+            if what == "rotate" { format!("/v1/api_keys/{id}/rotate") } else { format!("/v1/api_keys/{id}") };
+        let mut request = a.request(method, &path);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        assert!(request.send().await.unwrap().status().is_success(), "{what} through A");
+        assert_eq!(verdict(&a, &key, read.clone()).await, wanted, "{what}: A, which wrote, at once");
+        let took = until(&b, &key, read.clone(), wanted, PROPAGATION).await;
+        println!("{what} through A reached B after {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_cut_off_from_the_database_never_answers_a_stale_valid_once_back() {
+    let a = spawn_postgres_app().await;
+    let b = spawn_peer(&a).await;
+    let (key, id) = create(&a, json!({"name": "cut off"})).await;
+    until(&b, &key, json!([]), VerifyCode::Valid, PROPAGATION).await;
+    assert_eq!(verdict(&b, &key, json!([])).await, VerifyCode::Valid, "B's cache holds the key");
+
+    // Cut every connection the instances have (pools and LISTENs), then revoke through A, whose
+    // pool reconnects, while B is still finding out.
+    let mut admin = sqlx::PgConnection::connect(&a.database_url).await.unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'keyward-server'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!terminated.is_empty(), "the instances' connections were found");
+    let revoked = a.request(Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
+    assert_eq!(revoked.status(), 200, "A reconnects and revokes");
+
+    // From the moment B answers again, it never says VALID.
+    let took = until(&b, &key, json!([]), VerifyCode::Revoked, PROPAGATION * 5).await;
+    println!("B answered REVOKED {took:?} after the revoke, its connections cut");
+    b.wait_until_ready().await;
+    for _ in 0..20 {
+        assert_eq!(verdict(&b, &key, json!([])).await, VerifyCode::Revoked);
+    }
+}
