@@ -6,6 +6,9 @@
 //! for a length of time, and a [`Server`] dropped by a failing test kills its process.
 #![cfg(unix)]
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -262,12 +265,136 @@ enum Event {
     Closed,
 }
 
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::new(dir.path());
+    let mut first = launch.start().await;
+    first.admin_key().await;
+    let second = launch.spawn(free_port());
+    let refused = second.finish(START_TIMEOUT, "the second server to give up").await;
+    assert!(!refused.status.success(), "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr
+            .iter()
+            .any(|l| l.contains("in use by another keyward-server") && l.contains("PostgreSQL")),
+        "the refusal says why and what to do instead\n{}",
+        refused.transcript()
+    );
+    assert_eq!(refused.admin_lines(), 0);
+    first.stop().await.assert_success("the first server, untouched");
+}
+
+#[tokio::test]
+async fn a_pepper_other_than_the_database_s_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::new(dir.path());
+    let mut first = launch.clone().arg("--pepper").arg("the first pepper").start().await;
+    let admin_key = first.admin_key().await;
+    first.assert_key_works(&admin_key).await;
+    first.stop().await.assert_success("the first start");
+
+    let other = launch.clone().arg("--pepper").arg("another pepper").spawn(free_port());
+    let refused = other.finish(START_TIMEOUT, "the start with another pepper to give up").await;
+    assert!(!refused.status.success(), "{}", refused.transcript());
+    assert!(refused.stderr.iter().any(|l| l.contains("the pepper differs")), "{}", refused.transcript());
+    refused.assert_holds_none_of(&["the first pepper", "another pepper"]);
+
+    let again = launch.arg("--pepper").arg("the first pepper").start().await;
+    again.assert_key_works(&admin_key).await;
+    again.stop().await.assert_success("the start with the right pepper");
+}
+
+#[tokio::test]
+async fn a_database_password_is_never_printed() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // Nothing listens on port 1: the start fails, and says where it tried.
+    let launch = Launch::on_url(dir.path(), "postgres://keyward:hunter2-secret@127.0.0.1:1/keyward");
+    let failed = launch.spawn(free_port()).finish(START_TIMEOUT, "the start to fail").await;
+    assert!(!failed.status.success(), "{}", failed.transcript());
+    assert!(failed.stderr.iter().any(|l| l.contains("keyward:***@127.0.0.1:1")), "{}", failed.transcript());
+    failed.assert_holds_none_of(&["hunter2-secret"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_at_once_on_one_empty_postgres_make_one_root_key() {
+    let database = postgres::TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::on_url(dir.path(), &database.url);
+    let mut starting: Vec<Server> = (0..3).map(|_| launch.spawn(free_port())).collect();
+    for server in &mut starting {
+        assert!(server.listening().await, "every instance starts\n{}", server.transcript());
+    }
+    let mut stopped = Vec::new();
+    let mut admin_key = None;
+    for server in starting {
+        stopped.push(server.stop().await);
+    }
+    for instance in &stopped {
+        instance.assert_success("an instance");
+        if let Some(line) = instance.stdout.iter().find(|l| l.starts_with(ADMIN_LINE)) {
+            admin_key = Some(line[ADMIN_LINE.len()..].trim().to_owned());
+        }
+    }
+    let printed: usize = stopped.iter().map(Stopped::admin_lines).sum();
+    assert_eq!(printed, 1, "exactly one instance made and printed the root key");
+    let admin_key = admin_key.expect("the printed key");
+    let again = launch.start().await;
+    let keys = again.assert_key_works(&admin_key).await;
+    let roots = keys["api_keys"].as_array().unwrap().iter().filter(|k| k["name"] == "root").count();
+    assert_eq!(roots, 1, "one root key in one default organization: {keys}");
+    again.stop().await.assert_success("a later start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_one_process_reaches_another_within_a_second() {
+    let database = postgres::TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let admin_key = Secret::generate(&Default::default()).expose().to_owned();
+    let launch = Launch::on_url(dir.path(), &database.url).env("KEYWARD_ADMIN_KEY", &admin_key);
+    let a = launch.start().await;
+    let b = launch.start().await;
+    let verdict = |server: &Server, key: &str| {
+        let request = server.request(Method::POST, "/v1/keys/verify").header("x-api-key", &admin_key);
+        let request = request.json(&json!({"key": key}));
+        async move { expect_json(request.send().await, StatusCode::OK).await["code"].as_str().unwrap().to_owned() }
+    };
+    let until = async |server: &Server, key: &str, wanted: &str| {
+        let start = std::time::Instant::now();
+        loop {
+            if verdict(server, key).await == wanted {
+                return start.elapsed();
+            }
+            assert!(start.elapsed() < Duration::from_secs(1), "not {wanted} within 1 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let create = a.request(Method::POST, "/v1/api_keys").header("x-api-key", &admin_key);
+    let created =
+        expect_json(create.json(&json!({"name": "shared"})).send().await, StatusCode::CREATED).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let id = created["api_key"]["id"].as_str().unwrap().to_owned();
+    let took = until(&b, &key, "VALID").await;
+    println!("a key created through process A verified VALID on process B after {took:?}");
+    assert_eq!(verdict(&b, &key).await, "VALID", "B's cache holds it");
+
+    let revoke = a.request(Method::DELETE, &format!("/v1/api_keys/{id}")).header("x-api-key", &admin_key);
+    expect_json(revoke.send().await, StatusCode::OK).await;
+    let took = until(&b, &key, "REVOKED").await;
+    println!("a revoke through process A reached process B after {took:?}");
+    a.stop().await.assert_success("A");
+    b.stop().await.assert_success("B");
+}
+
 /// How to run the binary: its directory, database and extra settings.
 #[derive(Clone)]
 struct Launch {
     dir: PathBuf,
     /// The `--database-url` file; `None` leaves the default, `keyward.db` in `dir`.
     database: Option<PathBuf>,
+    /// A `--database-url` other than a file (PostgreSQL), which wins over `database`.
+    url: Option<String>,
     args: Vec<String>,
     envs: Vec<(String, String)>,
 }
@@ -280,7 +407,12 @@ impl Launch {
 
     /// Runs in `dir` without `--database-url`.
     fn with_default_database(dir: &Path) -> Self {
-        Self { dir: dir.to_owned(), database: None, args: Vec::new(), envs: Vec::new() }
+        Self { dir: dir.to_owned(), database: None, url: None, args: Vec::new(), envs: Vec::new() }
+    }
+
+    /// Runs in `dir` on the database at `url`.
+    fn on_url(dir: &Path, url: &str) -> Self {
+        Self { url: Some(url.to_owned()), ..Self::with_default_database(dir) }
     }
 
     fn arg(mut self, arg: &str) -> Self {
@@ -326,7 +458,9 @@ impl Launch {
         let address = format!("127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
         command.current_dir(&self.dir).arg("--listen").arg(&address);
-        if let Some(database) = &self.database {
+        if let Some(url) = &self.url {
+            command.arg("--database-url").arg(url);
+        } else if let Some(database) = &self.database {
             command.arg("--database-url").arg(format!("sqlite://{}", database.display()));
         }
         for (name, _) in std::env::vars_os() {
