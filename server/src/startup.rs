@@ -15,10 +15,10 @@ use crate::app::App;
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
 use crate::domain::key::{KeyHasher, Secret};
-use crate::domain::now_millis;
+use crate::domain::{Millis, now_millis};
 use crate::feed::{self, Follower};
 use crate::store;
-use crate::verifier::Verifier;
+use crate::verifier::{LEASE_IDLE_MS, Verifier};
 
 /// How often usage held in memory is written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -100,7 +100,7 @@ impl Application {
             // Awaited, so what the tasks hold (the store, with SQLite's lock) is dropped now.
             let _ = task.await;
         }
-        if let Err(error) = self.verifier.flush().await {
+        if let Err(error) = self.verifier.flush(Millis::MAX).await {
             tracing::error!(%error, "the final usage flush failed");
         }
         served
@@ -114,7 +114,7 @@ async fn flush_usage(verifier: Arc<Verifier>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for round in 1u32.. {
         ticks.tick().await;
-        match verifier.flush().await {
+        match verifier.flush(now_millis() - LEASE_IDLE_MS).await {
             Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
             Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
                 // A walk over every key's state (~50 ms for a million): off the async workers.

@@ -387,6 +387,46 @@ async fn a_change_through_one_process_reaches_another_within_a_second() {
     b.stop().await.assert_success("B");
 }
 
+/// Spends 300 of 1,000 credits, kills the server with SIGKILL at once, restarts it: whatever the
+/// crash forfeits, no acknowledged spend comes back.
+async fn no_spent_credit_is_spendable_again_after_a_crash(launch: Launch) {
+    let admin_key = Secret::generate(&Default::default()).expose().to_owned();
+    let launch = launch.env("KEYWARD_ADMIN_KEY", &admin_key);
+    let server = launch.start().await;
+    let create = server.request(Method::POST, "/v1/api_keys").header("x-api-key", &admin_key);
+    let body = json!({"name": "budget", "credits": {"remaining": 1_000}});
+    let created = expect_json(create.json(&body).send().await, StatusCode::CREATED).await;
+    let (key, id) = (created["key"].as_str().unwrap(), created["api_key"]["id"].as_str().unwrap());
+    for _ in 0..300 {
+        let verify = server.request(Method::POST, "/v1/keys/verify").header("x-api-key", &admin_key);
+        let verdict = expect_json(verify.json(&json!({"key": key})).send().await, StatusCode::OK).await;
+        assert_eq!(verdict["code"], "VALID");
+    }
+    drop(server); // SIGKILL: no flush, no shutdown
+
+    let restarted = launch.start().await;
+    let view = restarted.request(Method::GET, &format!("/v1/api_keys/{id}")).header("x-api-key", &admin_key);
+    let view = expect_json(view.send().await, StatusCode::OK).await;
+    let remaining = view["credits"]["remaining"].as_i64().unwrap();
+    println!("after 300 spends and SIGKILL, {remaining} of 1000 credits remain");
+    assert!(remaining <= 700, "acknowledged spends came back: {remaining} left");
+    assert!(remaining >= 700 - 1_000 / 16, "a crash forfeits at most one lease: {remaining} left");
+    restarted.stop().await.assert_success("the restarted server");
+}
+
+#[tokio::test]
+async fn no_spent_credit_is_spendable_again_after_a_crash_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    no_spent_credit_is_spendable_again_after_a_crash(Launch::new(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_spent_credit_is_spendable_again_after_a_crash_on_postgres() {
+    let database = postgres::TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    no_spent_credit_is_spendable_again_after_a_crash(Launch::on_url(dir.path(), &database.url)).await;
+}
+
 /// How to run the binary: its directory, database and extra settings.
 #[derive(Clone)]
 struct Launch {

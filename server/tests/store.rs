@@ -73,7 +73,8 @@ macro_rules! on_every_store {
 on_every_store!(
     a_batch_of_keys_is_stored_whole_and_each_is_found_by_its_digest,
     rotation_bounds_every_older_secret_by_the_shortest_grace,
-    usage_adds_up_and_a_stale_credit_balance_is_not_written_over_a_new_one,
+    usage_adds_up_and_a_returned_lease_goes_back_only_to_its_own_balance,
+    concurrent_leases_never_take_the_same_credits_twice,
     a_write_at_a_stale_revision_changes_nothing_and_records_nothing,
     a_revoked_key_can_be_written_no_more,
     every_write_leaves_one_change_record_in_commit_order,
@@ -150,29 +151,56 @@ async fn rotation_bounds_every_older_secret_by_the_shortest_grace(f: Fixture) {
     assert_eq!(expiry(&third).await, None);
 }
 
-async fn usage_adds_up_and_a_stale_credit_balance_is_not_written_over_a_new_one(f: Fixture) {
+async fn usage_adds_up_and_a_returned_lease_goes_back_only_to_its_own_balance(f: Fixture) {
     let (key, _) = issue(f.org, "u", Some(Credits { remaining: 100, refill: None }));
     let id = key.api_key.id;
     f.store.api_key_insert(&key).await.unwrap();
-    let delta = |uses, at, remaining, version| UsageDelta {
+    let delta = |uses, at, returned, version| UsageDelta {
         api_key_id: id,
         uses,
         last_used_at: at,
-        credits: Some(CreditsSnapshot { remaining, refilled_at: 10, version }),
+        returned: Some(CreditsSnapshot { remaining: returned, refilled_at: 10, version }),
     };
-    f.store.usage_record(&[delta(3, 500, 97, 0)]).await.unwrap();
-    f.store.usage_record(&[delta(2, 400, 95, 0)]).await.unwrap();
+    f.store.usage_record(&[delta(3, 500, 2, 0)]).await.unwrap();
+    f.store.usage_record(&[delta(2, 400, 1, 0)]).await.unwrap();
     let stored = f.store.api_key_get(f.org, id).await.unwrap();
     assert_eq!((stored.usage_count, stored.last_used_at), (5, Some(500)), "last use never goes back");
-    assert_eq!(stored.credits.unwrap().remaining, 95);
+    assert_eq!(stored.credits.unwrap().remaining, 103, "returned leases are added");
 
     let set =
         ApiKeyPatch { credits: Some(Some(Credits { remaining: 7, refill: None })), ..Default::default() };
     update(f.store.as_ref(), &stored, set, 600).await;
     f.store.usage_record(&[delta(1, 700, 90, 0)]).await.unwrap();
     let stored = f.store.api_key_get(f.org, id).await.unwrap();
-    assert_eq!(stored.credits.unwrap().remaining, 7, "the balance set through the API wins");
+    assert_eq!(stored.credits.unwrap().remaining, 7, "a lease of the old budget is not added to the new");
     assert_eq!(stored.usage_count, 6);
+}
+
+async fn concurrent_leases_never_take_the_same_credits_twice(f: Fixture) {
+    let (key, _) = issue(f.org, "leased", Some(Credits { remaining: 1_000, refill: None }));
+    let id = key.api_key.id;
+    f.store.api_key_insert(&key).await.unwrap();
+    let leasers = (0..8).map(|_| {
+        let store = f.store.clone();
+        tokio::spawn(async move {
+            let mut taken = 0;
+            loop {
+                let stored = store.credits_get(id).await.unwrap().expect("a budget");
+                let mut balance = stored.balance;
+                let Some(lease) = balance.lease(1, 20) else { return taken };
+                if store.credits_swap(id, &stored, &balance).await.unwrap() {
+                    taken += lease;
+                }
+            }
+        })
+    });
+    let taken: i64 = futures::future::try_join_all(leasers).await.unwrap().into_iter().sum();
+    assert_eq!(taken, 1_000, "every credit leased exactly once");
+    let left = f.store.credits_get(id).await.unwrap().unwrap();
+    assert_eq!(left.balance.credits.remaining, 0);
+    let (plain, _) = issue(f.org, "plain", None);
+    f.store.api_key_insert(&plain).await.unwrap();
+    assert_eq!(f.store.credits_get(plain.api_key.id).await.unwrap(), None, "no budget, no balance");
 }
 
 async fn a_write_at_a_stale_revision_changes_nothing_and_records_nothing(f: Fixture) {

@@ -8,6 +8,7 @@ mod postgres;
 mod api_keys;
 mod coverage;
 mod errors;
+mod instances;
 mod organizations;
 mod revocation;
 mod secrets;

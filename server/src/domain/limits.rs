@@ -43,6 +43,13 @@ pub struct CreditBalance {
     pub refilled_at: Millis,
 }
 
+/// The share of a balance one lease takes: with several instances leasing, what one of them
+/// holds unspent is never more than this fraction of what was left.
+pub const LEASE_SHARE: i64 = 16;
+/// The most credits one lease takes, whatever the balance: what a crash can forfeit at most
+/// (unless a single verification costs more).
+pub const MAX_LEASE: i64 = 1_000;
+
 /// A verification asked for more credits than remain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InsufficientCredits {
@@ -60,6 +67,26 @@ impl CreditBalance {
                 self.credits.remaining = refill.amount;
             }
         }
+    }
+
+    /// When the refill period this balance is in ends; `None` without a refill.
+    pub fn period_end(&self) -> Option<Millis> {
+        self.credits.refill.map(|refill| self.refilled_at + refill.interval_ms)
+    }
+
+    /// Takes a lease for an instance to spend in memory at `now` (after any refill due): at least
+    /// `need`, and more when the balance is large (a share of it, at most [`MAX_LEASE`]), so a
+    /// busy key costs a store round trip per lease, not per verification. `None` (taking
+    /// nothing) when fewer than `need` remain.
+    pub fn lease(&mut self, need: i64, now: Millis) -> Option<i64> {
+        self.refill(now);
+        let remaining = self.credits.remaining;
+        if need > remaining {
+            return None;
+        }
+        let taken = (remaining / LEASE_SHARE).clamp(1, MAX_LEASE).max(need).min(remaining);
+        self.credits.remaining -= taken;
+        Some(taken)
     }
 
     /// Spends `cost` at `now` (after any refill due), never going below zero.
@@ -95,6 +122,23 @@ mod tests {
         assert_eq!(b.spend(1, 10), Ok(0));
         assert_eq!(b.spend(0, 10), Ok(0), "a zero-cost check passes even at zero");
         assert_eq!(b.spend(1, 10), Err(InsufficientCredits { remaining: 0 }));
+    }
+
+    #[test]
+    fn a_lease_takes_a_share_at_least_what_is_needed_and_never_more_than_remains() {
+        let mut b = balance(1_000, None);
+        assert_eq!(b.lease(1, 0), Some(62), "a sixteenth of the balance");
+        assert_eq!(b.credits.remaining, 938);
+        assert_eq!(b.lease(500, 0), Some(500), "at least what one verification needs");
+        let mut big = balance(1_000_000_000, None);
+        assert_eq!(big.lease(1, 0), Some(MAX_LEASE), "never more than a crash may forfeit");
+        let mut small = balance(3, None);
+        assert_eq!(small.lease(1, 0), Some(1));
+        assert_eq!(small.lease(5, 0), None, "fewer remain than needed: nothing is taken");
+        assert_eq!(small.credits.remaining, 2);
+        let mut refilled = balance(0, Some((32, 1_000)));
+        assert_eq!(refilled.lease(1, 1_500), Some(2), "the refill due comes first");
+        assert_eq!((refilled.credits.remaining, refilled.period_end()), (30, Some(2_000)));
     }
 
     #[test]

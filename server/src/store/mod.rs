@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, IssuedKey, KeyStatus};
 use crate::domain::key::KeyDigest;
+use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
 
 pub use postgres::PostgresStore;
@@ -36,6 +37,8 @@ pub enum StoreError {
          KEYWARD_PEPPER"
     )]
     PepperMismatch { stored: String, configured: String },
+    #[error("the record kept changing under concurrent writers")]
+    Contention,
     #[error("a stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot open the database file: {0}")]
@@ -55,21 +58,29 @@ pub struct FoundKey {
     pub secret_expires_at: Option<Millis>,
 }
 
-/// Usage gathered in memory since the last flush, written behind in batches.
+/// Usage gathered in memory since the last flush, written behind in batches, as increments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageDelta {
     pub api_key_id: Uuid,
     pub uses: i64,
     pub last_used_at: Millis,
-    /// The in-memory credit balance, written only if the credits were not set since (`credits_version`).
-    pub credits: Option<CreditsSnapshot>,
+    /// Leased credits left unspent, given back: added to the balance only if it is still of
+    /// that `version` and refill period (`refilled_at`).
+    pub returned: Option<CreditsSnapshot>,
 }
 
-/// A key's credit balance as held in memory.
+/// Credits of a key at a `credits_version` and refill period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CreditsSnapshot {
     pub remaining: i64,
     pub refilled_at: Millis,
+    pub version: i64,
+}
+
+/// A key's credit balance as stored, with the version of the budget it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCredits {
+    pub balance: CreditBalance,
     pub version: i64,
 }
 
@@ -199,8 +210,18 @@ pub trait Store: Send + Sync + 'static {
         new_digest: &KeyDigest,
         grace_until: Millis,
     ) -> Result<Option<KeyChange>, StoreError>;
-    /// Adds usage gathered in memory: counts, last use, and credit balances.
+    /// Adds usage gathered in memory: counts, last use, and unspent leases given back.
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError>;
+    /// The key's stored credit balance; `None` when it has no budget.
+    async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError>;
+    /// Stores `new` as the key's balance if it is still exactly `old` (compare and swap): how
+    /// instances take leases without ever taking the same credits twice.
+    async fn credits_swap(
+        &self,
+        id: Uuid,
+        old: &StoredCredits,
+        new: &CreditBalance,
+    ) -> Result<bool, StoreError>;
 
     /// The change records after `after`, oldest first, at most `limit`.
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError>;

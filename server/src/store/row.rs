@@ -4,11 +4,11 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{ChangeKind, FoundKey, KeyChange, StoreError};
+use super::{ChangeKind, FoundKey, KeyChange, StoreError, StoredCredits};
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, KeyStatus};
 use crate::domain::key::KeyDigest;
-use crate::domain::limits::{Credits, CreditsRefill, RateLimit};
+use crate::domain::limits::{CreditBalance, Credits, CreditsRefill, RateLimit};
 use crate::domain::scope::Scope;
 
 /// The columns of `api_keys`, in the order the stores bind them on insert.
@@ -119,6 +119,42 @@ impl FoundKey {
             api_key: key.try_into()?,
             digest: digest(&found)?,
             secret_expires_at: row.try_get("secret_expires_at")?,
+        })
+    }
+}
+
+/// The credit columns of a row of `api_keys`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CreditsRow {
+    credits_remaining: Option<i64>,
+    credits_refill_amount: Option<i64>,
+    credits_refill_interval_ms: Option<i64>,
+    credits_refilled_at: i64,
+    credits_version: i64,
+}
+
+/// The columns `CreditsRow` reads.
+macro_rules! credits_columns {
+    () => {
+        "credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, \
+         credits_version"
+    };
+}
+pub(crate) use credits_columns;
+
+impl CreditsRow {
+    /// The stored balance, if the key has a budget.
+    pub fn stored(self) -> Option<StoredCredits> {
+        let refill = match (self.credits_refill_amount, self.credits_refill_interval_ms) {
+            (Some(amount), Some(interval_ms)) => Some(CreditsRefill { amount, interval_ms }),
+            _ => None,
+        };
+        self.credits_remaining.map(|remaining| StoredCredits {
+            balance: CreditBalance {
+                credits: Credits { remaining, refill },
+                refilled_at: self.credits_refilled_at,
+            },
+            version: self.credits_version,
         })
     }
 }

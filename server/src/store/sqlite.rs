@@ -11,13 +11,17 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::row::{ChangeRow, KeyRow, NewChange, change_columns, digest, key_columns, to_json};
+use super::row::{
+    ChangeRow, CreditsRow, KeyRow, NewChange, change_columns, credits_columns, digest, key_columns, to_json,
+};
 use super::{
-    ChangeKind, ChangeSignals, FoundKey, KeyChange, ListQuery, Signal, Store, StoreError, UsageDelta,
+    ChangeKind, ChangeSignals, FoundKey, KeyChange, ListQuery, Signal, Store, StoreError, StoredCredits,
+    UsageDelta,
 };
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::key::KeyDigest;
+use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
 
 /// Keys inserted by one statement of a batch insert.
@@ -443,21 +447,52 @@ impl Store for SqliteStore {
             sql.build().execute(&mut *tx).await?;
         }
         for delta in deltas {
-            if let Some(credits) = delta.credits {
+            if let Some(returned) = delta.returned {
                 sqlx::query(
-                    "UPDATE api_keys SET credits_remaining = ?, credits_refilled_at = ? \
-                     WHERE id = ? AND credits_version = ? AND credits_remaining IS NOT NULL",
+                    "UPDATE api_keys SET credits_remaining = credits_remaining + ? \
+                     WHERE id = ? AND credits_version = ? AND credits_refilled_at = ? \
+                     AND credits_remaining IS NOT NULL",
                 )
-                .bind(credits.remaining)
-                .bind(credits.refilled_at)
+                .bind(returned.remaining)
                 .bind(delta.api_key_id)
-                .bind(credits.version)
+                .bind(returned.version)
+                .bind(returned.refilled_at)
                 .execute(&mut *tx)
                 .await?;
             }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError> {
+        let row: Option<CreditsRow> =
+            sqlx::query_as(concat!("SELECT ", credits_columns!(), " FROM api_keys WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(CreditsRow::stored))
+    }
+
+    async fn credits_swap(
+        &self,
+        id: Uuid,
+        old: &StoredCredits,
+        new: &CreditBalance,
+    ) -> Result<bool, StoreError> {
+        let swapped = sqlx::query(
+            "UPDATE api_keys SET credits_remaining = ?, credits_refilled_at = ? \
+             WHERE id = ? AND credits_version = ? AND credits_remaining = ? AND credits_refilled_at = ?",
+        )
+        .bind(new.credits.remaining)
+        .bind(new.refilled_at)
+        .bind(id)
+        .bind(old.version)
+        .bind(old.balance.credits.remaining)
+        .bind(old.balance.refilled_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(swapped.rows_affected() == 1)
     }
 
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError> {

@@ -36,7 +36,7 @@ use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{ChangeKind, KeyChange, Store, StoreError};
 use runtime::{KeyRuntime, Runtimes};
-pub use runtime::{KeyUsage, RateLimitState};
+pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitState};
 
 /// The most secrets whose keys are remembered.
 const CACHE_CAPACITY: u64 = 250_000;
@@ -256,9 +256,46 @@ impl Verifier {
             expires_soon: expires_soon(&key, now),
             usage: None,
         };
-        judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now);
+        self.judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now).await?;
         verdict.usage = Some(runtime.usage(&key));
         Ok(verdict)
+    }
+
+    /// The checks after the key is found, in the documented order: the record (revoked, disabled,
+    /// expired, scopes), then the rate limit, then the credits.
+    #[allow(clippy::too_many_arguments)]
+    async fn judge(
+        &self,
+        verdict: &mut Verdict,
+        key: &ApiKey,
+        secret_expires_at: Option<Millis>,
+        runtime: &KeyRuntime,
+        wanted: &[ScopeCheck],
+        cost: i64,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        if let Err(code) = check_key(key, secret_expires_at, wanted, now) {
+            verdict.code = code;
+            return Ok(());
+        }
+        if let Some(rate_limit) = key.rate_limit {
+            let state = runtime.check_rate(rate_limit, now);
+            verdict.rate_limit = Some(state);
+            if !state.allowed {
+                verdict.code = VerifyCode::RateLimited;
+                return Ok(());
+            }
+        }
+        if key.credits.is_some() {
+            match runtime.spend(self.store.as_ref(), key, cost, now).await? {
+                Ok(remaining) => verdict.credits_remaining = Some(remaining),
+                Err(remaining) => {
+                    verdict.credits_remaining = Some(remaining);
+                    verdict.code = VerifyCode::UsageExceeded;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Counts a use of a key that authenticated a management request.
@@ -324,9 +361,11 @@ impl Verifier {
         self.runtimes.sweep(now, idle_ms)
     }
 
-    /// Writes the usage gathered in memory to the store; on failure it is kept for the next flush.
-    pub async fn flush(&self) -> Result<usize, StoreError> {
-        let deltas = self.runtimes.drain();
+    /// Writes the usage gathered in memory to the store, with the leases unspent since
+    /// `idle_since` (`Millis::MAX` at shutdown: all of them); on failure the usage is kept for
+    /// the next flush.
+    pub async fn flush(&self, idle_since: Millis) -> Result<usize, StoreError> {
+        let deltas = self.runtimes.drain(idle_since);
         if deltas.is_empty() {
             return Ok(0);
         }
@@ -335,40 +374,6 @@ impl Verifier {
             Err(e) => {
                 self.runtimes.restore(&deltas);
                 Err(e)
-            }
-        }
-    }
-}
-
-/// The checks after the key is found, in the documented order: the record (revoked, disabled,
-/// expired, scopes), then the rate limit, then the credits.
-fn judge(
-    verdict: &mut Verdict,
-    key: &ApiKey,
-    secret_expires_at: Option<Millis>,
-    runtime: &KeyRuntime,
-    wanted: &[ScopeCheck],
-    cost: i64,
-    now: Millis,
-) {
-    if let Err(code) = check_key(key, secret_expires_at, wanted, now) {
-        verdict.code = code;
-        return;
-    }
-    if let Some(rate_limit) = key.rate_limit {
-        let state = runtime.check_rate(rate_limit, now);
-        verdict.rate_limit = Some(state);
-        if !state.allowed {
-            verdict.code = VerifyCode::RateLimited;
-            return;
-        }
-    }
-    if let Some(balance) = key.credit_balance() {
-        match runtime.spend(balance, key.credits_version, cost, now) {
-            Ok(remaining) => verdict.credits_remaining = Some(remaining),
-            Err(remaining) => {
-                verdict.credits_remaining = Some(remaining);
-                verdict.code = VerifyCode::UsageExceeded;
             }
         }
     }

@@ -1,5 +1,11 @@
-//! What Keyward keeps in memory per key between flushes: uses, last use, the rate limiter and
-//! the credit balance; drained to the store in batches (write-behind).
+//! What Keyward keeps in memory per key: uses and last use between flushes (written behind, as
+//! increments), the rate limiter, and the credits this instance leased from the store.
+//!
+//! Credits are never spent from a copy of the balance: an instance first takes a lease out of
+//! the stored balance with a compare-and-swap (a share of it, see `CreditBalance::lease`), then
+//! spends the lease in memory. So instances together never spend more than the balance, and a
+//! crash forfeits at most the unspent lease; it never makes a spent credit spendable again. An
+//! unspent lease goes back to the store once it has lain idle for a flush, and at shutdown.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -17,7 +23,12 @@ use super::FastHash;
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::limits::{CreditBalance, Credits, RateLimit};
-use crate::store::{CreditsSnapshot, UsageDelta};
+use crate::store::{CreditsSnapshot, Store, StoreError, UsageDelta};
+
+/// How many times a lease is tried when other instances' leases keep changing the balance.
+const LEASE_ATTEMPTS: usize = 64;
+/// How long an unspent lease lies idle before it goes back to the store.
+pub const LEASE_IDLE_MS: i64 = 1_000;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -39,7 +50,9 @@ pub struct KeyRuntime {
     /// Moves on whenever the key changes in the store; a cached record of an older one is stale.
     generation: AtomicU64,
     limiter: Mutex<Option<(RateLimit, Arc<Limiter>)>>,
-    credits: Mutex<Option<CreditRuntime>>,
+    lease: Mutex<Option<Lease>>,
+    /// One lease taken from the store at a time, per key.
+    leasing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for KeyRuntime {
@@ -52,12 +65,27 @@ impl std::fmt::Debug for KeyRuntime {
     }
 }
 
-/// A credit balance spent in memory, tied to the `credits_version` it was loaded at.
-#[derive(Debug, Clone, Copy)]
-struct CreditRuntime {
+/// Credits this instance took out of the stored balance and has not spent yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lease {
+    /// The `credits_version` of the balance it was taken from.
     version: i64,
-    balance: CreditBalance,
-    changed: bool,
+    /// The start of the refill period it was taken in (the balance's `refilled_at`), and its end.
+    period: Millis,
+    period_end: Option<Millis>,
+    available: i64,
+    /// What the store held right after this instance's last lease.
+    unleased: i64,
+    last_spent: Millis,
+}
+
+impl Lease {
+    /// Whether it may pay for a verification of a key at `version` at `now`: it is of that
+    /// version or a newer one, and its refill period has not ended (a refill resets the stored
+    /// balance, so credits of an earlier period are gone).
+    fn serves(&self, version: i64, now: Millis) -> bool {
+        self.version >= version && self.period_end.is_none_or(|end| now < end)
+    }
 }
 
 impl KeyRuntime {
@@ -122,29 +150,103 @@ impl KeyRuntime {
         if last_used > 0 {
             usage.last_used_at = Some(usage.last_used_at.map_or(last_used, |at| at.max(last_used)));
         }
-        let held = *self.credits.lock().unwrap_or_else(|e| e.into_inner());
-        if let (Some(held), Some(credits)) = (held, usage.credits.as_mut())
-            && held.version == key.credits_version
+        let lease = *self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(lease), Some(credits)) = (lease, usage.credits.as_mut())
+            && lease.version == key.credits_version
         {
-            credits.remaining = held.balance.credits.remaining;
+            // Both only go down within a version and period: the smaller is the fresher.
+            credits.remaining = credits.remaining.min(lease.unleased) + lease.available;
         }
         usage
     }
 
-    /// Spends `cost` credits: the in-memory balance unless the credits were set since (a new
-    /// `version`), in which case the stored `balance` is taken afresh.
-    pub fn spend(&self, balance: CreditBalance, version: i64, cost: i64, now: Millis) -> Result<i64, i64> {
-        let mut slot = self.credits.lock().unwrap_or_else(|e| e.into_inner());
-        let held = match slot.as_mut() {
-            Some(held) if held.version >= version => held,
-            _ => slot.insert(CreditRuntime { version, balance, changed: false }),
-        };
-        let before = held.balance;
-        let outcome = held.balance.spend(cost, now).map_err(|e| e.remaining);
-        if held.balance != before {
-            held.changed = true;
+    /// Spends `cost` of the key's credits at `now`: from this instance's lease, taking a new one
+    /// from the store when it does not cover `cost`. `Ok(Ok(remaining))` when spent,
+    /// `Ok(Err(remaining))` when too few credits remain; `remaining` is this instance's view:
+    /// its unspent lease and what the store held after its last lease.
+    pub async fn spend(
+        &self,
+        store: &dyn Store,
+        key: &ApiKey,
+        cost: i64,
+        now: Millis,
+    ) -> Result<Result<i64, i64>, StoreError> {
+        if let Some(remaining) = self.spend_leased(key.credits_version, cost, now) {
+            return Ok(Ok(remaining));
         }
-        outcome
+        let _leasing = self.leasing.lock().await;
+        for _ in 0..LEASE_ATTEMPTS {
+            // Another verification may have leased while this one waited.
+            if let Some(remaining) = self.spend_leased(key.credits_version, cost, now) {
+                return Ok(Ok(remaining));
+            }
+            let available = self.available(key.credits_version, now);
+            let Some(stored) = store.credits_get(key.id).await? else {
+                // The budget was removed; the change feed brings the new record at once.
+                return Ok(Err(available));
+            };
+            let mut balance = stored.balance;
+            let Some(taken) = balance.lease(cost - available, now) else {
+                return Ok(Err(available + balance.credits.remaining));
+            };
+            if store.credits_swap(key.id, &stored, &balance).await? {
+                self.add_lease(stored.version, &balance, taken, now);
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Spends from the lease held, if it serves and covers `cost`.
+    fn spend_leased(&self, version: i64, cost: i64, now: Millis) -> Option<i64> {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        let lease = slot.as_mut().filter(|lease| lease.serves(version, now))?;
+        if lease.available < cost {
+            return None;
+        }
+        lease.available -= cost;
+        lease.last_spent = now;
+        Some(lease.available + lease.unleased)
+    }
+
+    /// The unspent credits of a lease that serves, dropping one that no longer does.
+    fn available(&self, version: i64, now: Millis) -> i64 {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        match *slot {
+            Some(lease) if lease.serves(version, now) => lease.available,
+            _ => {
+                *slot = None;
+                0
+            }
+        }
+    }
+
+    /// Adds `taken` credits, just leased from `balance` (as now stored), to the lease held.
+    fn add_lease(&self, version: i64, balance: &CreditBalance, taken: i64, now: Millis) {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = Lease {
+            version,
+            period: balance.refilled_at,
+            period_end: balance.period_end(),
+            available: taken,
+            unleased: balance.credits.remaining,
+            last_spent: now,
+        };
+        *slot = Some(match *slot {
+            Some(held) if held.version == version && held.period == fresh.period => {
+                Lease { available: held.available + taken, ..fresh }
+            }
+            _ => fresh,
+        });
+    }
+
+    /// Takes the lease back for returning to the store, if it has lain idle since `idle_since`.
+    fn idle_lease(&self, idle_since: Millis) -> Option<Lease> {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some_and(|lease| lease.last_spent <= idle_since) { slot.take() } else { None }
+    }
+
+    fn holds_lease(&self) -> bool {
+        self.lease.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 }
 
@@ -193,41 +295,38 @@ impl Runtimes {
         }
     }
 
-    /// Takes what changed since the last drain.
-    pub fn drain(&self) -> Vec<UsageDelta> {
+    /// Takes what changed since the last drain, and the leases unspent since `idle_since`
+    /// (every lease, at shutdown). A key whose lease is kept stays marked, so a later drain
+    /// returns it once it lies idle.
+    pub fn drain(&self, idle_since: Millis) -> Vec<UsageDelta> {
         let ids = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
-        ids.into_iter()
+        let deltas: Vec<_> = ids
+            .into_iter()
             .filter_map(|id| {
                 let runtime = self.entries.get(&id)?.clone();
                 runtime.dirty.store(false, Ordering::Release);
                 let uses = runtime.uses.swap(0, Ordering::AcqRel);
                 let last_used_at = runtime.last_used.load(Ordering::Acquire);
-                let credits = {
-                    let mut slot = runtime.credits.lock().unwrap_or_else(|e| e.into_inner());
-                    slot.as_mut().filter(|c| c.changed).map(|c| {
-                        c.changed = false;
-                        CreditsSnapshot {
-                            remaining: c.balance.credits.remaining,
-                            refilled_at: c.balance.refilled_at,
-                            version: c.version,
-                        }
-                    })
-                };
-                Some(UsageDelta { api_key_id: id, uses, last_used_at, credits })
+                let returned = runtime.idle_lease(idle_since).map(|lease| CreditsSnapshot {
+                    remaining: lease.available,
+                    refilled_at: lease.period,
+                    version: lease.version,
+                });
+                if runtime.holds_lease() {
+                    self.mark(&runtime, id);
+                }
+                Some(UsageDelta { api_key_id: id, uses, last_used_at, returned })
             })
-            .collect()
+            .collect();
+        deltas
     }
 
-    /// Puts back what a failed flush took, so the next one writes it.
+    /// Puts back what a failed flush took, so the next one writes it; a lease it was to return
+    /// is forfeited (the store keeps it, as after a crash), never spent twice.
     pub fn restore(&self, deltas: &[UsageDelta]) {
         for delta in deltas {
             let runtime = self.get(delta.api_key_id);
             runtime.uses.fetch_add(delta.uses, Ordering::AcqRel);
-            if delta.credits.is_some()
-                && let Some(held) = runtime.credits.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
-            {
-                held.changed = true;
-            }
             self.mark(&runtime, delta.api_key_id);
         }
     }
@@ -297,13 +396,33 @@ mod tests {
     }
 
     #[test]
-    fn credits_set_anew_replace_the_balance_held_in_memory() {
+    fn a_lease_serves_its_version_and_newer_records_until_its_refill_period_ends() {
+        let lease = Lease {
+            version: 2,
+            period: 1_000,
+            period_end: Some(2_000),
+            available: 5,
+            unleased: 50,
+            last_spent: 1_000,
+        };
+        assert!(lease.serves(2, 1_999));
+        assert!(lease.serves(1, 1_500), "a record older than the lease is still being replaced");
+        assert!(!lease.serves(3, 1_500), "credits set anew: the lease is of the old budget");
+        assert!(!lease.serves(2, 2_000), "a refill reset the stored balance");
+        assert!(Lease { period_end: None, ..lease }.serves(2, i64::MAX));
+    }
+
+    #[test]
+    fn spending_takes_from_the_lease_and_an_idle_lease_is_given_back_once() {
         let runtime = KeyRuntime::default();
-        let balance =
-            |remaining| CreditBalance { credits: Credits { remaining, refill: None }, refilled_at: 0 };
-        assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(3));
-        assert_eq!(runtime.spend(balance(5), 0, 2, 0), Ok(1), "the stale stored balance is ignored");
-        assert_eq!(runtime.spend(balance(10), 1, 2, 0), Ok(8), "a new version starts from the store");
+        let balance = CreditBalance { credits: Credits { remaining: 100, refill: None }, refilled_at: 0 };
+        runtime.add_lease(0, &balance, 6, 10);
+        assert_eq!(runtime.spend_leased(0, 4, 20), Some(102), "2 leased left, 100 unleased");
+        assert_eq!(runtime.spend_leased(0, 4, 20), None, "the lease does not cover 4 more");
+        assert_eq!(runtime.idle_lease(19), None, "spent from at 20: not idle since 19");
+        let returned = runtime.idle_lease(20).expect("idle since 20");
+        assert_eq!(returned.available, 2);
+        assert!(!runtime.holds_lease());
     }
 
     #[test]
@@ -316,7 +435,7 @@ mod tests {
         }
         let limit = RateLimit { limit: 3, window_ms: 60_000 };
         runtimes.get(limited).check_rate(limit, 1_000);
-        runtimes.drain();
+        runtimes.drain(Millis::MAX);
         runtimes.touch(&runtimes.get(dirty), dirty, 1_000);
         let holder = runtimes.get(held);
 
@@ -338,10 +457,10 @@ mod tests {
         let runtime = runtimes.get(id);
         runtimes.touch(&runtime, id, 10);
         runtimes.touch(&runtime, id, 20);
-        let drained = runtimes.drain();
-        assert_eq!(drained, vec![UsageDelta { api_key_id: id, uses: 2, last_used_at: 20, credits: None }]);
-        assert!(runtimes.drain().is_empty());
+        let drained = runtimes.drain(Millis::MAX);
+        assert_eq!(drained, vec![UsageDelta { api_key_id: id, uses: 2, last_used_at: 20, returned: None }]);
+        assert!(runtimes.drain(Millis::MAX).is_empty());
         runtimes.restore(&drained);
-        assert_eq!(runtimes.drain()[0].uses, 2);
+        assert_eq!(runtimes.drain(Millis::MAX)[0].uses, 2);
     }
 }

@@ -1,0 +1,83 @@
+//! Several instances on one PostgreSQL database: credits are never overspent between them, and
+//! usage counts from all of them add up.
+
+use std::sync::Arc;
+
+use keyward::types::VerifyCode;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_peer, spawn_postgres_app};
+
+async fn code(app: &TestApp, key: &str) -> VerifyCode {
+    let response =
+        app.request(Method::POST, "/v1/keys/verify").json(&json!({"key": key})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let verdict: Value = response.json().await.unwrap();
+    serde_json::from_value(verdict["code"].clone()).unwrap()
+}
+
+async fn instances(n: usize) -> Vec<Arc<TestApp>> {
+    let first = spawn_postgres_app().await;
+    let mut all = Vec::new();
+    for _ in 1..n {
+        all.push(Arc::new(spawn_peer(&first).await));
+    }
+    all.insert(0, Arc::new(first));
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_there_are() {
+    let apps = instances(4).await;
+    let body = json!({"name": "budget", "credits": {"remaining": 1_000}});
+    let created: Value =
+        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
+    let key = Arc::new(created["key"].as_str().unwrap().to_owned());
+
+    let verifiers = apps.iter().flat_map(|app| {
+        (0..16).map(|_| {
+            let (app, key) = (app.clone(), key.clone());
+            tokio::spawn(async move {
+                // Each verifier goes on until its instance has nothing left to spend.
+                let mut valid = 0;
+                loop {
+                    match code(&app, &key).await {
+                        VerifyCode::Valid => valid += 1,
+                        VerifyCode::UsageExceeded => return valid,
+                        other => panic!("unexpected verdict {other:?}"),
+                    }
+                }
+            })
+        })
+    });
+    let valid: usize =
+        futures::future::try_join_all(verifiers.collect::<Vec<_>>()).await.unwrap().into_iter().sum();
+    assert_eq!(valid, 1_000, "exactly as many VALID verdicts as there were credits");
+    for app in &apps {
+        assert_eq!(code(app, &key).await, VerifyCode::UsageExceeded, "{} has nothing left", app.base_url);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_counted_on_several_instances_adds_up() {
+    let mut apps = instances(2).await;
+    let body = json!({"name": "counted"});
+    let created: Value =
+        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let id = created["api_key"]["id"].as_str().unwrap().to_owned();
+    for (app, times) in apps.iter().zip([7, 5]) {
+        for _ in 0..times {
+            assert_eq!(code(app, &key).await, VerifyCode::Valid);
+        }
+    }
+    // Stopping flushes what each instance holds; the counts are increments, so neither is lost.
+    let second = Arc::try_unwrap(apps.pop().unwrap()).ok().unwrap();
+    let first = Arc::try_unwrap(apps.pop().unwrap()).ok().unwrap();
+    drop(second.restart().await);
+    let first = first.restart().await;
+    let view: Value =
+        first.request(Method::GET, &format!("/v1/api_keys/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["usage_count"], 12, "{view}");
+}
