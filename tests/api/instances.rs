@@ -81,3 +81,26 @@ async fn usage_counted_on_several_instances_adds_up() {
         first.request(Method::GET, &format!("/v1/api_keys/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(view["usage_count"], 12, "{view}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_per_instance_so_n_instances_allow_at_most_n_times_the_limit() {
+    let apps = instances(2).await;
+    let body = json!({"name": "limited", "rate_limit": {"limit": 10, "window_ms": 3_600_000}});
+    let created: Value =
+        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let mut total = 0;
+    for app in &apps {
+        let mut allowed = 0;
+        for _ in 0..15 {
+            match code(app, &key).await {
+                VerifyCode::Valid => allowed += 1,
+                VerifyCode::RateLimited => {}
+                other => panic!("unexpected verdict {other:?}"),
+            }
+        }
+        assert_eq!(allowed, 10, "each instance lets the limit through and no more");
+        total += allowed;
+    }
+    assert_eq!(total, 20, "two instances: at most twice the limit in a window");
+}
