@@ -19,6 +19,8 @@ use keyward_server::domain::now_millis;
 use keyward_server::domain::scope::{Access, Scope};
 use keyward_server::store;
 
+mod postgres;
+
 /// Distinct valid keys the "many keys" scenarios pick from at random.
 const HOT_KEYS: usize = 1_000;
 /// Distinct well-formed unknown keys the flood scenario cycles through.
@@ -33,6 +35,8 @@ struct Settings {
     connections: u32,
     big_store: usize,
     pairs: usize,
+    /// Whether the PostgreSQL scenarios run too.
+    postgres: bool,
 }
 
 /// Keeps every core polling when it idles, for as long as it lives: a CPU latency request of
@@ -87,7 +91,8 @@ struct Figures {
 }
 
 pub fn run(args: &[&str]) -> Result<ExitCode> {
-    let mut settings = Settings { seconds: 10, connections: 32, big_store: 1_000_000, pairs: 5 };
+    let mut settings =
+        Settings { seconds: 10, connections: 32, big_store: 1_000_000, pairs: 5, postgres: true };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().context("a value after the flag").and_then(|v| Ok(v.parse()?));
@@ -96,8 +101,10 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             "--connections" => settings.connections = value()?,
             "--big-store" => settings.big_store = value()? as usize,
             "--pairs" => settings.pairs = (value()? as usize).max(1),
+            "--no-postgres" => settings.postgres = false,
             other => bail!(
-                "unknown argument `{other}` (flags: --seconds N, --connections N, --big-store KEYS, --pairs N)"
+                "unknown argument `{other}` (flags: --seconds N, --connections N, --big-store KEYS, --pairs N, \
+                 --no-postgres)"
             ),
         }
     }
@@ -118,7 +125,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     let mut figures = Vec::new();
     let small = prepare_store(&work.join("small"), HOT_KEYS)?;
     {
-        let server = Server::start(&binary, &small.dir, &small.admin_key)?;
+        let server = Server::start(&binary, &small)?;
         let scripts = Scripts::write(&work, &small)?;
         let wrk =
             |name: &str, script: Option<&Path>, path: &str| wrk_run(name, &settings, &server, path, script);
@@ -160,7 +167,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     let big = prepare_store(&work.join("big"), settings.big_store)?;
     {
         let _held = polling.then(PollingIdle::hold).transpose()?;
-        let server = Server::start(&binary, &big.dir, &big.admin_key)?;
+        let server = Server::start(&binary, &big)?;
         let scripts = Scripts::write(&work.join("big-scripts"), &big)?;
         wrk_warmup(&format!("http://127.0.0.1:{}/v1/keys/verify", server.port), &scripts.hot)?;
         let stored = settings.big_store;
@@ -179,7 +186,10 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             Some(&scripts.unknown),
         )?);
     }
-    let report = report(&figures, &pairs, halting.as_ref(), &settings);
+    let mut report = report(&figures, &pairs, halting.as_ref(), &settings);
+    if settings.postgres {
+        report += &postgres::run(&binary, &work, &settings, polling)?;
+    }
     println!("\n{report}");
     std::fs::write(work.join("report.md"), &report)?;
     println!("(also written to target/bench/report.md)");
@@ -203,20 +213,24 @@ pub(crate) fn build_release_server() -> Result<(PathBuf, PathBuf)> {
 
 /// A database with its admin key, and some of its keys' secrets for the scripts.
 pub(crate) struct Prepared {
-    pub dir: PathBuf,
+    pub url: String,
     pub admin_key: String,
     pub hot: Vec<String>,
 }
 
-/// Fills a fresh SQLite store with `count` keys of the default organization, the way the API
-/// would create them (same domain code, same store), but in large transactions.
+/// Fills a fresh SQLite store in `dir` with `count` keys (see [`prepare_store_at`]).
 pub(crate) fn prepare_store(dir: &Path, count: usize) -> Result<Prepared> {
     std::fs::create_dir_all(dir)?;
+    prepare_store_at(&format!("sqlite://{}", dir.join("keyward.db").display()), count)
+}
+
+/// Fills the fresh store at `url` with `count` keys of the default organization, the way the
+/// API would create them (same domain code, same store), but in large transactions.
+pub(crate) fn prepare_store_at(url: &str, count: usize) -> Result<Prepared> {
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let prepared = runtime.block_on(async {
-        let url = format!("sqlite://{}", dir.join("keyward.db").display());
-        let store = store::connect(&url).await?;
+        let store = store::connect(url).await?;
         let hasher = KeyHasher::default();
         let admin = Secret::generate(&KeyPrefix::default());
         ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await?;
@@ -247,7 +261,7 @@ pub(crate) fn prepare_store(dir: &Path, count: usize) -> Result<Prepared> {
             }
         }
         store.api_key_insert_batch(&batch).await?;
-        anyhow::Ok(Prepared { dir: dir.to_owned(), admin_key: admin.expose().to_owned(), hot })
+        anyhow::Ok(Prepared { url: url.to_owned(), admin_key: admin.expose().to_owned(), hot })
     })?;
     println!("stored {count} keys in {:.1}s", started.elapsed().as_secs_f64());
     Ok(prepared)
@@ -299,19 +313,19 @@ impl Scripts {
 }
 
 /// Starts `keyward-server` through `launcher` (taskset, valgrind) on a free loopback port, over
-/// the store in `dir` with its admin key, and waits up to `patience` for it to listen.
+/// the prepared store with its admin key, and waits up to `patience` for it to listen.
 pub(crate) fn launch_server(
     mut launcher: Command,
     binary: &Path,
-    dir: &Path,
-    admin_key: &str,
+    prepared: &Prepared,
     patience: Duration,
 ) -> Result<(Child, u16)> {
+    let (url, admin_key) = (&prepared.url, &prepared.admin_key);
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut child = launcher
         .arg(binary)
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &format!("sqlite://{}", dir.join("keyward.db").display())])
+        .args(["--database-url", url])
         .env("KEYWARD_ADMIN_KEY", admin_key)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -351,10 +365,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
+    fn start(binary: &Path, prepared: &Prepared) -> Result<Self> {
         let mut taskset = Command::new("taskset");
         taskset.args(["-c", "0"]);
-        let (child, port) = launch_server(taskset, binary, dir, admin_key, Duration::from_secs(30))?;
+        let (child, port) = launch_server(taskset, binary, prepared, Duration::from_secs(30))?;
         Ok(Self { child, port })
     }
 
@@ -586,7 +600,7 @@ mod tests {
         let polling = pairs([(90_000.0, 12.0), (70_000.0, 12.0), (80_000.0, 12.0)]);
         let halting = pairs([(60_000.0, 15.0), (70_000.0, 14.0), (75_000.0, 12.0)]);
         let figures = [median(&polling.trivial), median(&polling.valid)];
-        let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3 };
+        let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3, postgres: false };
         let report = report(&figures, &polling, Some(&halting), &settings);
         assert!(report.contains("taskset); idle cores polling (/dev/cpu_dma_latency held at 0)"), "{report}");
         assert!(
@@ -607,7 +621,7 @@ mod tests {
     fn without_polling_idle_the_report_says_every_run_halted_and_gives_one_headline() {
         let halting = pairs([(90_000.0, 12.0), (70_000.0, 12.0), (80_000.0, 12.0)]);
         let figures = [median(&halting.trivial), median(&halting.valid)];
-        let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3 };
+        let settings = Settings { seconds: 10, connections: 32, big_store: 1_000, pairs: 3, postgres: false };
         let report = report(&figures, &halting, None, &settings);
         assert!(report.contains("idle cores halting (/dev/cpu_dma_latency could not be held)"), "{report}");
         assert!(report.contains("median 0.80 of 3 alternating pairs"), "{report}");

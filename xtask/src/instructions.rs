@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::{build_release_server, launch_server, prepare_store, require_tools};
+use crate::bench::{Prepared, build_release_server, launch_server, prepare_store, require_tools};
 
 /// Verifies sent before counting, so the caches, the allocator and the runtime are warm.
 const WARM_UP: usize = 300;
@@ -57,7 +57,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         },
     ];
 
-    let server = Callgrind::start(&binary, &work, &prepared.admin_key)?;
+    let server = Callgrind::start(&binary, &work, &prepared)?;
     let mut connection = Connection::open(server.port)?;
     for _ in 0..WARM_UP {
         connection.exchange(&scenarios[1].request)?;
@@ -97,7 +97,7 @@ struct Callgrind {
 }
 
 impl Callgrind {
-    fn start(binary: &Path, dir: &Path, admin_key: &str) -> Result<Self> {
+    fn start(binary: &Path, dir: &Path, prepared: &Prepared) -> Result<Self> {
         let dumps = dir.join("dumps");
         std::fs::create_dir_all(&dumps)?;
         let mut valgrind = Command::new("valgrind");
@@ -106,7 +106,7 @@ impl Callgrind {
             .arg(format!("--log-file={}", dir.join("valgrind.log").display()))
             .arg(format!("--callgrind-out-file={}/callgrind.out.%p", dumps.display()));
         // Under valgrind the server takes seconds to start.
-        let (child, port) = launch_server(valgrind, binary, dir, admin_key, Duration::from_secs(120))?;
+        let (child, port) = launch_server(valgrind, binary, prepared, Duration::from_secs(120))?;
         Ok(Self { child, port, dumps })
     }
 
