@@ -3,6 +3,7 @@
 
 mod postgres;
 mod row;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;

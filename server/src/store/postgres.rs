@@ -7,12 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 use super::row::{
     ChangeRow, CreditsRow, KeyRow, NewChange, change_columns, credits_columns, digest, key_columns,
 };
+use super::sql;
 use super::{
     ChangeKind, ChangeSignals, FoundKey, KeyChange, ListQuery, Signal, Store, StoreError, StoredCredits,
     UsageDelta,
@@ -59,66 +60,15 @@ impl PostgresStore {
     async fn insert_keys(tx: &mut PgConnection, keys: &[IssuedKey]) -> Result<i64, StoreError> {
         let mut last = 0;
         for chunk in keys.chunks(INSERT_CHUNK) {
-            let mut sql =
-                QueryBuilder::<Postgres>::new(concat!("INSERT INTO api_keys (", key_columns!(), ") "));
-            sql.push_values(chunk, |mut row, issued| {
-                let key = &issued.api_key;
-                let refill = key.credits.and_then(|c| c.refill);
-                row.push_bind(key.id)
-                    .push_bind(key.organization_id)
-                    .push_bind(&key.name)
-                    .push_bind(&key.description)
-                    .push_bind(&key.user_id)
-                    .push_bind(&key.customer_id)
-                    .push_bind(&key.billing_id)
-                    .push_bind(&key.prefix)
-                    .push_bind(&key.masked_key)
-                    .push_bind(key.status.as_str())
-                    .push_bind(Json(&key.scopes))
-                    .push_bind(Json(&key.metadata))
-                    .push_bind(key.rate_limit.map(|r| r.limit))
-                    .push_bind(key.rate_limit.map(|r| r.window_ms))
-                    .push_bind(key.credits.map(|c| c.remaining))
-                    .push_bind(refill.map(|r| r.amount))
-                    .push_bind(refill.map(|r| r.interval_ms))
-                    .push_bind(key.credits_refilled_at)
-                    .push_bind(key.credits_version)
-                    .push_bind(key.usage_count)
-                    .push_bind(key.revision)
-                    .push_bind(key.created_at)
-                    .push_bind(key.updated_at)
-                    .push_bind(key.last_used_at)
-                    .push_bind(key.expires_at)
-                    .push_bind(key.deleted_at);
-            });
-            sql.build().execute(&mut *tx).await?;
-            let mut secrets = QueryBuilder::<Postgres>::new(
-                "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) ",
-            );
-            secrets.push_values(chunk, |mut row, issued| {
-                row.push_bind(&issued.digest.0[..])
-                    .push_bind(issued.api_key.id)
-                    .push_bind(issued.api_key.created_at)
-                    .push_bind(None::<i64>);
-            });
-            secrets.build().execute(&mut *tx).await?;
+            sql::insert_keys::<Postgres>(chunk).build().execute(&mut *tx).await?;
+            sql::insert_secrets::<Postgres>(chunk).build().execute(&mut *tx).await?;
             let changes: Vec<_> = chunk
                 .iter()
                 .map(|i| NewChange::new(&i.api_key, ChangeKind::Created, &[&i.digest], i.api_key.created_at))
                 .collect();
             lock_feed(tx).await?;
-            let mut sql = QueryBuilder::<Postgres>::new(
-                "INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) ",
-            );
-            sql.push_values(&changes, |mut row, change| {
-                row.push_bind(change.organization_id)
-                    .push_bind(change.api_key_id)
-                    .push_bind(change.kind.as_str())
-                    .push_bind(&change.digests)
-                    .push_bind(change.at);
-            });
-            sql.push(" RETURNING seq");
-            let seqs: Vec<i64> = sql.build_query_scalar().fetch_all(&mut *tx).await?;
+            let seqs: Vec<i64> =
+                sql::insert_changes::<Postgres>(&changes).build_query_scalar().fetch_all(&mut *tx).await?;
             last = seqs.into_iter().max().unwrap_or(last);
         }
         notify(tx, last).await?;
@@ -328,28 +278,7 @@ impl Store for PostgresStore {
         organization_id: Uuid,
         query: &ListQuery,
     ) -> Result<Vec<ApiKey>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM api_keys WHERE organization_id = "
-        ));
-        sql.push_bind(organization_id);
-        if let Some(user_id) = &query.user_id {
-            sql.push(" AND user_id = ").push_bind(user_id);
-        }
-        if let Some(customer_id) = &query.customer_id {
-            sql.push(" AND customer_id = ").push_bind(customer_id);
-        }
-        if let Some(status) = query.status {
-            sql.push(" AND status = ").push_bind(status.as_str());
-        }
-        if !query.include_deleted {
-            sql.push(" AND deleted_at IS NULL");
-        }
-        if let Some(before) = query.before {
-            sql.push(" AND id < ").push_bind(before);
-        }
-        sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let mut sql = sql::list_keys::<Postgres>(organization_id, query);
         let rows: Vec<KeyRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(ApiKey::try_from).collect()
     }

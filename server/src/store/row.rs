@@ -233,8 +233,3 @@ fn split_digests(bytes: &[u8]) -> Result<Vec<KeyDigest>, StoreError> {
     }
     bytes.chunks(32).map(digest).collect()
 }
-
-/// Serializes a key's JSON columns.
-pub fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}

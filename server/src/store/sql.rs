@@ -1,0 +1,127 @@
+//! The statements both stores build the same way, generic over the database: the rows of a key
+//! insert (keys, secrets, change records) and a key listing's filters.
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+use uuid::Uuid;
+
+use super::ListQuery;
+use super::row::{NewChange, key_columns};
+use crate::domain::api_key::IssuedKey;
+use crate::domain::scope::Scope;
+
+/// `INSERT INTO api_keys … VALUES …` for `keys`.
+pub fn insert_keys<'a, DB: Database>(keys: &'a [IssuedKey]) -> QueryBuilder<DB>
+where
+    Uuid: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    Json<&'a Vec<Scope>>: Encode<'a, DB> + Type<DB>,
+    Json<&'a Map<String, Value>>: Encode<'a, DB> + Type<DB>,
+    Option<i32>: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut sql = QueryBuilder::new(concat!("INSERT INTO api_keys (", key_columns!(), ") "));
+    sql.push_values(keys, |mut row, issued| {
+        let key = &issued.api_key;
+        let refill = key.credits.and_then(|c| c.refill);
+        row.push_bind(key.id)
+            .push_bind(key.organization_id)
+            .push_bind(key.name.as_str())
+            .push_bind(key.description.as_deref())
+            .push_bind(key.user_id.as_deref())
+            .push_bind(key.customer_id.as_deref())
+            .push_bind(key.billing_id.as_deref())
+            .push_bind(key.prefix.as_str())
+            .push_bind(key.masked_key.as_str())
+            .push_bind(key.status.as_str())
+            .push_bind(Json(&key.scopes))
+            .push_bind(Json(&key.metadata))
+            .push_bind(key.rate_limit.map(|r| r.limit))
+            .push_bind(key.rate_limit.map(|r| r.window_ms))
+            .push_bind(key.credits.map(|c| c.remaining))
+            .push_bind(refill.map(|r| r.amount))
+            .push_bind(refill.map(|r| r.interval_ms))
+            .push_bind(key.credits_refilled_at)
+            .push_bind(key.credits_version)
+            .push_bind(key.usage_count)
+            .push_bind(key.revision)
+            .push_bind(key.created_at)
+            .push_bind(key.updated_at)
+            .push_bind(key.last_used_at)
+            .push_bind(key.expires_at)
+            .push_bind(key.deleted_at);
+    });
+    sql
+}
+
+/// `INSERT INTO api_key_secrets … VALUES …`: each key's first secret.
+pub fn insert_secrets<'a, DB: Database>(keys: &'a [IssuedKey]) -> QueryBuilder<DB>
+where
+    &'a [u8]: Encode<'a, DB> + Type<DB>,
+    Uuid: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+{
+    let mut sql =
+        QueryBuilder::new("INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) ");
+    sql.push_values(keys, |mut row, issued| {
+        row.push_bind(&issued.digest.0[..])
+            .push_bind(issued.api_key.id)
+            .push_bind(issued.api_key.created_at)
+            .push_bind(None::<i64>);
+    });
+    sql
+}
+
+/// `INSERT INTO key_changes … VALUES … RETURNING seq`.
+pub fn insert_changes<'a, DB: Database>(changes: &'a [NewChange]) -> QueryBuilder<DB>
+where
+    Uuid: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    &'a [u8]: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut sql =
+        QueryBuilder::new("INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) ");
+    sql.push_values(changes, |mut row, change| {
+        row.push_bind(change.organization_id)
+            .push_bind(change.api_key_id)
+            .push_bind(change.kind.as_str())
+            .push_bind(change.digests.as_slice())
+            .push_bind(change.at);
+    });
+    sql.push(" RETURNING seq");
+    sql
+}
+
+/// One page of an organization's keys, newest first, with the query's filters.
+pub fn list_keys<'a, DB: Database>(organization_id: Uuid, query: &'a ListQuery) -> QueryBuilder<DB>
+where
+    Uuid: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut sql =
+        QueryBuilder::new(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE organization_id = "));
+    sql.push_bind(organization_id);
+    if let Some(user_id) = &query.user_id {
+        sql.push(" AND user_id = ").push_bind(user_id.as_str());
+    }
+    if let Some(customer_id) = &query.customer_id {
+        sql.push(" AND customer_id = ").push_bind(customer_id.as_str());
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if !query.include_deleted {
+        sql.push(" AND deleted_at IS NULL");
+    }
+    if let Some(before) = query.before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+    sql
+}
