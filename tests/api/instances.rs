@@ -45,6 +45,8 @@ async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_th
                     match code(&app, &key).await {
                         VerifyCode::Valid => valid += 1,
                         VerifyCode::UsageExceeded => return valid,
+                        // The key's creation has not reached this instance yet (milliseconds).
+                        VerifyCode::NotFound => tokio::task::yield_now().await,
                         other => panic!("unexpected verdict {other:?}"),
                     }
                 }
@@ -68,8 +70,14 @@ async fn usage_counted_on_several_instances_adds_up() {
     let key = created["key"].as_str().unwrap().to_owned();
     let id = created["api_key"]["id"].as_str().unwrap().to_owned();
     for (app, times) in apps.iter().zip([7, 5]) {
-        for _ in 0..times {
-            assert_eq!(code(app, &key).await, VerifyCode::Valid);
+        let mut counted = 0;
+        while counted < times {
+            match code(app, &key).await {
+                VerifyCode::Valid => counted += 1,
+                // The key's creation has not reached this instance yet (milliseconds); not a use.
+                VerifyCode::NotFound => tokio::task::yield_now().await,
+                other => panic!("unexpected verdict {other:?}"),
+            }
         }
     }
     // Stopping flushes what each instance holds; the counts are increments, so neither is lost.
@@ -91,13 +99,16 @@ async fn a_rate_limit_holds_per_instance_so_n_instances_allow_at_most_n_times_th
     let key = created["key"].as_str().unwrap().to_owned();
     let mut total = 0;
     for app in &apps {
-        let mut allowed = 0;
-        for _ in 0..15 {
+        let (mut allowed, mut answered) = (0, 0);
+        while answered < 15 {
             match code(app, &key).await {
                 VerifyCode::Valid => allowed += 1,
                 VerifyCode::RateLimited => {}
+                // The key's creation has not reached this instance yet (milliseconds).
+                VerifyCode::NotFound => continue,
                 other => panic!("unexpected verdict {other:?}"),
             }
+            answered += 1;
         }
         assert_eq!(allowed, 10, "each instance lets the limit through and no more");
         total += allowed;
