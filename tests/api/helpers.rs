@@ -8,6 +8,7 @@ use keyward::types::{self, ApiKeyCreated, Problem};
 use keyward_server::config::Config;
 use keyward_server::domain::key::{KeyPrefix, Secret};
 use keyward_server::startup::Application;
+use keyward_server::verifier::DEFAULT_MAX_AGE_MS;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -19,6 +20,7 @@ pub use crate::postgres::TestDatabase;
 pub struct TestApp {
     /// The store it serves: a SQLite file in `dir`, or a PostgreSQL database of its own.
     pub database_url: String,
+    max_age_ms: i64,
     pub base_url: String,
     /// The default organization's root key (also the instance admin).
     pub root_key: String,
@@ -34,10 +36,15 @@ pub struct TestApp {
 
 /// Starts the real application on a free loopback port over a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_trusting_cache_for(DEFAULT_MAX_AGE_MS).await
+}
+
+/// Like [`spawn_app`], with cached keys read again after `max_age_ms`.
+pub async fn spawn_app_trusting_cache_for(max_age_ms: i64) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
     let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    spawn_app_in(dir, None, url, root_key).await
+    spawn_app_in(dir, None, url, root_key, max_age_ms).await
 }
 
 /// Starts the real application over a fresh PostgreSQL database of its own.
@@ -46,13 +53,14 @@ pub async fn spawn_postgres_app() -> TestApp {
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = database.url.clone();
-    spawn_app_in(dir, Some(database), url, root_key).await
+    spawn_app_in(dir, Some(database), url, root_key, DEFAULT_MAX_AGE_MS).await
 }
 
 /// A second instance over the same database as `app`, with its own caches and feed (PostgreSQL).
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    spawn_app_in(dir, app.postgres.clone(), app.database_url.clone(), app.root_key.clone()).await
+    spawn_app_in(dir, app.postgres.clone(), app.database_url.clone(), app.root_key.clone(), app.max_age_ms)
+        .await
 }
 
 /// Starts the real application over `database_url`, adopting `root_key` on first start.
@@ -61,10 +69,12 @@ async fn spawn_app_in(
     postgres: Option<Arc<TestDatabase>>,
     database_url: String,
     root_key: String,
+    max_age_ms: i64,
 ) -> TestApp {
     let db_path = dir.path().join("keyward.db");
     let mut config = Config::for_tests(database_url.clone());
     config.admin_key = Some(root_key.clone());
+    config.cache_max_age_ms = max_age_ms;
     let app = Application::build(&config).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -73,6 +83,7 @@ async fn spawn_app_in(
     }));
     let app = TestApp {
         database_url,
+        max_age_ms,
         client: Client::with_key(&base_url, &root_key).expect("a client"),
         base_url,
         root_key,
@@ -93,7 +104,7 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         let _ = self.shutdown.send(());
         self.server.await.expect("the server task").expect("the server stops cleanly");
-        spawn_app_in(self.dir, self.postgres, self.database_url, self.root_key).await
+        spawn_app_in(self.dir, self.postgres, self.database_url, self.root_key, self.max_age_ms).await
     }
 
     /// Waits until `GET /v1/ready` says the instance follows the change feed.

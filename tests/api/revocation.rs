@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, spawn_app, spawn_peer, spawn_postgres_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_postgres_app};
 
 /// How long a change may take to reach a verifier here: generous for a loaded CI machine, and
 /// still far from "until a restart", which is what a lost invalidation used to mean.
@@ -209,4 +209,22 @@ async fn an_instance_cut_off_from_the_database_never_answers_a_stale_valid_once_
     for _ in 0..20 {
         assert_eq!(verdict(&b, &key, json!([])).await, VerifyCode::Revoked);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_left_no_record_is_still_seen_once_the_cached_copy_is_too_old() {
+    // The backstop behind the feed: a change made behind Keyward's back (no change record, so
+    // no feed can carry it) is read once the cached record is older than the maximum age.
+    let app = spawn_app_trusting_cache_for(300).await;
+    let (key, id) = create(&app, json!({"name": "backstop"})).await;
+    assert_eq!(verdict(&app, &key, json!([])).await, VerifyCode::Valid);
+    let mut behind = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+    let key_id: uuid::Uuid = id.parse().unwrap();
+    sqlx::query("UPDATE api_keys SET status = 'disabled' WHERE id = ?")
+        .bind(key_id)
+        .execute(&mut behind)
+        .await
+        .unwrap();
+    let took = until(&app, &key, json!([]), VerifyCode::Disabled, Duration::from_secs(5)).await;
+    println!("the unrecorded change was seen after {took:?}");
 }
