@@ -87,13 +87,11 @@ fn check(what_offenders_do: &str, rule: fn(&str) -> Vec<Offence>) {
     );
 }
 
-/// Every `.rs` file `git ls-files` lists, with its text, by its path from the repository root,
-/// but for third-party crates kept under `vendor/` (as published, plus the changes
-/// `vendor/README.md` lists).
+/// Every `.rs` file `git ls-files` lists, with its text, by its path from the repository root.
 fn tracked_rust_files() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace root");
     let listed = Command::new("git")
-        .args(["ls-files", "-z", "--", "*.rs", ":(exclude)vendor"])
+        .args(["ls-files", "-z", "--", "*.rs"])
         .current_dir(root)
         .output()
         .expect("git runs");
