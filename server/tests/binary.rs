@@ -348,7 +348,7 @@ async fn instances_starting_at_once_on_one_empty_postgres_make_one_root_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_through_one_process_reaches_another_within_a_second() {
+async fn every_change_through_one_process_reaches_another_within_a_second() {
     let database = postgres::TestDatabase::create().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let admin_key = Secret::generate(&Default::default()).expose().to_owned();
@@ -357,7 +357,8 @@ async fn a_change_through_one_process_reaches_another_within_a_second() {
     let b = launch.start().await;
     let verdict = |server: &Server, key: &str| {
         let request = server.request(Method::POST, "/v1/keys/verify").header("x-api-key", &admin_key);
-        let request = request.json(&json!({"key": key}));
+        let wanted = json!([{"resource": "invoices", "access": "read"}]);
+        let request = request.json(&json!({"key": key, "scopes": wanted}));
         async move { expect_json(request.send().await, StatusCode::OK).await["code"].as_str().unwrap().to_owned() }
     };
     let until = async |server: &Server, key: &str, wanted: &str| {
@@ -370,19 +371,42 @@ async fn a_change_through_one_process_reaches_another_within_a_second() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    let create = a.request(Method::POST, "/v1/api_keys").header("x-api-key", &admin_key);
-    let created =
-        expect_json(create.json(&json!({"name": "shared"})).send().await, StatusCode::CREATED).await;
-    let key = created["key"].as_str().unwrap().to_owned();
-    let id = created["api_key"]["id"].as_str().unwrap().to_owned();
+    let scoped = json!({"name": "shared", "scopes": [{"resource": "invoices", "access": "write"}]});
+    let create = || {
+        let request = a.request(Method::POST, "/v1/api_keys").header("x-api-key", &admin_key);
+        let request = request.json(&scoped);
+        async move {
+            let created = expect_json(request.send().await, StatusCode::CREATED).await;
+            (
+                created["key"].as_str().unwrap().to_owned(),
+                created["api_key"]["id"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let (key, _) = create().await;
     let took = until(&b, &key, "VALID").await;
     println!("a key created through process A verified VALID on process B after {took:?}");
-    assert_eq!(verdict(&b, &key).await, "VALID", "B's cache holds it");
 
-    let revoke = a.request(Method::DELETE, &format!("/v1/api_keys/{id}")).header("x-api-key", &admin_key);
-    expect_json(revoke.send().await, StatusCode::OK).await;
-    let took = until(&b, &key, "REVOKED").await;
-    println!("a revoke through process A reached process B after {took:?}");
+    let narrowed = json!({"scopes": [{"resource": "reports", "access": "read"}]});
+    let cases = [
+        ("revoke", Method::DELETE, "", Value::Null, "REVOKED"),
+        ("disable", Method::PATCH, "", json!({"status": "disabled"}), "DISABLED"),
+        ("narrow the scopes of", Method::PATCH, "", narrowed, "INSUFFICIENT_SCOPE"),
+        ("rotate without grace", Method::POST, "/rotate", json!({"grace_period_ms": 0}), "REVOKED"),
+    ];
+    for (what, method, suffix, body, wanted) in cases {
+        let (key, id) = create().await;
+        until(&b, &key, "VALID").await;
+        assert_eq!(verdict(&b, &key).await, "VALID", "B's cache holds it");
+        let path = format!("/v1/api_keys/{id}{suffix}");
+        let mut change = a.request(method, &path).header("x-api-key", &admin_key);
+        if !body.is_null() {
+            change = change.json(&body);
+        }
+        expect_json(change.send().await, StatusCode::OK).await;
+        let took = until(&b, &key, wanted).await;
+        println!("{what} a key through process A: B answered {wanted} after {took:?}");
+    }
     a.stop().await.assert_success("A");
     b.stop().await.assert_success("B");
 }
