@@ -25,11 +25,7 @@ use crate::contract::OPENAPI_YAML;
     )
 )]
 pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Json<Health>, ApiError> {
-    Ok(Json(Health {
-        status: HealthStatus::Ok,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        links: Links::to("/v1/health"),
-    }))
+    Ok(Json(healthy("/v1/health")))
 }
 
 /// Report whether this instance should get traffic
@@ -51,11 +47,12 @@ pub async fn ready_view(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Json<Health>, ApiError> {
     state.app.ready().await.map_err(|detail| ApiError::ServiceUnavailable { detail })?;
-    Ok(Json(Health {
-        status: HealthStatus::Ok,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        links: Links::to("/v1/ready"),
-    }))
+    Ok(Json(healthy("/v1/ready")))
+}
+
+/// The body of a healthy answer, linking to `path`.
+fn healthy(path: &str) -> Health {
+    Health { status: HealthStatus::Ok, version: env!("CARGO_PKG_VERSION").to_owned(), links: Links::to(path) }
 }
 
 /// Fetch this OpenAPI document

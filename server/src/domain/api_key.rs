@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::Millis;
 use super::key::{KeyDigest, KeyHasher, Secret};
-use super::limits::{CreditBalance, Credits, RateLimit};
+use super::limits::{Credits, RateLimit};
 use super::scope::Scope;
 use super::validation::{Checker, FieldError, MAX_NAME_LEN};
 
@@ -87,11 +87,6 @@ impl ApiKey {
         } else {
             Ok(())
         }
-    }
-
-    /// The key's credit balance, if it has a budget.
-    pub fn credit_balance(&self) -> Option<CreditBalance> {
-        self.credits.map(|credits| CreditBalance { credits, refilled_at: self.credits_refilled_at })
     }
 
     /// The strong entity tag of this revision, quoted as HTTP wants it.

@@ -70,10 +70,7 @@ impl TryFrom<KeyRow> for ApiKey {
             (Some(limit), Some(window_ms)) => Some(RateLimit { limit, window_ms }),
             _ => None,
         };
-        let refill = match (row.credits_refill_amount, row.credits_refill_interval_ms) {
-            (Some(amount), Some(interval_ms)) => Some(CreditsRefill { amount, interval_ms }),
-            _ => None,
-        };
+        let refill = refill(row.credits_refill_amount, row.credits_refill_interval_ms);
         let status = KeyStatus::parse(&row.status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {:?}", row.status)))?;
         Ok(ApiKey {
@@ -145,10 +142,7 @@ pub(crate) use credits_columns;
 impl CreditsRow {
     /// The stored balance, if the key has a budget.
     pub fn stored(self) -> Option<StoredCredits> {
-        let refill = match (self.credits_refill_amount, self.credits_refill_interval_ms) {
-            (Some(amount), Some(interval_ms)) => Some(CreditsRefill { amount, interval_ms }),
-            _ => None,
-        };
+        let refill = refill(self.credits_refill_amount, self.credits_refill_interval_ms);
         self.credits_remaining.map(|remaining| StoredCredits {
             balance: CreditBalance {
                 credits: Credits { remaining, refill },
@@ -218,6 +212,11 @@ impl NewChange {
             at: self.at,
         })
     }
+}
+
+/// A refill from its two columns, stored together or not at all.
+fn refill(amount: Option<i64>, interval_ms: Option<i64>) -> Option<CreditsRefill> {
+    Some(CreditsRefill { amount: amount?, interval_ms: interval_ms? })
 }
 
 /// A stored digest as the domain's type.

@@ -12,7 +12,8 @@
 //! state back once the change's record is applied.
 //!
 //! Two more lines of defence: while the feed is not live (its connection was lost, or it is
-//! re-reading what it missed) the cache is not used at all, every lookup goes to the store; and
+//! re-reading what it missed) neither the cache nor the set of known digests is used, every
+//! lookup goes to the store; and
 //! a cached record older than `max_age_ms` is read again, so a fault in the feed can never make a
 //! revocation permanent.
 //!
@@ -193,12 +194,13 @@ impl Verifier {
 
     /// The cache's entry for `digest`, loading it from the store on a miss.
     async fn find(&self, digest: &KeyDigest, now: Millis) -> Result<Option<Arc<Found>>, StoreError> {
-        if !self.known.contains(&prefix(digest)) {
-            return Ok(None);
-        }
         // Read before the cache: a feed that goes down after this is caught by `epoch` below.
         let epoch = self.epoch.load(Ordering::Acquire);
         let live = self.live.load(Ordering::Acquire);
+        // While the feed is not followed, `known` may lack keys created elsewhere: ask the store.
+        if live && !self.known.contains(&prefix(digest)) {
+            return Ok(None);
+        }
         if live
             && let Some(found) = self.found.get(&digest.0)
             && found.is_current(now, self.max_age_ms)

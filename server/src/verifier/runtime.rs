@@ -300,8 +300,7 @@ impl Runtimes {
     /// returns it once it lies idle.
     pub fn drain(&self, idle_since: Millis) -> Vec<UsageDelta> {
         let ids = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
-        let deltas: Vec<_> = ids
-            .into_iter()
+        ids.into_iter()
             .filter_map(|id| {
                 let runtime = self.entries.get(&id)?.clone();
                 runtime.dirty.store(false, Ordering::Release);
@@ -315,10 +314,15 @@ impl Runtimes {
                 if runtime.holds_lease() {
                     self.mark(&runtime, id);
                 }
-                Some(UsageDelta { api_key_id: id, uses, last_used_at, returned })
+                // A key kept marked only for its lease has nothing to write until it is returned.
+                (uses > 0 || returned.is_some()).then_some(UsageDelta {
+                    api_key_id: id,
+                    uses,
+                    last_used_at,
+                    returned,
+                })
             })
-            .collect();
-        deltas
+            .collect()
     }
 
     /// Puts back what a failed flush took, so the next one writes it; a lease it was to return
