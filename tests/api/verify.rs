@@ -441,3 +441,39 @@ async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown(
     assert_eq!(stored_count().await, 8, "the shutdown flush wrote the rest");
     assert_eq!(view(&app).await["usage_count"], 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_and_the_view_agree_on_usage_after_it_was_written_behind() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(&app, json!({"name": "counted"})).await;
+    for _ in 0..5 {
+        verify(&app.client, &key).await;
+    }
+    let file = format!("sqlite://{}?mode=ro", app.db_path.display());
+    let reader = sqlx::SqlitePool::connect(&file).await.unwrap();
+    let key_id: uuid::Uuid = id.parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT usage_count FROM api_keys WHERE id = ?")
+            .bind(key_id)
+            .fetch_one(&reader)
+            .await
+            .unwrap();
+        if stored == 5 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "usage never reached the store");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let verdict = verify(&app.client, &key).await;
+    let view: Value = app
+        .request(reqwest::Method::GET, &format!("/v1/api_keys/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict.api_key.expect("the key").usage_count, 6, "the verdict counts the flushed uses too");
+    assert_eq!(view["usage_count"], 6);
+}

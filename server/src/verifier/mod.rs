@@ -57,6 +57,9 @@ struct Found {
     generation: u64,
     /// When the record was read from the store.
     loaded_at: Millis,
+    /// How many of the key's uses this instance had written to the store by then: the record's
+    /// `usage_count` holds those, and the verdict adds the ones written since.
+    flushed_at_load: i64,
 }
 
 /// A key record as the caches hold it, with the static parts of its JSON rendering, written
@@ -100,6 +103,7 @@ pub struct Resolved {
     pub key: Arc<CachedKey>,
     pub secret_expires_at: Option<Millis>,
     runtime: Arc<KeyRuntime>,
+    flushed_at_load: i64,
 }
 
 /// The outcome of verifying a presented key.
@@ -127,6 +131,7 @@ impl Found {
             key: self.key.clone(),
             secret_expires_at: self.secret_expires_at,
             runtime: self.runtime.clone(),
+            flushed_at_load: self.flushed_at_load,
         }
     }
 }
@@ -213,6 +218,7 @@ impl Verifier {
         };
         let key = Arc::new(CachedKey::new(row.api_key));
         let runtime = self.runtimes.get(key.id);
+        let flushed_at_load = runtime.flushed();
         // The generation is read under the gate, where writes bump it, and the record is cached
         // only if no write came since `epoch` was read before the store.
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,6 +229,7 @@ impl Verifier {
             runtime,
             generation,
             loaded_at: now,
+            flushed_at_load,
         });
         if live && self.epoch.load(Ordering::Acquire) == epoch {
             self.found.insert(digest.0, found.clone());
@@ -245,7 +252,7 @@ impl Verifier {
         let Some(resolved) = self.resolve(&secret, now).await? else {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         };
-        let Resolved { key, secret_expires_at, runtime } = resolved;
+        let Resolved { key, secret_expires_at, runtime, flushed_at_load } = resolved;
         if key.organization_id != organization_id {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         }
@@ -259,7 +266,7 @@ impl Verifier {
             usage: None,
         };
         self.judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now).await?;
-        verdict.usage = Some(runtime.usage(&key));
+        verdict.usage = Some(runtime.usage(&key, flushed_at_load));
         Ok(verdict)
     }
 
@@ -372,7 +379,10 @@ impl Verifier {
             return Ok(0);
         }
         match self.store.usage_record(&deltas).await {
-            Ok(()) => Ok(deltas.len()),
+            Ok(()) => {
+                self.runtimes.written(&deltas);
+                Ok(deltas.len())
+            }
             Err(e) => {
                 self.runtimes.restore(&deltas);
                 Err(e)

@@ -45,6 +45,8 @@ pub struct RateLimitState {
 #[derive(Default)]
 pub struct KeyRuntime {
     uses: AtomicI64,
+    /// Uses this instance has written to the store, in all.
+    flushed: AtomicI64,
     last_used: AtomicI64,
     dirty: AtomicBool,
     /// Moves on whenever the key changes in the store; a cached record of an older one is stale.
@@ -142,10 +144,16 @@ impl KeyRuntime {
         }
     }
 
-    /// The key's stored usage and credits with this in-memory part added.
-    pub fn usage(&self, key: &ApiKey) -> KeyUsage {
+    /// Uses this instance has written to the store, in all.
+    pub fn flushed(&self) -> i64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    /// The key's usage and credits: the record's, read when this instance had written
+    /// `flushed_at_load` of its uses, with this instance's uses since added.
+    pub fn usage(&self, key: &ApiKey, flushed_at_load: i64) -> KeyUsage {
         let mut usage = KeyUsage::stored(key);
-        usage.usage_count += self.uses.load(Ordering::Acquire);
+        usage.usage_count += self.uses.load(Ordering::Acquire) + self.flushed() - flushed_at_load;
         let last_used = self.last_used.load(Ordering::Acquire);
         if last_used > 0 {
             usage.last_used_at = Some(usage.last_used_at.map_or(last_used, |at| at.max(last_used)));
@@ -325,6 +333,15 @@ impl Runtimes {
             .collect()
     }
 
+    /// Counts what a flush wrote as written.
+    pub fn written(&self, deltas: &[UsageDelta]) {
+        for delta in deltas {
+            if let Some(runtime) = self.entries.get(&delta.api_key_id) {
+                runtime.flushed.fetch_add(delta.uses, Ordering::AcqRel);
+            }
+        }
+    }
+
     /// Puts back what a failed flush took, so the next one writes it; a lease it was to return
     /// is forfeited (the store keeps it, as after a crash), never spent twice.
     pub fn restore(&self, deltas: &[UsageDelta]) {
@@ -338,7 +355,7 @@ impl Runtimes {
     /// A stored key's usage and credits with what is held in memory added.
     pub fn usage_of(&self, key: &ApiKey) -> KeyUsage {
         match self.entries.get(&key.id).map(|r| r.clone()) {
-            Some(runtime) => runtime.usage(key),
+            Some(runtime) => runtime.usage(key, runtime.flushed()),
             None => KeyUsage::stored(key),
         }
     }
