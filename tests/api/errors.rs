@@ -317,3 +317,27 @@ async fn a_flood_of_bad_requests_stores_nothing() {
     assert_eq!(response.status(), 400);
     assert_eq!(key_count(&app).await, before);
 }
+
+#[tokio::test]
+async fn null_where_the_schema_allows_none_is_a_422_naming_the_field_and_stores_nothing() {
+    let app = spawn_app().await;
+    let before = key_count(&app).await;
+    let with_null_refill = json!({"name": "n", "credits": {"remaining": 5, "refill": null}});
+    let problem = assert_problem(post_keys(&app, &with_null_refill).await, 422, "request.invalid_body").await;
+    assert_eq!(problem_fields(&problem), ["credits.refill"], "{problem}");
+    assert_eq!(key_count(&app).await, before, "nothing was stored");
+
+    let created: Value = post_keys(&app, &json!({"name": "kept"})).await.json().await.unwrap();
+    let id = created["api_key"]["id"].as_str().unwrap();
+    let update = app
+        .request(Method::PATCH, &format!("/v1/api_keys/{id}"))
+        .json(&json!({"credits": {"remaining": 1, "refill": null}}));
+    let problem = assert_problem(update.send().await.unwrap(), 422, "request.invalid_body").await;
+    assert_eq!(problem_fields(&problem), ["credits.refill"], "{problem}");
+
+    let key = created["key"].as_str().unwrap();
+    let body = json!({"key": key, "scopes": [{"resource": "invoices", "access": "read", "target": null}]});
+    let verify = app.request(Method::POST, "/v1/keys/verify").json(&body);
+    let problem = assert_problem(verify.send().await.unwrap(), 422, "request.invalid_body").await;
+    assert_eq!(problem_fields(&problem), ["scopes[0].target"], "{problem}");
+}

@@ -233,24 +233,24 @@ pub struct ApiKeyList {
 pub struct ApiKeyCreate {
     #[schema(min_length = 1, max_length = 128)]
     pub name: String,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(max_length = 1024, nullable = false)]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub customer_id: Option<String>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub billing_id: Option<String>,
     /// The key's readable start (`kw` if left out)
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(min_length = 1, max_length = 12, pattern = "^[a-z][a-z0-9]*$", nullable = false)]
     pub prefix: Option<String>,
     /// When the key stops working; a time already past makes it expired at once
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(minimum = 0, nullable = false)]
     pub expires_at: Option<i64>,
     #[serde(default)]
@@ -261,10 +261,10 @@ pub struct ApiKeyCreate {
     pub metadata: Map<String, Value>,
     #[serde(default)]
     pub status: KeyStatus,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(nullable = false)]
     pub rate_limit: Option<RateLimit>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(nullable = false)]
     pub credits: Option<Credits>,
 }
@@ -292,22 +292,22 @@ impl From<ApiKeyCreate> for NewApiKey {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyUpdate {
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1024)]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(nullable = false)]
     pub status: Option<KeyStatus>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(max_items = 50, nullable = false)]
     pub scopes: Option<Vec<Scope>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>, minimum = 0)]
     pub expires_at: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(schema_with = bounded_metadata_schema)]
     pub metadata: Option<Map<String, Value>>,
     /// `null` removes the rate limit
@@ -325,7 +325,7 @@ pub struct ApiKeyUpdate {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRotate {
     /// How long the old secret keeps working (0 if left out; at most 30 days)
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(minimum = 0, maximum = 2_592_000_000_i64, nullable = false)]
     pub grace_period_ms: Option<i64>,
 }
@@ -342,7 +342,7 @@ pub struct VerifyRequest {
     #[schema(max_items = 50)]
     pub scopes: Vec<ScopeCheck>,
     /// Credits this verification spends (1 if left out)
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
     pub cost: Option<i64>,
 }
@@ -579,11 +579,6 @@ fn metadata_schema() -> ObjectBuilder {
 /// `metadata` in requests: a JSON object of at most 64 entries.
 fn bounded_metadata_schema() -> ObjectBuilder {
     metadata_schema().max_properties(Some(64))
-}
-
-/// Deserializes a field that may be left out but not be `null`.
-fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 /// Deserializes a field that may be left out (`None`) or `null` (`Some(None)`).

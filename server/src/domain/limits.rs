@@ -31,7 +31,7 @@ pub struct CreditsRefill {
 pub struct Credits {
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub remaining: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
     #[schema(nullable = false)]
     pub refill: Option<CreditsRefill>,
 }

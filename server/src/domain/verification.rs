@@ -32,7 +32,7 @@ pub struct ScopeCheck {
     #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
     pub resource: String,
     pub access: Access,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub target: Option<String>,
 }
