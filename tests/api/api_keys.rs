@@ -292,8 +292,11 @@ async fn revoking_a_key_stops_it_hides_it_and_keeps_its_record() {
         app.client.api_key_list().include_deleted(true).stream().try_collect().await.unwrap();
     assert!(with_deleted.iter().any(|k| k.id == id));
 
-    let viewed = app.client.api_key_view().api_key_id(id).send().await.unwrap().into_inner();
-    assert!(viewed.deleted);
+    let (status, _) = problem_of(app.client.api_key_view().api_key_id(id).send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked key is hidden by default");
+    let viewed =
+        app.client.api_key_view().api_key_id(id).include_deleted(true).send().await.unwrap().into_inner();
+    assert!(viewed.deleted && viewed.deleted_at.is_some());
 
     let (status, _) = problem_of(app.client.api_key_delete().api_key_id(id).send().await);
     assert_eq!(status, StatusCode::NOT_FOUND, "revoking twice is a 404");

@@ -46,3 +46,15 @@ async fn a_user_sees_their_own_key_and_a_404_for_anyone_elses() {
         problem_of(app.client.user_api_key_view().user_id("ann").api_key_id(bens.api_key.id).send().await);
     assert_eq!((status, problem.code.as_str()), (StatusCode::NOT_FOUND, "api_keys.key_not_found"));
 }
+
+#[tokio::test]
+async fn a_users_revoked_key_is_a_404_unless_deleted_keys_are_asked_for() {
+    let app = spawn_app().await;
+    let anns = key_for(&app, "ann").await;
+    app.client.api_key_delete().api_key_id(anns.api_key.id).send().await.unwrap();
+    let view = || app.client.user_api_key_view().user_id("ann").api_key_id(anns.api_key.id);
+    let (status, _) = problem_of(view().send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let shown = view().include_deleted(true).send().await.unwrap().into_inner();
+    assert!(shown.deleted && shown.deleted_at.is_some());
+}

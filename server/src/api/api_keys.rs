@@ -99,7 +99,7 @@ pub async fn api_key_list(
     get,
     path = "/v1/api_keys/{api_key_id}",
     tag = "api_keys",
-    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), ViewParams),
     responses(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
@@ -116,10 +116,11 @@ pub async fn api_key_view(
     caller: Caller,
     State(state): State<AppState>,
     ApiPath(api_key_id): ApiPath<Uuid>,
-    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiQuery(params): ApiQuery<ViewParams>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
-    let key = state.app.api_key_view(caller.organization_id, api_key_id).await?;
+    let include_deleted = params.include_deleted.unwrap_or(false);
+    let key = state.app.api_key_view(caller.organization_id, api_key_id, include_deleted).await?;
     Ok(with_etag(key))
 }
 

@@ -532,6 +532,18 @@ pub struct PrettyParams {
     pub pretty: Option<bool>,
 }
 
+/// The parameters of a key's view.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ViewParams {
+    /// Show the key even if it was revoked
+    #[param(nullable = false)]
+    pub include_deleted: Option<bool>,
+    /// Indent the JSON response
+    #[param(nullable = false)]
+    pub pretty: Option<bool>,
+}
+
 /// The paging and filtering parameters of the key lists.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -49,7 +49,7 @@ pub async fn user_api_key_list(
     params(
         ("user_id" = String, Path, min_length = 1, max_length = 128, description = "Your id for the user the keys were issued to"),
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),
-        PrettyParams,
+        ViewParams,
     ),
     responses(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
@@ -67,13 +67,14 @@ pub async fn user_api_key_view(
     caller: Caller,
     State(state): State<AppState>,
     ApiPath((user_id, api_key_id)): ApiPath<(String, Uuid)>,
-    ApiQuery(_pretty): ApiQuery<PrettyParams>,
+    ApiQuery(params): ApiQuery<ViewParams>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
     let mut checker = Checker::default();
     checker.text("user_id", &user_id, 1, MAX_NAME_LEN);
     checker.finish(()).map_err(ApiError::invalid_query)?;
-    let key = state.app.api_key_view(caller.organization_id, api_key_id).await?;
+    let include_deleted = params.include_deleted.unwrap_or(false);
+    let key = state.app.api_key_view(caller.organization_id, api_key_id, include_deleted).await?;
     if key.user_id.as_deref() != Some(user_id.as_str()) {
         return Err(ApiError::key_not_found());
     }

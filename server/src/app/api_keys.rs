@@ -50,9 +50,18 @@ impl App {
         .await
     }
 
-    /// A key of `organization_id`, with the usage held in memory.
-    pub async fn api_key_view(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
+    /// A key of `organization_id`, with the usage held in memory; a revoked one only when
+    /// `include_deleted`.
+    pub async fn api_key_view(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        include_deleted: bool,
+    ) -> Result<ApiKey, AppError> {
         let mut key = self.store.api_key_get(organization_id, id).await?;
+        if key.deleted_at.is_some() && !include_deleted {
+            return Err(AppError::NotFound);
+        }
         self.verifier.overlay(&mut key);
         Ok(key)
     }
