@@ -172,6 +172,17 @@ async fn every_documented_status_of_every_operation_is_returned_for_real() {
         .unwrap();
     let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
 
+    // On drift, say so first: the scenarios below would only fail on its consequences.
+    let generated = serde_json::to_value(keyward_server::api::openapi()).unwrap();
+    let contract = keyward_server::contract::committed_spec();
+    let drift = keyward_server::contract::diff(
+        &keyward_server::contract::canonicalize(&contract),
+        &keyward_server::contract::canonicalize(&generated),
+    );
+    assert!(
+        drift.is_empty(),
+        "openapi.yaml and the handlers disagree (`-` openapi.yaml, `+` the handlers):\n{drift}"
+    );
     let operations = documented_operations();
     let declared = keyward_server::contract::OPENAPI_YAML.matches("operationId:").count();
     assert_eq!(operations.len(), declared, "every operation of openapi.yaml is read");
