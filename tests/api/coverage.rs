@@ -3,21 +3,22 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use uuid::Uuid;
-
 use sqlx::Connection;
+use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app, spawn_postgres_app};
 
 /// A documented operation, as read from `openapi.yaml`.
-struct Operation {
-    id: String,
-    method: Method,
-    path: String,
-    statuses: Vec<(u16, Option<String>)>,
+pub struct Operation {
+    pub id: String,
+    pub method: Method,
+    pub path: String,
+    pub statuses: Vec<(u16, Option<String>)>,
+    /// Whether it needs a credential (`security` not set to `[]`).
+    pub secured: bool,
 }
 
-fn documented_operations() -> Vec<Operation> {
+pub fn documented_operations() -> Vec<Operation> {
     let spec = keyward_server::contract::committed_spec();
     let mut operations = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
@@ -33,7 +34,10 @@ fn documented_operations() -> Vec<Operation> {
                     (status.parse().expect("numeric statuses only"), content_type)
                 })
                 .collect();
+            let secured =
+                operation.get("security").is_none_or(|s| s.as_array().is_some_and(|s| !s.is_empty()));
             operations.push(Operation {
+                secured,
                 id: operation["operationId"].as_str().unwrap().to_owned(),
                 method: method.to_uppercase().parse().unwrap(),
                 path: path.clone(),
@@ -55,7 +59,7 @@ fn resolve(spec: &Value, value: &Value) -> Value {
 }
 
 /// A valid body for the operations that take one.
-fn valid_body(operation: &str) -> Option<Value> {
+pub fn valid_body(operation: &str) -> Option<Value> {
     match operation {
         "api_key_create" | "organization_create" => Some(json!({"name": "coverage"})),
         "api_key_update" => Some(json!({"name": "covered"})),

@@ -6,6 +6,7 @@ mod helpers;
 mod postgres;
 
 mod api_keys;
+mod authorization;
 mod coverage;
 mod errors;
 mod instances;
@@ -13,6 +14,5 @@ mod organizations;
 mod revocation;
 mod secrets;
 mod system;
-mod tenancy;
 mod users;
 mod verify;
