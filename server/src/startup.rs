@@ -14,8 +14,9 @@ use crate::api::{AppState, router};
 use crate::app::App;
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
+use crate::domain::Millis;
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::key::{KeyHasher, Secret};
-use crate::domain::{Millis, now_millis};
 use crate::feed::{self, Follower};
 use crate::store;
 use crate::verifier::{LEASE_IDLE_MS, Verifier};
@@ -34,11 +35,17 @@ pub struct Application {
     bootstrap: Bootstrap,
     verifier: Arc<Verifier>,
     follower: Arc<Follower>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Application {
     /// Opens the store (migrating it), creates the default organization on first start, binds.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`], reading the time from `clock` (tests move it forward).
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let admin_key = config
             .admin_key
             .as_deref()
@@ -60,8 +67,8 @@ impl Application {
         let (verifier, seq) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
         let verifier = Arc::new(verifier);
         let follower = Arc::new(Follower::new(store.clone(), verifier.clone(), seq));
-        let app = Arc::new(App::new(store, verifier.clone()));
-        Ok(Self { listener, router: router(AppState { app }), bootstrap, verifier, follower })
+        let app = Arc::new(App::new(store, verifier.clone(), clock.clone()));
+        Ok(Self { listener, router: router(AppState { app }), bootstrap, verifier, follower, clock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -86,7 +93,7 @@ impl Application {
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let follower = tokio::spawn(self.follower.clone().run(feed::POLL_EVERY));
-        let flusher = tokio::spawn(flush_usage(self.verifier.clone()));
+        let flusher = tokio::spawn(flush_usage(self.verifier.clone(), self.clock.clone()));
         // TCP_NODELAY: an answer goes out as soon as it is written, never held back by Nagle's
         // algorithm waiting for the client's delayed ACK.
         let listener = self.listener.tap_io(|tcp| {
@@ -109,18 +116,17 @@ impl Application {
 
 /// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`], and now and then
 /// forgets the in-memory state of idle keys once it is written.
-async fn flush_usage(verifier: Arc<Verifier>) {
+async fn flush_usage(verifier: Arc<Verifier>, clock: Arc<dyn Clock>) {
     let mut ticks = tokio::time::interval(FLUSH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for round in 1u32.. {
         ticks.tick().await;
-        match verifier.flush(now_millis() - LEASE_IDLE_MS).await {
+        match verifier.flush(clock.now() - LEASE_IDLE_MS).await {
             Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
             Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
                 // A walk over every key's state (~50 ms for a million): off the async workers.
-                let sweeper = verifier.clone();
-                match tokio::task::spawn_blocking(move || sweeper.sweep(now_millis(), RUNTIME_IDLE_MS)).await
-                {
+                let (sweeper, now) = (verifier.clone(), clock.now());
+                match tokio::task::spawn_blocking(move || sweeper.sweep(now, RUNTIME_IDLE_MS)).await {
                     Ok(forgotten) => tracing::debug!(forgotten, "idle keys' in-memory state swept"),
                     Err(error) => tracing::error!(%error, "the sweep of idle keys failed"),
                 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use keyward::Client;
 use keyward::types::{self, ApiKeyCreated, Problem};
 use keyward_server::config::Config;
+use keyward_server::domain::clock::AdvancingClock;
 use keyward_server::domain::key::{KeyPrefix, Secret};
 use keyward_server::startup::Application;
 use keyward_server::verifier::DEFAULT_MAX_AGE_MS;
@@ -20,6 +21,8 @@ pub use crate::postgres::TestDatabase;
 pub struct TestApp {
     /// The store it serves: a SQLite file in `dir`, or a PostgreSQL database of its own.
     pub database_url: String,
+    /// The server's clock: the system's, moved ahead by `advance` where a test would wait.
+    pub clock: Arc<AdvancingClock>,
     max_age_ms: i64,
     pub base_url: String,
     /// The default organization's root key (also the instance admin).
@@ -75,7 +78,8 @@ async fn spawn_app_in(
     let mut config = Config::for_tests(database_url.clone());
     config.admin_key = Some(root_key.clone());
     config.cache_max_age_ms = max_age_ms;
-    let app = Application::build(&config).await.expect("the application builds");
+    let clock = Arc::new(AdvancingClock::default());
+    let app = Application::build_with_clock(&config, clock.clone()).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -83,6 +87,7 @@ async fn spawn_app_in(
     }));
     let app = TestApp {
         database_url,
+        clock,
         max_age_ms,
         client: Client::with_key(&base_url, &root_key).expect("a client"),
         base_url,

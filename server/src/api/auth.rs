@@ -11,7 +11,6 @@ use super::error::ApiError;
 use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
-use crate::domain::now_millis;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
 use crate::verifier::CachedKey;
 
@@ -67,7 +66,7 @@ impl FromRequestParts<AppState> for Caller {
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
-        let now = now_millis();
+        let now = state.app.now();
         let verifier = state.app.verifier();
         let resolved = verifier
             .resolve(&secret, now)

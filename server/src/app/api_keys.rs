@@ -3,9 +3,9 @@
 use uuid::Uuid;
 
 use super::{App, AppError, WRITE_ATTEMPTS};
+use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
 use crate::domain::key::{KeyPrefix, Secret};
-use crate::domain::now_millis;
 use crate::store::{ChangeKind, ListQuery};
 
 /// The condition an update is made under (`If-Match`).
@@ -39,7 +39,7 @@ impl App {
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret), AppError> {
         let (issued, secret) =
-            new.issue(organization_id, self.hasher(), now_millis()).map_err(AppError::Invalid)?;
+            new.issue(organization_id, self.hasher(), self.now()).map_err(AppError::Invalid)?;
         let app = self.clone();
         self.detached(async move {
             let change = app.store.api_key_insert(&issued).await?;
@@ -88,12 +88,12 @@ impl App {
         patch: ApiKeyPatch,
     ) -> Result<ApiKey, AppError> {
         let patch = patch.check().map_err(AppError::Invalid)?;
-        self.write(organization_id, id, ChangeKind::Updated, "api key updated", move |key| {
+        self.write(organization_id, id, ChangeKind::Updated, "api key updated", move |key, now| {
             if key.deleted_at.is_some() {
                 return Err(AppError::Revoked);
             }
             precondition.check(key)?;
-            patch.apply(key, now_millis());
+            patch.apply(key, now);
             Ok(())
         })
         .await
@@ -101,11 +101,10 @@ impl App {
 
     /// Revokes a key; its secrets stop working on every instance.
     pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
-        self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key| {
+        self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key, now| {
             if key.deleted_at.is_some() {
                 return Err(AppError::NotFound);
             }
-            let now = now_millis();
             key.deleted_at = Some(now);
             key.updated_at = now;
             key.revision += 1;
@@ -132,7 +131,7 @@ impl App {
                 let expected = key.revision;
                 let secret = Secret::generate(&KeyPrefix::parse(&key.prefix).unwrap_or_default());
                 let digest = app.hasher().digest(&secret);
-                let now = now_millis();
+                let now = app.now();
                 key.masked_key = secret.masked();
                 key.updated_at = now;
                 key.revision += 1;
@@ -158,14 +157,14 @@ impl App {
         id: Uuid,
         kind: ChangeKind,
         done: &'static str,
-        change: impl Fn(&mut ApiKey) -> Result<(), AppError> + Send + 'static,
+        change: impl Fn(&mut ApiKey, Millis) -> Result<(), AppError> + Send + 'static,
     ) -> Result<ApiKey, AppError> {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
                 let expected = key.revision;
-                change(&mut key)?;
+                change(&mut key, app.now())?;
                 if let Some(record) = app.store.api_key_write(&key, expected, kind).await? {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");

@@ -8,6 +8,8 @@ mod organizations;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::domain::Millis;
+use crate::domain::clock::Clock;
 use crate::domain::key::KeyHasher;
 use crate::domain::validation::FieldError;
 use crate::store::{KeyChange, Store, StoreError};
@@ -57,11 +59,17 @@ impl From<StoreError> for AppError {
 pub struct App {
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
+    clock: Arc<dyn Clock>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>) -> Self {
-        Self { store, verifier }
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, verifier, clock }
+    }
+
+    /// The time, by the application's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     pub fn verifier(&self) -> &Verifier {

@@ -6,13 +6,12 @@ use super::{App, AppError};
 use crate::bootstrap::root_key;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::Secret;
-use crate::domain::now_millis;
 use crate::domain::organization::Organization;
 
 impl App {
     /// Creates an organization named `name` and its root key, whose secret is shown once.
     pub async fn organization_create(&self, name: &str) -> Result<(Organization, ApiKey, Secret), AppError> {
-        let now = now_millis();
+        let now = self.now();
         let organization = Organization::parse_new(name, now).map_err(AppError::Invalid)?;
         let (root, secret) = root_key(&organization, self.hasher(), false, now).map_err(AppError::Invalid)?;
         let app = self.clone();
