@@ -71,14 +71,7 @@ async fn every_operation_refuses_every_caller_it_should() {
         if operation.path.contains("{api_key_id}") {
             assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", label("another organization"));
         }
-        let ours_now: Value = app
-            .request(Method::GET, &format!("/v1/api_keys/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let ours_now = app.get_json(&format!("/v1/api_keys/{id}")).await;
         assert_eq!(
             (ours_now["name"].as_str(), ours_now["deleted"].as_bool()),
             (Some("target"), Some(false)),

@@ -135,6 +135,11 @@ impl TestApp {
         self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", &self.root_key)
     }
 
+    /// The JSON body of a `GET` of `path` with the root key.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.request(Method::GET, path).send().await.unwrap().json().await.unwrap()
+    }
+
     /// A raw request without credentials.
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base_url))

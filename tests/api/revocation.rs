@@ -99,14 +99,7 @@ async fn an_abandoned_write_still_reaches_the_verifier(
     blocker.release().await;
     let took = until(&app, &key, json!([]), wanted, PROPAGATION * 5).await;
     println!("{wanted:?} {took:?} after the database let the abandoned write through");
-    let view: Value = app
-        .request(Method::GET, &format!("/v1/api_keys/{id}?include_deleted=true"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app.get_json(&format!("/v1/api_keys/{id}?include_deleted=true")).await;
     assert!(view["deleted"] == true || view["status"] == "disabled", "the write committed: {view}");
 }
 

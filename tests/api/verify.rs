@@ -24,6 +24,37 @@ async fn verify_with(client: &Client, body: types::builder::VerifyRequest) -> ty
     client.api_key_verify().body(body).send().await.expect("verify answers 200").into_inner()
 }
 
+/// A key's usage count as stored, read from the SQLite file as another reader would (the server
+/// holds the file; a second store would be refused).
+struct StoredUsage {
+    reader: sqlx::SqlitePool,
+    id: uuid::Uuid,
+}
+
+impl StoredUsage {
+    async fn open(app: &TestApp, id: &str) -> Self {
+        let file = format!("sqlite://{}?mode=ro", app.db_path.display());
+        Self { reader: sqlx::SqlitePool::connect(&file).await.unwrap(), id: id.parse().unwrap() }
+    }
+
+    async fn count(&self) -> i64 {
+        sqlx::query_scalar("SELECT usage_count FROM api_keys WHERE id = ?")
+            .bind(self.id)
+            .fetch_one(&self.reader)
+            .await
+            .unwrap()
+    }
+
+    /// Waits, 10 s at most, until at least `uses` were written behind.
+    async fn wait_for(&self, uses: i64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.count().await < uses {
+            assert!(std::time::Instant::now() < deadline, "usage never reached the store");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Creates a key from raw JSON (limits included) and returns its secret and id.
 async fn create_raw(app: &TestApp, body: Value) -> (String, String) {
     let response = app.request(reqwest::Method::POST, "/v1/api_keys").json(&body).send().await.unwrap();
@@ -414,28 +445,14 @@ async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown(
     assert_eq!(seen["usage_count"], 5, "the API shows usage not yet flushed");
     assert!(seen["last_used_at"].as_i64().is_some());
 
-    // Read the file as another reader would (the server holds it; a second store would be refused).
-    let file = format!("sqlite://{}?mode=ro", app.db_path.display());
-    let reader = sqlx::SqlitePool::connect(&file).await.unwrap();
-    let key_id: uuid::Uuid = id.parse().unwrap();
-    let stored_count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT usage_count FROM api_keys WHERE id = ?")
-            .bind(key_id)
-            .fetch_one(&reader)
-            .await
-            .unwrap()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stored_count().await < 5 {
-        assert!(std::time::Instant::now() < deadline, "usage never reached the store");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let stored = StoredUsage::open(&app, &id).await;
+    stored.wait_for(5).await;
 
     for _ in 0..3 {
         verify(&app.client, &key).await;
     }
     let app = app.restart().await;
-    assert_eq!(stored_count().await, 8, "the shutdown flush wrote the rest");
+    assert_eq!(stored.count().await, 8, "the shutdown flush wrote the rest");
     assert_eq!(view(&app).await["usage_count"], 8);
 }
 
@@ -446,31 +463,9 @@ async fn a_verdict_and_the_view_agree_on_usage_after_it_was_written_behind() {
     for _ in 0..5 {
         verify(&app.client, &key).await;
     }
-    let file = format!("sqlite://{}?mode=ro", app.db_path.display());
-    let reader = sqlx::SqlitePool::connect(&file).await.unwrap();
-    let key_id: uuid::Uuid = id.parse().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let stored: i64 = sqlx::query_scalar("SELECT usage_count FROM api_keys WHERE id = ?")
-            .bind(key_id)
-            .fetch_one(&reader)
-            .await
-            .unwrap();
-        if stored == 5 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "usage never reached the store");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    StoredUsage::open(&app, &id).await.wait_for(5).await;
     let verdict = verify(&app.client, &key).await;
-    let view: Value = app
-        .request(reqwest::Method::GET, &format!("/v1/api_keys/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app.get_json(&format!("/v1/api_keys/{id}")).await;
     assert_eq!(verdict.api_key.expect("the key").usage_count, 6, "the verdict counts the flushed uses too");
     assert_eq!(view["usage_count"], 6);
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
@@ -97,36 +96,7 @@ impl PostgresStore {
 
     /// Overwrites the key's mutable columns if it is still at `expected` and not revoked.
     async fn overwrite(tx: &mut PgConnection, key: &ApiKey, expected: i64) -> Result<bool, StoreError> {
-        let refill = key.credits.and_then(|c| c.refill);
-        let updated = sqlx::query(
-            "UPDATE api_keys SET name = $1, description = $2, status = $3, scopes = $4, expires_at = $5, \
-             metadata = $6, rate_limit_limit = $7, rate_limit_window_ms = $8, credits_remaining = $9, \
-             credits_refill_amount = $10, credits_refill_interval_ms = $11, credits_refilled_at = $12, \
-             credits_version = $13, masked_key = $14, revision = $15, updated_at = $16, deleted_at = $17 \
-             WHERE organization_id = $18 AND id = $19 AND revision = $20 AND deleted_at IS NULL",
-        )
-        .bind(&key.name)
-        .bind(&key.description)
-        .bind(key.status.as_str())
-        .bind(Json(&key.scopes))
-        .bind(key.expires_at)
-        .bind(Json(&key.metadata))
-        .bind(key.rate_limit.map(|r| r.limit))
-        .bind(key.rate_limit.map(|r| r.window_ms))
-        .bind(key.credits.map(|c| c.remaining))
-        .bind(refill.map(|r| r.amount))
-        .bind(refill.map(|r| r.interval_ms))
-        .bind(key.credits_refilled_at)
-        .bind(key.credits_version)
-        .bind(&key.masked_key)
-        .bind(key.revision)
-        .bind(key.updated_at)
-        .bind(key.deleted_at)
-        .bind(key.organization_id)
-        .bind(key.id)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
+        let updated = sql::overwrite_key::<Postgres>(key, expected).build().execute(&mut *tx).await?;
         Ok(updated.rows_affected() == 1)
     }
 

@@ -1,5 +1,6 @@
 //! The statements both stores build the same way, generic over the database: the rows of a key
-//! insert (keys, secrets, change records) and a key listing's filters.
+//! insert (keys, secrets, change records), the conditional overwrite of a key, and a key
+//! listing's filters.
 
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 
 use super::ListQuery;
 use super::row::{NewChange, key_columns};
-use crate::domain::api_key::IssuedKey;
+use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::scope::Scope;
 
 /// `INSERT INTO api_keys … VALUES …` for `keys`.
@@ -94,6 +95,46 @@ where
             .push_bind(change.at);
     });
     sql.push(" RETURNING seq");
+    sql
+}
+
+/// `UPDATE api_keys SET …` of every column a write may change, if the stored key is still at
+/// revision `expected` and not revoked.
+pub fn overwrite_key<'a, DB: Database>(key: &'a ApiKey, expected: i64) -> QueryBuilder<DB>
+where
+    Uuid: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    Json<&'a Vec<Scope>>: Encode<'a, DB> + Type<DB>,
+    Json<&'a Map<String, Value>>: Encode<'a, DB> + Type<DB>,
+    Option<i32>: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let refill = key.credits.and_then(|c| c.refill);
+    let mut sql = QueryBuilder::new("UPDATE api_keys SET ");
+    let mut set = sql.separated(", ");
+    set.push("name = ").push_bind_unseparated(key.name.as_str());
+    set.push("description = ").push_bind_unseparated(key.description.as_deref());
+    set.push("status = ").push_bind_unseparated(key.status.as_str());
+    set.push("scopes = ").push_bind_unseparated(Json(&key.scopes));
+    set.push("expires_at = ").push_bind_unseparated(key.expires_at);
+    set.push("metadata = ").push_bind_unseparated(Json(&key.metadata));
+    set.push("rate_limit_limit = ").push_bind_unseparated(key.rate_limit.map(|r| r.limit));
+    set.push("rate_limit_window_ms = ").push_bind_unseparated(key.rate_limit.map(|r| r.window_ms));
+    set.push("credits_remaining = ").push_bind_unseparated(key.credits.map(|c| c.remaining));
+    set.push("credits_refill_amount = ").push_bind_unseparated(refill.map(|r| r.amount));
+    set.push("credits_refill_interval_ms = ").push_bind_unseparated(refill.map(|r| r.interval_ms));
+    set.push("credits_refilled_at = ").push_bind_unseparated(key.credits_refilled_at);
+    set.push("credits_version = ").push_bind_unseparated(key.credits_version);
+    set.push("masked_key = ").push_bind_unseparated(key.masked_key.as_str());
+    set.push("revision = ").push_bind_unseparated(key.revision);
+    set.push("updated_at = ").push_bind_unseparated(key.updated_at);
+    set.push("deleted_at = ").push_bind_unseparated(key.deleted_at);
+    sql.push(" WHERE organization_id = ").push_bind(key.organization_id);
+    sql.push(" AND id = ").push_bind(key.id);
+    sql.push(" AND revision = ").push_bind(expected);
+    sql.push(" AND deleted_at IS NULL");
     sql
 }
 

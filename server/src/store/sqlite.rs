@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -122,36 +121,7 @@ impl SqliteStore {
 
     /// Overwrites the key's mutable columns if it is still at `expected` and not revoked.
     async fn overwrite(tx: &mut SqliteConnection, key: &ApiKey, expected: i64) -> Result<bool, StoreError> {
-        let refill = key.credits.and_then(|c| c.refill);
-        let updated = sqlx::query(
-            "UPDATE api_keys SET name = ?, description = ?, status = ?, scopes = ?, expires_at = ?, \
-             metadata = ?, rate_limit_limit = ?, rate_limit_window_ms = ?, credits_remaining = ?, \
-             credits_refill_amount = ?, credits_refill_interval_ms = ?, credits_refilled_at = ?, \
-             credits_version = ?, masked_key = ?, revision = ?, updated_at = ?, deleted_at = ? \
-             WHERE organization_id = ? AND id = ? AND revision = ? AND deleted_at IS NULL",
-        )
-        .bind(&key.name)
-        .bind(&key.description)
-        .bind(key.status.as_str())
-        .bind(Json(&key.scopes))
-        .bind(key.expires_at)
-        .bind(Json(&key.metadata))
-        .bind(key.rate_limit.map(|r| r.limit))
-        .bind(key.rate_limit.map(|r| r.window_ms))
-        .bind(key.credits.map(|c| c.remaining))
-        .bind(refill.map(|r| r.amount))
-        .bind(refill.map(|r| r.interval_ms))
-        .bind(key.credits_refilled_at)
-        .bind(key.credits_version)
-        .bind(&key.masked_key)
-        .bind(key.revision)
-        .bind(key.updated_at)
-        .bind(key.deleted_at)
-        .bind(key.organization_id)
-        .bind(key.id)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
+        let updated = sql::overwrite_key::<Sqlite>(key, expected).build().execute(&mut *tx).await?;
         Ok(updated.rows_affected() == 1)
     }
 
