@@ -35,6 +35,32 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_PEPPER", hide_env_values = true)]
     pub pepper: Option<String>,
 
+    /// Failed authentications one client address may make a minute (in a burst or spread out);
+    /// past that it gets 429s until its budget refills. Valid keys are never counted.
+    #[arg(long, env = "KEYWARD_AUTH_FAILURES_PER_MINUTE", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub auth_failures_per_minute: u32,
+
+    /// The longest a request may take, reading its body included, in milliseconds (408 after).
+    #[arg(long, env = "KEYWARD_REQUEST_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub request_timeout_ms: u64,
+
+    /// Requests handled at once; one more is answered 503 with `Retry-After`.
+    #[arg(long, env = "KEYWARD_MAX_IN_FLIGHT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
+
+    /// Open client connections at most; more wait in the listen backlog.
+    #[arg(long, env = "KEYWARD_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// How long a write waits for a lock another writer holds before it answers 503, in ms.
+    #[arg(long, env = "KEYWARD_LOCK_WAIT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub lock_wait_ms: u64,
+
     /// How logs are written to stderr (`RUST_LOG` picks what is logged).
     #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -55,6 +81,11 @@ impl Config {
             cache_max_age_ms: DEFAULT_MAX_AGE_MS,
             admin_key: None,
             pepper: None,
+            auth_failures_per_minute: 60,
+            request_timeout_ms: 30_000,
+            max_in_flight: 1024,
+            max_connections: 4096,
+            lock_wait_ms: 5_000,
             log_format: LogFormat::Text,
         }
     }
@@ -68,6 +99,11 @@ impl fmt::Debug for Config {
             .field("cache_max_age_ms", &self.cache_max_age_ms)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("pepper", &self.pepper.as_ref().map(|_| "<redacted>"))
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_connections", &self.max_connections)
+            .field("lock_wait_ms", &self.lock_wait_ms)
             .field("log_format", &self.log_format)
             .finish()
     }

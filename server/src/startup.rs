@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::api::limits::{AuthFailures, MAX_HEADER_BYTES, RequestLimits};
 use crate::api::{AppState, router};
 use crate::app::App;
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
@@ -18,6 +18,7 @@ use crate::domain::Millis;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::feed::{self, Follower};
+use crate::serve::{ConnectionLimits, serve};
 use crate::store;
 use crate::verifier::{LEASE_IDLE_MS, Verifier};
 
@@ -27,6 +28,10 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY_FLUSHES: u32 = 60;
 /// How long a key out of the cache stays unused before its in-memory state is forgotten.
 const RUNTIME_IDLE_MS: i64 = 10 * 60 * 1000;
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A built server: its listener is bound, so `local_addr` is known before it runs.
 pub struct Application {
@@ -36,6 +41,8 @@ pub struct Application {
     verifier: Arc<Verifier>,
     follower: Arc<Follower>,
     clock: Arc<dyn Clock>,
+    auth_failures: Arc<AuthFailures>,
+    connection_limits: ConnectionLimits,
 }
 
 impl Application {
@@ -58,7 +65,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let database = store::redacted(&config.database_url);
-        let store = store::connect(&config.database_url)
+        let store = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
             .await
             .with_context(|| format!("cannot open the database {database}"))?;
         let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
@@ -68,7 +75,21 @@ impl Application {
         let verifier = Arc::new(verifier);
         let follower = Arc::new(Follower::new(store.clone(), verifier.clone(), seq));
         let app = Arc::new(App::new(store, verifier.clone(), clock.clone()));
-        Ok(Self { listener, router: router(AppState { app }), bootstrap, verifier, follower, clock })
+        let quota =
+            std::num::NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
+        let auth_failures = Arc::new(AuthFailures::per_minute(quota));
+        let request_limits = RequestLimits::new(
+            config.max_in_flight as usize,
+            Duration::from_millis(config.request_timeout_ms),
+        );
+        let router = router(AppState { app, auth_failures: auth_failures.clone() }, request_limits);
+        let connection_limits = ConnectionLimits {
+            max_connections: config.max_connections as usize,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            max_header_bytes: 4 * MAX_HEADER_BYTES,
+            drain_timeout: DRAIN_TIMEOUT,
+        };
+        Ok(Self { listener, router, bootstrap, verifier, follower, clock, auth_failures, connection_limits })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -93,15 +114,9 @@ impl Application {
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let follower = tokio::spawn(self.follower.clone().run(feed::POLL_EVERY));
-        let flusher = tokio::spawn(flush_usage(self.verifier.clone(), self.clock.clone()));
-        // TCP_NODELAY: an answer goes out as soon as it is written, never held back by Nagle's
-        // algorithm waiting for the client's delayed ACK.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await;
+        let flusher =
+            tokio::spawn(flush_usage(self.verifier.clone(), self.clock.clone(), self.auth_failures.clone()));
+        let served = serve(self.listener, self.router, self.connection_limits, shutdown).await;
         for task in [flusher, follower] {
             task.abort();
             // Awaited, so what the tasks hold (the store, with SQLite's lock) is dropped now.
@@ -115,8 +130,9 @@ impl Application {
 }
 
 /// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`], and now and then
-/// forgets the in-memory state of idle keys once it is written.
-async fn flush_usage(verifier: Arc<Verifier>, clock: Arc<dyn Clock>) {
+/// forgets the in-memory state of idle keys once it is written, and the client addresses whose
+/// failed-authentication budget is whole again.
+async fn flush_usage(verifier: Arc<Verifier>, clock: Arc<dyn Clock>, auth_failures: Arc<AuthFailures>) {
     let mut ticks = tokio::time::interval(FLUSH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for round in 1u32.. {
@@ -124,6 +140,7 @@ async fn flush_usage(verifier: Arc<Verifier>, clock: Arc<dyn Clock>) {
         match verifier.flush(clock.now() - LEASE_IDLE_MS).await {
             Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
             Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
+                auth_failures.forget_recovered();
                 // A walk over every key's state (~50 ms for a million): off the async workers.
                 let (sweeper, now) = (verifier.clone(), clock.now());
                 match tokio::task::spawn_blocking(move || sweeper.sweep(now, RUNTIME_IDLE_MS)).await {

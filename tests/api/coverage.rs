@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app, spawn_postgres_app};
+use crate::helpers::{
+    TestApp, hold_the_only_request_slot, spawn_app, spawn_app_configured, spawn_postgres_app,
+};
 
 /// A documented operation, as read from `openapi.yaml`.
 pub struct Operation {
@@ -90,8 +92,42 @@ async fn live_path(app: &TestApp, operation: &Operation, id: Option<Uuid>) -> St
     operation.path.replace("{api_key_id}", &id.to_string()).replace("{user_id}", "ann")
 }
 
+/// The servers the scenarios need beside the main one.
+struct Harness {
+    app: TestApp,
+    unscoped_key: String,
+    /// A server that allows one failed authentication a minute, already spent.
+    limited: TestApp,
+    /// A server that takes one request at a time, held by a body that never ends.
+    saturated: TestApp,
+    _holder: tokio::task::JoinHandle<reqwest::Result<StatusCode>>,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let app = spawn_app().await;
+        let unscoped: Value = app
+            .request(Method::POST, "/v1/api_keys")
+            .json(&json!({"name": "no scopes"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
+        let limited = spawn_app_configured(|config| config.auth_failures_per_minute = 1).await;
+        let spent = limited.anonymous(Method::GET, "/v1/organization").send().await.unwrap();
+        assert_eq!(spent.status(), StatusCode::UNAUTHORIZED, "the one failure allowed");
+        let saturated = spawn_app_configured(|config| config.max_in_flight = 1).await;
+        let holder = hold_the_only_request_slot(&saturated).await;
+        Self { app, unscoped_key, limited, saturated, _holder: holder }
+    }
+}
+
 /// Sends the request that should get `status` from `operation`.
-async fn provoke(app: &TestApp, unscoped_key: &str, operation: &Operation, status: u16) -> reqwest::Response {
+async fn provoke(harness: &Harness, operation: &Operation, status: u16) -> reqwest::Response {
+    let (app, unscoped_key) = (&harness.app, harness.unscoped_key.as_str());
     let path = live_path(app, operation, None).await;
     let request = |path: &str| {
         let mut request = app.request(operation.method.clone(), path);
@@ -138,7 +174,22 @@ async fn provoke(app: &TestApp, unscoped_key: &str, operation: &Operation, statu
                 .await
         }
         422 => app.request(operation.method.clone(), &path).json(&json!({"name": ""})).send().await,
+        429 => {
+            let mut failing = harness.limited.anonymous(operation.method.clone(), &path);
+            if let Some(body) = valid_body(&operation.id) {
+                failing = failing.json(&body);
+            }
+            failing.send().await
+        }
+        431 => request(&path).header("x-padding", "x".repeat(20 * 1024)).send().await,
         503 if operation.id == "ready_view" => not_ready().await,
+        503 => {
+            let mut request = harness.saturated.request(operation.method.clone(), &path);
+            if let Some(body) = valid_body(&operation.id) {
+                request = request.json(&body);
+            }
+            request.send().await
+        }
         other => {
             panic!("no scenario provokes {other} from {}: add one to tests/api/coverage.rs", operation.id)
         }
@@ -164,17 +215,7 @@ async fn not_ready() -> reqwest::Result<reqwest::Response> {
 
 #[tokio::test]
 async fn every_documented_status_of_every_operation_is_returned_for_real() {
-    let app = spawn_app().await;
-    let unscoped: Value = app
-        .request(Method::POST, "/v1/api_keys")
-        .json(&json!({"name": "no scopes"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
+    let harness = Harness::start().await;
 
     // On drift, say so first: the scenarios below would only fail on its consequences.
     let generated = serde_json::to_value(keyward_server::api::openapi()).unwrap();
@@ -188,12 +229,16 @@ async fn every_documented_status_of_every_operation_is_returned_for_real() {
         "openapi.yaml and the handlers disagree (`-` openapi.yaml, `+` the handlers):\n{drift}"
     );
     let operations = documented_operations();
-    let declared = keyward_server::contract::OPENAPI_YAML.matches("operationId:").count();
+    // Operations, not links (which name an operation too, deeper in).
+    let declared = keyward_server::contract::OPENAPI_YAML
+        .lines()
+        .filter(|l| l.starts_with("      operationId:"))
+        .count();
     assert_eq!(operations.len(), declared, "every operation of openapi.yaml is read");
     let mut checked = 0;
     for operation in &operations {
         for (status, content_type) in &operation.statuses {
-            let response = provoke(&app, &unscoped_key, operation, *status).await;
+            let response = provoke(&harness, operation, *status).await;
             let label = format!("{} {} -> {status}", operation.id, operation.method);
             assert_eq!(response.status(), StatusCode::from_u16(*status).unwrap(), "{label}");
             let got = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());

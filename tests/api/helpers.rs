@@ -33,13 +33,14 @@ pub struct TestApp {
     pub db_path: PathBuf,
     dir: TempDir,
     postgres: Option<Arc<TestDatabase>>,
+    configure: fn(&mut Config),
     shutdown: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Starts the real application on a free loopback port over a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_trusting_cache_for(DEFAULT_MAX_AGE_MS).await
+    spawn_app_configured(|_| {}).await
 }
 
 /// Like [`spawn_app`], with cached keys read again after `max_age_ms`.
@@ -47,23 +48,36 @@ pub async fn spawn_app_trusting_cache_for(max_age_ms: i64) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
     let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    spawn_app_in(dir, None, url, root_key, max_age_ms).await
+    spawn_app_in(dir, None, url, root_key, max_age_ms, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed by `configure` (limits, timeouts).
+pub async fn spawn_app_configured(configure: fn(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
+    let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
+    spawn_app_in(dir, None, url, root_key, DEFAULT_MAX_AGE_MS, configure).await
 }
 
 /// Starts the real application over a fresh PostgreSQL database of its own.
 pub async fn spawn_postgres_app() -> TestApp {
+    spawn_postgres_app_configured(|_| {}).await
+}
+
+/// Like [`spawn_postgres_app`], with settings changed by `configure`.
+pub async fn spawn_postgres_app_configured(configure: fn(&mut Config)) -> TestApp {
     let database = Arc::new(TestDatabase::create().await);
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = database.url.clone();
-    spawn_app_in(dir, Some(database), url, root_key, DEFAULT_MAX_AGE_MS).await
+    spawn_app_in(dir, Some(database), url, root_key, DEFAULT_MAX_AGE_MS, configure).await
 }
 
 /// A second instance over the same database as `app`, with its own caches and feed (PostgreSQL).
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    spawn_app_in(dir, app.postgres.clone(), app.database_url.clone(), app.root_key.clone(), app.max_age_ms)
-        .await
+    let (database, root_key) = (app.database_url.clone(), app.root_key.clone());
+    spawn_app_in(dir, app.postgres.clone(), database, root_key, app.max_age_ms, app.configure).await
 }
 
 /// Starts the real application over `database_url`, adopting `root_key` on first start.
@@ -73,11 +87,16 @@ async fn spawn_app_in(
     database_url: String,
     root_key: String,
     max_age_ms: i64,
+    configure: fn(&mut Config),
 ) -> TestApp {
     let db_path = dir.path().join("keyward.db");
     let mut config = Config::for_tests(database_url.clone());
     config.admin_key = Some(root_key.clone());
     config.cache_max_age_ms = max_age_ms;
+    // The suites fail authentication on purpose, from one address, far more than a client
+    // would: the limit is tested on servers that set it low (tests/api/limits.rs).
+    config.auth_failures_per_minute = 1_000_000;
+    configure(&mut config);
     let clock = Arc::new(AdvancingClock::default());
     let app = Application::build_with_clock(&config, clock.clone()).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
@@ -96,6 +115,7 @@ async fn spawn_app_in(
         db_path,
         dir,
         postgres,
+        configure,
         shutdown,
         server,
     };
@@ -109,7 +129,15 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         let _ = self.shutdown.send(());
         self.server.await.expect("the server task").expect("the server stops cleanly");
-        spawn_app_in(self.dir, self.postgres, self.database_url, self.root_key, self.max_age_ms).await
+        spawn_app_in(
+            self.dir,
+            self.postgres,
+            self.database_url,
+            self.root_key,
+            self.max_age_ms,
+            self.configure,
+        )
+        .await
     }
 
     /// Waits until `GET /v1/ready` says the instance follows the change feed.
@@ -175,6 +203,30 @@ impl TestApp {
             .into_inner();
         let client = self.client_with(&created.key);
         (created, client)
+    }
+}
+
+/// Starts a create whose body never ends on `app`, a server that takes one request at a time,
+/// and returns once it holds that slot: the task ends when the server cuts it off.
+pub async fn hold_the_only_request_slot(
+    app: &TestApp,
+) -> tokio::task::JoinHandle<reqwest::Result<StatusCode>> {
+    use futures::StreamExt;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let never_ends = futures::stream::once(async { Ok::<_, std::io::Error>(b"{".to_vec()) })
+            .chain(futures::stream::pending());
+        let request = app
+            .request(Method::POST, "/v1/api_keys")
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(never_ends));
+        let holder = tokio::spawn(async move { request.send().await.map(|r| r.status()) });
+        // Refused at once if another request had the slot; still running if it holds it.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if !holder.is_finished() {
+            return holder;
+        }
+        assert!(std::time::Instant::now() < deadline, "the endless request never took the slot");
     }
 }
 

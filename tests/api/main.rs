@@ -10,6 +10,7 @@ mod authorization;
 mod coverage;
 mod errors;
 mod instances;
+mod limits;
 mod organizations;
 mod revocation;
 mod secrets;

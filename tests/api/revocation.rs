@@ -44,13 +44,13 @@ async fn until(app: &TestApp, key: &str, scopes: Value, wanted: VerifyCode, with
 }
 
 /// Holds a write lock that keeps the server's next write to key `id` waiting until released.
-enum WriteBlocker {
+pub enum WriteBlocker {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
 impl WriteBlocker {
-    async fn hold(app: &TestApp, id: &str) -> Self {
+    pub async fn hold(app: &TestApp, id: &str) -> Self {
         if app.database_url.starts_with("sqlite:") {
             let mut connection = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
             sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut connection).await.unwrap();
@@ -67,7 +67,7 @@ impl WriteBlocker {
         }
     }
 
-    async fn release(self) {
+    pub async fn release(self) {
         match self {
             WriteBlocker::Sqlite(mut c) => sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop),
             WriteBlocker::Postgres(mut c) => sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop),

@@ -2,6 +2,7 @@
 
 mod bench;
 mod docs;
+mod fuzz_api;
 mod instructions;
 mod openapi;
 #[cfg(test)]
@@ -17,6 +18,8 @@ commands:
   docs [--out DIR] generate the API reference from openapi.yaml (target/site by default)
   bench [--seconds N] [--connections N] [--big-store KEYS] [--pairs N]
                    the release server under wrk: verify against a trivial route, 1k vs 1M keys
+  fuzz-api [--max-examples N] [--seed N]
+                   schemathesis against the release server: every check, two organizations as peers
   instructions [--requests N]
                    instructions per request under callgrind: verify against the trivial route
   help             print this message";
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         ["openapi", rest @ ..] => openapi::run(rest),
         ["docs", rest @ ..] => docs::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["fuzz-api", rest @ ..] => fuzz_api::run(rest),
         ["instructions", rest @ ..] => instructions::run(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");

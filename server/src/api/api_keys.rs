@@ -37,6 +37,11 @@ const MAX_LIMIT: i32 = 100;
         (status = 201, description = "The key was created", body = ApiKeyCreated, headers(
             ("Location" = String, description = "The path of the new key"),
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        ), links(
+            ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
+            ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
+            ("api_key_rotate" = (operation_id = "api_key_rotate", parameters(("api_key_id" = "$response.body#/api_key/id")))),
+            ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/api_key/id")))),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -45,6 +50,9 @@ const MAX_LIMIT: i32 = 100;
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -80,6 +88,9 @@ pub async fn api_key_create(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -109,6 +120,9 @@ pub async fn api_key_list(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -138,6 +152,10 @@ pub async fn api_key_view(
     responses(
         (status = 200, description = "The updated API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        ), links(
+            ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/id")))),
+            ("api_key_rotate" = (operation_id = "api_key_rotate", parameters(("api_key_id" = "$response.body#/id")))),
+            ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/id")))),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -149,6 +167,9 @@ pub async fn api_key_view(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -183,6 +204,9 @@ pub async fn api_key_update(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -207,6 +231,10 @@ pub async fn api_key_delete(
     responses(
         (status = 200, description = "The key with its new secret", body = ApiKeyCreated, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+        ), links(
+            ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
+            ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
+            ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/api_key/id")))),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -217,6 +245,9 @@ pub async fn api_key_delete(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]

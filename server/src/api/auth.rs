@@ -12,6 +12,7 @@ use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
+use crate::serve::client_address;
 use crate::verifier::CachedKey;
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
@@ -63,27 +64,42 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = presented_key(&parts.headers)?;
-        let secret = Secret::parse(presented)
-            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
-        let now = state.app.now();
-        let verifier = state.app.verifier();
-        let resolved = verifier
-            .resolve(&secret, now)
-            .await?
-            .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-        verifier.record_use(&resolved, now);
-        let key = resolved.key;
-        if resolved.secret_expires_at.is_some_and(|at| at <= now) {
-            return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
+        match authenticate(parts, state).await {
+            Err(ApiError::Unauthorized { code, detail }) => {
+                // A failure counts against the client's address; past its budget the answer is a
+                // 429 instead. A good key is never counted, so it keeps working.
+                if let Some(address) = client_address(parts) {
+                    state.auth_failures.count(address.ip())?;
+                }
+                Err(ApiError::Unauthorized { code, detail })
+            }
+            other => other,
         }
-        key.usable_at(now).map_err(|why| match why {
-            Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
-            Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
-            Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
-        })?;
-        Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
+}
+
+/// The caller a request's credential names, or why there is none.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let presented = presented_key(&parts.headers)?;
+    let secret = Secret::parse(presented)
+        .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
+    let now = state.app.now();
+    let verifier = state.app.verifier();
+    let resolved = verifier
+        .resolve(&secret, now)
+        .await?
+        .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
+    verifier.record_use(&resolved, now);
+    let key = resolved.key;
+    if resolved.secret_expires_at.is_some_and(|at| at <= now) {
+        return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
+    }
+    key.usable_at(now).map_err(|why| match why {
+        Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
+        Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
+        Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
+    })?;
+    Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
 }
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.

@@ -1,12 +1,18 @@
 //! The API's error enum and its rendering as RFC 9457 problem documents.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{Problem, ProblemError};
 use crate::app::AppError;
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
+
+/// The `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+/// The name of the failed-authentication policy in those fields.
+pub const AUTH_FAILURES_POLICY: &str = "auth_failures";
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -41,6 +47,23 @@ pub enum ApiError {
     /// This instance cannot serve now (starting, or re-reading the change feed).
     #[error("{detail}")]
     ServiceUnavailable { detail: String },
+    /// A write gave up on a busy store (contention or a lock held too long); retry after a while.
+    #[error("the store is busy with other writes; try again in {retry_after_s} s")]
+    Busy { retry_after_s: u64 },
+    /// More requests are in flight than this instance takes at once.
+    #[error("this instance is at its limit of {limit} requests in flight; try again shortly")]
+    Overloaded { limit: usize },
+    /// Too many failed authentications from this client address.
+    #[error(
+        "too many failed authentications from this address: at most {quota} a minute; try again in {retry_after_s} s"
+    )]
+    TooManyAuthFailures { quota: u32, retry_after_s: u64 },
+    /// The request's headers add up to more than the server reads.
+    #[error("the request headers add up to more than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
+    /// The request took longer than the server allows (a slow body, a slow store).
+    #[error("the request did not complete within {limit_ms} ms")]
+    RequestTimeout { limit_ms: u64 },
     /// A fault of ours: the caller sees a generic message, the log sees this one.
     #[error("internal error: {0}")]
     Internal(String),
@@ -76,7 +99,12 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable { .. } | ApiError::Busy { .. } | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +123,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "request.unsupported_media_type",
             ApiError::Unprocessable { .. } => "request.invalid_body",
             ApiError::ServiceUnavailable { .. } => "system.not_ready",
+            ApiError::Busy { .. } => "system.busy",
+            ApiError::Overloaded { .. } => "system.overloaded",
+            ApiError::TooManyAuthFailures { .. } => "auth.too_many_failures",
+            ApiError::HeadersTooLarge { .. } => "request.headers_too_large",
+            ApiError::RequestTimeout { .. } => "request.timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -162,6 +195,28 @@ impl IntoResponse for ApiError {
                     response.headers_mut().insert(header::ETAG, etag);
                 }
             }
+            ApiError::ServiceUnavailable { .. } | ApiError::Overloaded { .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
+            ApiError::Busy { retry_after_s } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            ApiError::TooManyAuthFailures { quota, retry_after_s } => {
+                // draft-ietf-httpapi-ratelimit-headers: the policy (quota per window) and what is
+                // left of it (nothing, until `t` seconds from now).
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+                if let Ok(policy) =
+                    HeaderValue::from_str(&format!("\"{AUTH_FAILURES_POLICY}\";q={quota};w=60"))
+                {
+                    headers.insert(RATELIMIT_POLICY, policy);
+                }
+                if let Ok(state) =
+                    HeaderValue::from_str(&format!("\"{AUTH_FAILURES_POLICY}\";r=0;t={retry_after_s}"))
+                {
+                    headers.insert(RATELIMIT, state);
+                }
+            }
             _ => {}
         }
         response
@@ -184,9 +239,11 @@ impl From<AppError> for ApiError {
                 code: "api_keys.key_revoked",
                 detail: "the key was revoked and cannot change".into(),
             },
-            other @ (AppError::Contention | AppError::Aborted(_) | AppError::Store(_)) => {
-                ApiError::Internal(other.to_string())
+            AppError::Contention(why) => {
+                tracing::warn!(why, "a write gave up on a busy store");
+                ApiError::Busy { retry_after_s: 1 }
             }
+            other @ (AppError::Aborted(_) | AppError::Store(_)) => ApiError::Internal(other.to_string()),
         }
     }
 }

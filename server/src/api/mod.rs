@@ -5,6 +5,7 @@ pub mod auth;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 pub mod model;
 pub mod organizations;
@@ -27,10 +28,12 @@ use crate::app::App;
 use error::ApiError;
 use model::*;
 
-/// What every handler can reach: the application layer (and through it, the verifier).
+/// What every handler can reach: the application layer (and through it, the verifier), and the
+/// count of failed authentications per client address.
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
+    pub auth_failures: Arc<limits::AuthFailures>,
 }
 
 #[derive(OpenApi)]
@@ -47,6 +50,8 @@ pub struct AppState {
         PayloadTooLarge,
         UnsupportedMediaType,
         UnprocessableEntity,
+        HeadersTooLarge,
+        TooManyRequests,
         ServiceUnavailable,
     )),
     modifiers(&SecuritySchemes),
@@ -95,7 +100,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole application: every operation, with its layers.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_limits: limits::RequestLimits) -> Router {
     let (routes, _) = router_parts();
     routes
         .merge(docs::router())
@@ -111,6 +116,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(middleware::pretty))
                 .layer(axum::middleware::from_fn(middleware::problem_bodies))
                 .layer(CatchPanicLayer::new())
+                .layer(axum::middleware::from_fn_with_state(request_limits, limits::guard))
                 .layer(axum::middleware::from_fn(middleware::negotiate)),
         )
         .with_state(state)

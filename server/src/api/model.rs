@@ -520,8 +520,32 @@ problem_responses! {
     PayloadTooLarge => "The body is over 64 KiB",
     UnsupportedMediaType => "The body is not `application/json`",
     UnprocessableEntity => "The body is JSON but not a valid request; `errors` names the fields",
-    ServiceUnavailable => "This instance should get no traffic now; `detail` says why",
+    HeadersTooLarge => "The request headers add up to more than 16 KiB",
 }
+
+/// 429: too many failed authentications from the client's address.
+#[derive(ToResponse)]
+#[response(
+    description = "Too many failed authentications from this client address; valid keys keep working",
+    content_type = "application/problem+json",
+    headers(
+        ("Retry-After" = i32, description = "Seconds until a failed authentication is allowed again"),
+        ("RateLimit-Policy" = String, description = "The policy: failures allowed (`q`) per window of `w` seconds"),
+        ("RateLimit" = String, description = "What is left of the policy (`r`) and seconds until it refills (`t`)"),
+    )
+)]
+#[allow(dead_code)]
+pub struct TooManyRequests(Problem);
+
+/// 503: this instance cannot take the request now.
+#[derive(ToResponse)]
+#[response(
+    description = "This instance cannot take the request now (not ready, at its limit of requests in flight, or the store is busy); `detail` says why",
+    content_type = "application/problem+json",
+    headers(("Retry-After" = i32, description = "Seconds to wait before trying again")),
+)]
+#[allow(dead_code)]
+pub struct ServiceUnavailable(Problem);
 
 /// `pretty`, the one query parameter every JSON operation takes.
 #[derive(Debug, Deserialize, IntoParams)]

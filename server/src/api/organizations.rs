@@ -28,6 +28,9 @@ use crate::domain::scope::{Access, ORGANIZATIONS};
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -60,6 +63,9 @@ pub async fn organization_create(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]

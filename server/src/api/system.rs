@@ -22,6 +22,7 @@ use crate::contract::OPENAPI_YAML;
         (status = 200, description = "The server is up", body = Health),
         (status = 400, response = BadRequest),
         (status = 406, response = NotAcceptable),
+        (status = 431, response = HeadersTooLarge),
     )
 )]
 pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Json<Health>, ApiError> {
@@ -39,6 +40,7 @@ pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Js
         (status = 200, description = "The store answers and the change feed is followed", body = Health),
         (status = 400, response = BadRequest),
         (status = 406, response = NotAcceptable),
+        (status = 431, response = HeadersTooLarge),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -63,6 +65,8 @@ fn healthy(path: &str) -> Health {
     security(()),
     responses(
         (status = 200, description = "The OpenAPI document", body = String, content_type = "application/yaml"),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn openapi_view() -> Response {

@@ -27,6 +27,9 @@ use crate::domain::validation::{Checker, MAX_NAME_LEN};
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -60,6 +63,9 @@ pub async fn user_api_key_list(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]

@@ -39,6 +39,9 @@ const MAX_COST: i64 = 1_000_000_000;
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 431, response = HeadersTooLarge),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn api_key_verify(

@@ -144,7 +144,7 @@ impl App {
                     return Ok((key, secret));
                 }
             }
-            Err(AppError::Contention)
+            Err(AppError::Contention("the key kept changing under concurrent writers"))
         })
         .await
     }
@@ -172,7 +172,7 @@ impl App {
                     return Ok(key);
                 }
             }
-            Err(AppError::Contention)
+            Err(AppError::Contention("the key kept changing under concurrent writers"))
         })
         .await
     }

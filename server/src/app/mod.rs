@@ -37,8 +37,9 @@ pub enum AppError {
     RevisionMismatch { current: i64 },
     #[error("the key was revoked and cannot change")]
     Revoked,
-    #[error("the record kept changing under concurrent updates")]
-    Contention,
+    /// The store is busy (concurrent writers, a lock held too long): trying again may succeed.
+    #[error("the store is busy: {0}")]
+    Contention(&'static str),
     #[error("the operation's task failed: {0}")]
     Aborted(String),
     #[error(transparent)]
@@ -49,6 +50,7 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Contention(why) => AppError::Contention(why),
             other => AppError::Store(other),
         }
     }

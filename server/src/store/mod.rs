@@ -7,6 +7,7 @@ mod sql;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -38,14 +39,17 @@ pub enum StoreError {
          KEYWARD_PEPPER"
     )]
     PepperMismatch { stored: String, configured: String },
-    #[error("the record kept changing under concurrent writers")]
-    Contention,
+    /// The write could not go through now: the record kept changing under concurrent writers,
+    /// a lock stayed held longer than the store waits, or no connection was free in time.
+    /// Trying again later may succeed.
+    #[error("the database is busy: {0}")]
+    Contention(&'static str),
     #[error("a stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot open the database file: {0}")]
     File(#[from] std::io::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -232,12 +236,42 @@ pub trait Store: Send + Sync + 'static {
     async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError>;
 }
 
+impl From<sqlx::Error> for StoreError {
+    /// A lock held too long (SQLite's `SQLITE_BUSY`, PostgreSQL's `lock_not_available`,
+    /// a deadlock or a serialization failure) or a pool with no free connection is contention,
+    /// which a client may retry; anything else is a database error.
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut => StoreError::Contention("no database connection was free in time"),
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // SQLite: SQLITE_BUSY and its extended codes (5, 261, 517, ...).
+                Some(code) if code.parse::<i32>().is_ok_and(|c| c & 0xff == 5) => {
+                    StoreError::Contention("another writer held the database lock")
+                }
+                Some("55P03") => StoreError::Contention("another writer held the record's lock"),
+                Some("40001" | "40P01") => StoreError::Contention("a concurrent write conflicted"),
+                _ => StoreError::Database(error),
+            },
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// How long a write waits for a lock another writer holds before it gives up with
+/// [`StoreError::Contention`], unless the configuration says otherwise.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
+
 /// Opens the store a database URL names, running its migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, DEFAULT_LOCK_WAIT).await
+}
+
+/// Like [`connect`], with writes waiting at most `lock_wait` for a lock another writer holds.
+pub async fn connect_with(url: &str, lock_wait: Duration) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect(url, lock_wait).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(PostgresStore::connect(url, lock_wait).await?))
     } else {
         Err(StoreError::UnsupportedUrl(redacted(url)))
     }

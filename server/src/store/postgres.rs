@@ -43,9 +43,11 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to the database at `url` and migrates it (sqlx's migrator takes an advisory
     /// lock, so instances starting at once migrate one after the other).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// A write waits up to `lock_wait` for a row or advisory lock (`lock_timeout`).
+    pub async fn connect(url: &str, lock_wait: Duration) -> Result<Self, StoreError> {
+        let lock_timeout = format!("{}ms", lock_wait.as_millis().max(1));
         let options = PgConnectOptions::from_str(url)?
-            .options([("statement_timeout", STATEMENT_TIMEOUT)])
+            .options([("statement_timeout", STATEMENT_TIMEOUT), ("lock_timeout", lock_timeout.as_str())])
             .application_name("keyward-server");
         let pool = PgPoolOptions::new()
             .max_connections(16)

@@ -42,14 +42,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url`, locks it and migrates it.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Opens (creating if missing) the database at `url`, locks it and migrates it; a write
+    /// waits up to `lock_wait` for the database's write lock.
+    pub async fn connect(url: &str, lock_wait: Duration) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(lock_wait);
         let path = options.get_filename();
         let lock = if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
             None

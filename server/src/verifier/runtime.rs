@@ -201,7 +201,7 @@ impl KeyRuntime {
                 self.add_lease(stored.version, &balance, taken, now);
             }
         }
-        Err(StoreError::Contention)
+        Err(StoreError::Contention("the credit balance kept changing under other instances"))
     }
 
     /// Spends from the lease held, if it serves and covers `cost`.
