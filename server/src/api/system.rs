@@ -64,7 +64,7 @@ fn healthy(path: &str) -> Health {
     tag = "system",
     security(()),
     responses(
-        (status = 200, description = "The OpenAPI document", body = String, content_type = "application/yaml"),
+        (status = 200, description = "The OpenAPI document, a YAML mapping", body = Object, content_type = "application/yaml"),
         (status = 431, response = HeadersTooLarge),
         (status = 503, response = ServiceUnavailable),
     )
