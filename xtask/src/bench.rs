@@ -19,7 +19,7 @@ use keyward_server::domain::now_millis;
 use keyward_server::domain::scope::{Access, Scope};
 use keyward_server::store;
 
-mod postgres;
+pub(crate) mod postgres;
 
 /// Distinct valid keys the "many keys" scenarios pick from at random.
 const HOT_KEYS: usize = 1_000;

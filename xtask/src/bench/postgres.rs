@@ -24,14 +24,14 @@ const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const REVOKES: usize = 120;
 
 /// A database of the bench's own, dropped at the end.
-struct Database {
+pub(crate) struct Database {
     admin_url: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Database {
-    async fn create() -> Result<Self> {
+    pub(crate) async fn create() -> Result<Self> {
         let admin_url = std::env::var(URL_VARIABLE).unwrap_or_else(|_| DEFAULT_URL.to_owned());
         let mut admin = PgConnection::connect(&admin_url)
             .await
@@ -47,7 +47,7 @@ impl Database {
         Ok(Self { admin_url, name, url })
     }
 
-    async fn drop_now(self) -> Result<()> {
+    pub(crate) async fn drop_now(self) -> Result<()> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
         let name = &self.name;
         sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
