@@ -1,0 +1,180 @@
+//! Properties of the key format, masking, scopes and patches, over generated inputs (proptest).
+
+use keyward_server::bootstrap::ensure_default_organization;
+use keyward_server::domain::api_key::{ApiKeyPatch, KeyStatus, NewApiKey};
+use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
+use keyward_server::domain::limits::{Credits, CreditsRefill, RateLimit};
+use keyward_server::domain::scope::{Access, Scope};
+use keyward_server::store::{self, ChangeKind};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn prefix() -> impl Strategy<Value = KeyPrefix> {
+    "[a-z][a-z0-9]{0,11}".prop_map(|p| KeyPrefix::parse(&p).expect("the strategy makes valid prefixes"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_generated_key_always_parses_back_to_itself(prefix in prefix()) {
+        let secret = Secret::generate(&prefix);
+        let parsed = Secret::parse(secret.expose()).expect("a generated key parses");
+        prop_assert_eq!(parsed.expose(), secret.expose());
+        prop_assert_eq!(parsed.prefix(), prefix.as_str());
+    }
+
+    #[test]
+    fn the_checksum_catches_every_single_character_change(prefix in prefix(), position in any::<prop::sample::Index>()) {
+        let secret = Secret::generate(&prefix);
+        let key = secret.expose().as_bytes();
+        // Any character of the key, the prefix's included, but the `_` that ends the prefix.
+        let at = position.index(key.len() - 1);
+        let at = if key[at] == b'_' { at + 1 } else { at };
+        for &other in BASE62.iter().filter(|&&c| c != key[at]) {
+            let mut changed = key.to_vec();
+            changed[at] = other;
+            let changed = String::from_utf8(changed).unwrap();
+            prop_assert!(Secret::parse(&changed).is_err(), "{} parsed after changing character {}", changed, at);
+        }
+    }
+
+    #[test]
+    fn the_checksum_catches_every_swap_of_two_adjacent_characters(prefix in prefix()) {
+        let secret = Secret::generate(&prefix);
+        let key = secret.expose().as_bytes();
+        for at in 0..key.len() - 1 {
+            if key[at] == key[at + 1] {
+                continue; // no change to catch
+            }
+            let mut swapped = key.to_vec();
+            swapped.swap(at, at + 1);
+            let swapped = String::from_utf8(swapped).unwrap();
+            prop_assert!(Secret::parse(&swapped).is_err(), "{} parsed after swapping {} and {}", swapped, at, at + 1);
+        }
+    }
+
+    #[test]
+    fn masking_shows_only_the_prefix_and_four_random_characters(prefix in prefix()) {
+        let secret = Secret::generate(&prefix);
+        let masked = secret.masked();
+        let shown = prefix.as_str().len() + 1 + 4;
+        prop_assert_eq!(masked.len(), secret.expose().len(), "the mask keeps the length");
+        prop_assert_eq!(&masked[..shown], &secret.expose()[..shown]);
+        prop_assert!(masked[shown..].bytes().all(|b| b == b'*'), "{} shows more than {} characters", masked, shown);
+    }
+
+    #[test]
+    fn a_scope_grants_what_its_access_covers_and_nothing_on_another_resource(
+        resource in "[a-z][a-z0-9_]{0,10}",
+        other in "[a-z][a-z0-9_]{0,10}",
+        held in access(),
+        wanted in access(),
+        targets in proptest::collection::vec("[a-z0-9]{1,8}", 0..4),
+        target in proptest::option::of("[a-z0-9]{1,8}"),
+    ) {
+        let scope = Scope { resource: resource.clone(), access: held, targets: targets.clone() };
+        let granted = scope.grants(&resource, wanted, target.as_deref());
+        let by_access = held == wanted || held == Access::Write;
+        let by_target = targets.is_empty() || target.as_ref().is_some_and(|t| targets.contains(t));
+        prop_assert_eq!(granted, by_access && by_target);
+        if other != resource {
+            prop_assert!(!scope.grants(&other, wanted, target.as_deref()));
+        }
+    }
+}
+
+fn access() -> impl Strategy<Value = Access> {
+    prop_oneof![
+        Just(Access::Read),
+        Just(Access::Create),
+        Just(Access::Update),
+        Just(Access::Delete),
+        Just(Access::Write)
+    ]
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|n| Value::from(i64::from(n))),
+        "[ -~]{0,16}".prop_map(Value::String),
+    ]
+}
+
+fn metadata() -> impl Strategy<Value = Map<String, Value>> {
+    let value = json_leaf().prop_recursive(2, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    proptest::collection::btree_map("[a-z_]{1,12}", value, 0..8).prop_map(|m| m.into_iter().collect())
+}
+
+fn patch() -> impl Strategy<Value = ApiKeyPatch> {
+    let scope = ("[a-z][a-z0-9_.:-]{0,20}", access(), proptest::collection::vec("[a-zA-Z0-9]{1,12}", 0..3))
+        .prop_map(|(resource, access, targets)| Scope { resource, access, targets });
+    let rate_limit =
+        (1i32..=1_000_000, 1i64..=86_400_000).prop_map(|(limit, window_ms)| RateLimit { limit, window_ms });
+    let refill = (1i64..=1_000_000_000_000, 1_000i64..=31_622_400_000)
+        .prop_map(|(amount, interval_ms)| CreditsRefill { amount, interval_ms });
+    let credits = (0i64..=1_000_000_000_000, proptest::option::of(refill))
+        .prop_map(|(remaining, refill)| Credits { remaining, refill });
+    (
+        proptest::option::of("[a-zA-Z0-9 ()-]{1,40}"),
+        proptest::option::of(proptest::option::of("[ -~]{0,60}")),
+        proptest::option::of(prop_oneof![Just(KeyStatus::Enabled), Just(KeyStatus::Disabled)]),
+        proptest::option::of(proptest::collection::vec(scope, 0..5)),
+        proptest::option::of(proptest::option::of(0i64..=4_102_444_800_000)),
+        proptest::option::of(metadata()),
+        proptest::option::of(proptest::option::of(rate_limit)),
+        proptest::option::of(proptest::option::of(credits)),
+    )
+        .prop_map(|(name, description, status, scopes, expires_at, metadata, rate_limit, credits)| {
+            ApiKeyPatch { name, description, status, scopes, expires_at, metadata, rate_limit, credits }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Through the real store (a SQLite file): every field the patch sets reads back as the
+    /// patch has it, and every field it leaves out reads back as before.
+    #[test]
+    fn a_patch_written_and_read_back_equals_the_patch(patch in patch()) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            let store = store::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
+            let hasher = KeyHasher::default();
+            let admin = Secret::generate(&KeyPrefix::default());
+            ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await.unwrap();
+            let found = store.api_key_by_digest(&hasher.digest(&admin)).await.unwrap();
+            let organization_id = found.expect("the root key is stored").api_key.organization_id;
+            let new = NewApiKey { name: "before".into(), description: Some("kept?".into()), ..Default::default() };
+            let (issued, _) = new.issue(organization_id, &hasher, 1_000).unwrap();
+            store.api_key_insert(&issued).await.unwrap();
+            let before = issued.api_key;
+            let patch = patch.clone().check().expect("the strategy makes valid patches");
+            let mut patched = before.clone();
+            patch.apply(&mut patched, 2_000);
+            let written = store.api_key_write(&patched, before.revision, ChangeKind::Updated).await.unwrap();
+            assert!(written.is_some(), "the write at the read revision goes through");
+            let read = store.api_key_get(organization_id, before.id).await.unwrap();
+            assert_eq!(read.name, patch.name.clone().unwrap_or(before.name.clone()));
+            assert_eq!(read.description, patch.description.clone().unwrap_or(before.description.clone()));
+            assert_eq!(read.status, patch.status.unwrap_or(before.status));
+            assert_eq!(read.scopes, patch.scopes.clone().unwrap_or(before.scopes.clone()));
+            assert_eq!(read.expires_at, patch.expires_at.unwrap_or(before.expires_at));
+            assert_eq!(read.metadata, patch.metadata.clone().unwrap_or(before.metadata.clone()));
+            assert_eq!(read.rate_limit, patch.rate_limit.unwrap_or(before.rate_limit));
+            assert_eq!(read.credits, patch.credits.unwrap_or(before.credits));
+            assert_eq!(read.revision, before.revision + 1);
+        });
+    }
+}
