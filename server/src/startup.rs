@@ -100,6 +100,11 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// The router with every layer, to drive in-process where a socket adds nothing (fuzzing).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// What start-up did: on a fresh store, the root key to show once.
     pub fn bootstrap(&self) -> &Bootstrap {
         &self.bootstrap
