@@ -131,3 +131,19 @@ async fn a_write_held_back_by_another_writer_is_a_503_on_postgres() {
     let app = spawn_postgres_app_configured(|config| config.lock_wait_ms = 200).await;
     a_write_held_back_past_the_lock_wait_is_a_503_and_changes_nothing(app).await;
 }
+
+#[tokio::test]
+async fn metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored() {
+    let app = spawn_app_configured(|_| {}).await;
+    let deep = (0..6).fold(json!(1), |inner, _| json!({ "n": inner }));
+    for metadata in [json!({ "big": "x".repeat(9 * 1024) }), json!({ "deep": deep })] {
+        let response = app
+            .request(Method::POST, "/v1/api_keys")
+            .json(&json!({"name": "meta", "metadata": metadata}))
+            .send();
+        let problem = assert_problem(response.await.unwrap(), 422, "request.invalid_body").await;
+        assert_eq!(crate::helpers::problem_fields(&problem), ["metadata"], "{problem}");
+    }
+    let listed = app.get_json("/v1/api_keys").await;
+    assert_eq!(listed["api_keys"].as_array().map(Vec::len), Some(1), "only the root key: {listed}");
+}

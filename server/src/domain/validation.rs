@@ -12,6 +12,10 @@ pub const MAX_SCOPES: usize = 50;
 pub const MAX_TARGETS: usize = 100;
 /// The most top-level entries in a key's metadata.
 pub const MAX_METADATA_ENTRIES: usize = 64;
+/// The most bytes a key's metadata may take as compact JSON.
+pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+/// How deep a key's metadata may nest arrays and objects (the metadata object itself is 1).
+pub const MAX_METADATA_DEPTH: usize = 5;
 /// The longest scope resource name.
 pub const MAX_RESOURCE_LEN: usize = 64;
 /// The longest name, id or target.
@@ -125,6 +129,21 @@ impl Checker {
         if metadata.len() > MAX_METADATA_ENTRIES {
             self.fail(field, "too_many", format!("must hold at most {MAX_METADATA_ENTRIES} entries"));
         }
+        let bytes = serde_json::to_vec(metadata).map_or(usize::MAX, |json| json.len());
+        if bytes > MAX_METADATA_BYTES {
+            self.fail(
+                field,
+                "too_large",
+                format!("must take at most {MAX_METADATA_BYTES} bytes as JSON, not {bytes}"),
+            );
+        }
+        if metadata.values().map(depth).max().unwrap_or(0) + 1 > MAX_METADATA_DEPTH {
+            self.fail(
+                field,
+                "too_deep",
+                format!("must nest at most {MAX_METADATA_DEPTH} levels of objects and arrays"),
+            );
+        }
     }
 
     /// An integer in `min..=max`.
@@ -157,6 +176,15 @@ impl Checker {
     }
 }
 
+/// How many levels of arrays and objects `value` nests (a scalar is 0).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(entries) => 1 + entries.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// `^[a-z][a-z0-9_.:-]*$`
 fn is_resource_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -168,6 +196,27 @@ fn is_resource_name(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::domain::scope::Access;
+
+    #[test]
+    fn metadata_is_refused_past_its_size_or_depth_and_accepted_up_to_them() {
+        let codes = |metadata: Value| {
+            let mut checker = Checker::default();
+            checker.metadata("metadata", metadata.as_object().unwrap());
+            checker
+                .finish(())
+                .err()
+                .map(|errors| errors.iter().map(|e| e.code).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let nested =
+            |levels: usize| (1..levels).fold(Value::from(1), |inner, _| serde_json::json!({ "n": inner }));
+        assert!(codes(serde_json::json!({ "deep": nested(MAX_METADATA_DEPTH) })).is_empty());
+        assert_eq!(codes(serde_json::json!({ "deep": nested(MAX_METADATA_DEPTH + 1) })), ["too_deep"]);
+        let text = |n: usize| Value::from("x".repeat(n));
+        // {"k":"…"} is 8 bytes around the text.
+        assert!(codes(serde_json::json!({ "k": text(MAX_METADATA_BYTES - 8) })).is_empty());
+        assert_eq!(codes(serde_json::json!({ "k": text(MAX_METADATA_BYTES - 7) })), ["too_large"]);
+    }
 
     #[test]
     fn lengths_are_counted_in_characters_not_bytes() {
