@@ -10,7 +10,6 @@
 mod postgres;
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -26,8 +25,6 @@ use tokio::time::{Instant, timeout_at};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the server may take to exit once sent SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Starts tried before giving up when the free port was taken in between.
-const BIND_ATTEMPTS: usize = 5;
 /// The stderr line that says the server is listening (logged after the bind, at info).
 const LISTENING: &str = "keyward listening";
 /// The stdout line that shows a minted root key.
@@ -95,7 +92,7 @@ async fn keyward_admin_key_is_adopted_on_first_start() {
     assert!(Secret::parse(&malformed).is_err(), "a key with a wrong checksum parses");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::new(dir.path()).env("KEYWARD_ADMIN_KEY", &malformed);
-    let refused = launch.spawn(free_port()).finish(START_TIMEOUT, "the refused start to exit").await;
+    let refused = launch.spawn().finish(START_TIMEOUT, "the refused start to exit").await;
     assert!(
         !refused.status.success(),
         "a malformed KEYWARD_ADMIN_KEY was accepted\n{}",
@@ -271,7 +268,7 @@ async fn a_second_server_on_the_same_sqlite_file_is_refused() {
     let launch = Launch::new(dir.path());
     let mut first = launch.start().await;
     first.admin_key().await;
-    let second = launch.spawn(free_port());
+    let second = launch.spawn();
     let refused = second.finish(START_TIMEOUT, "the second server to give up").await;
     assert!(!refused.status.success(), "{}", refused.transcript());
     assert!(
@@ -295,7 +292,7 @@ async fn a_pepper_other_than_the_database_s_is_refused_at_start() {
     first.assert_key_works(&admin_key).await;
     first.stop().await.assert_success("the first start");
 
-    let other = launch.clone().arg("--pepper").arg("another pepper").spawn(free_port());
+    let other = launch.clone().arg("--pepper").arg("another pepper").spawn();
     let refused = other.finish(START_TIMEOUT, "the start with another pepper to give up").await;
     assert!(!refused.status.success(), "{}", refused.transcript());
     assert!(refused.stderr.iter().any(|l| l.contains("the pepper differs")), "{}", refused.transcript());
@@ -311,7 +308,7 @@ async fn a_database_password_is_never_printed() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     // Nothing listens on port 1: the start fails, and says where it tried.
     let launch = Launch::on_url(dir.path(), "postgres://keyward:hunter2-secret@127.0.0.1:1/keyward");
-    let failed = launch.spawn(free_port()).finish(START_TIMEOUT, "the start to fail").await;
+    let failed = launch.spawn().finish(START_TIMEOUT, "the start to fail").await;
     assert!(!failed.status.success(), "{}", failed.transcript());
     assert!(failed.stderr.iter().any(|l| l.contains("keyward:***@127.0.0.1:1")), "{}", failed.transcript());
     failed.assert_holds_none_of(&["hunter2-secret"]);
@@ -322,7 +319,7 @@ async fn instances_starting_at_once_on_one_empty_postgres_make_one_root_key() {
     let database = postgres::TestDatabase::create().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::on_url(dir.path(), &database.url);
-    let mut starting: Vec<Server> = (0..3).map(|_| launch.spawn(free_port())).collect();
+    let mut starting: Vec<Server> = (0..3).map(|_| launch.spawn()).collect();
     for server in &mut starting {
         assert!(server.listening().await, "every instance starts\n{}", server.transcript());
     }
@@ -493,35 +490,21 @@ impl Launch {
         self.database.clone().unwrap_or_else(|| self.dir.join("keyward.db"))
     }
 
-    /// Starts the binary and waits until it listens, on another free port if the one picked was taken.
+    /// Starts the binary and waits until it listens (on a port the kernel picks, which it logs).
     async fn start(&self) -> Server {
-        for _ in 0..BIND_ATTEMPTS {
-            let fresh = !self.database_path().exists();
-            let mut server = self.spawn(free_port());
-            if server.listening().await {
-                return server;
-            }
+        let mut server = self.spawn();
+        if !server.listening().await {
             let exited = server.finish(STOP_TIMEOUT, "the failed start to exit").await;
-            if !exited.stderr.iter().any(|line| line.contains("cannot listen on")) {
-                panic!("keyward-server exited before listening\n{}", exited.transcript());
-            }
-            if fresh {
-                // The failed start stored a root key it never printed: start the next one afresh.
-                for suffix in ["", "-wal", "-shm", "-journal"] {
-                    let mut path = self.database_path().into_os_string();
-                    path.push(suffix);
-                    let _ = std::fs::remove_file(path);
-                }
-            }
+            panic!("keyward-server exited before listening\n{}", exited.transcript());
         }
-        panic!("keyward-server found no free port in {BIND_ATTEMPTS} attempts");
+        server
     }
 
-    /// Runs the binary on `port` without waiting for anything.
-    fn spawn(&self, port: u16) -> Server {
-        let address = format!("127.0.0.1:{port}");
+    /// Runs the binary on `127.0.0.1:0` without waiting for anything; [`Server::listening`]
+    /// reads the address it got from its log.
+    fn spawn(&self) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
-        command.current_dir(&self.dir).arg("--listen").arg(&address);
+        command.current_dir(&self.dir).arg("--listen").arg("127.0.0.1:0");
         if let Some(url) = &self.url {
             command.arg("--database-url").arg(url);
         } else if let Some(database) = &self.database {
@@ -544,7 +527,7 @@ impl Launch {
             open_streams: 2,
             stdout: Vec::new(),
             stderr: Vec::new(),
-            address,
+            address: String::new(),
             http: reqwest::Client::new(),
         }
     }
@@ -562,12 +545,6 @@ fn forward(output: impl Read + Send + 'static, stream: Stream, sender: mpsc::Unb
         }
         let _ = sender.send(Event::Closed);
     });
-}
-
-/// A port nothing listened on a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free loopback port");
-    listener.local_addr().expect("a bound listener has an address").port()
 }
 
 /// A running `keyward-server`, killed if dropped before it exits.
@@ -595,11 +572,16 @@ impl Server {
         self.http.request(method, format!("http://{}{path}", self.address))
     }
 
-    /// Whether the server came to listen; `false` if it exited first.
+    /// Whether the server came to listen, and where (from its log line); `false` if it exited
+    /// first.
     async fn listening(&mut self) -> bool {
         let deadline = Instant::now() + START_TIMEOUT;
         while let Some((stream, line)) = self.next_line(deadline, "the server to listen").await {
             if stream == Stream::Stderr && line.contains(LISTENING) {
+                let at = line.find("127.0.0.1:").expect("the listening line names the address");
+                let port: String =
+                    line[at + "127.0.0.1:".len()..].chars().take_while(char::is_ascii_digit).collect();
+                self.address = format!("127.0.0.1:{port}");
                 return true;
             }
         }

@@ -174,6 +174,32 @@ async fn a_rate_limited_key_reports_its_window() {
 }
 
 #[tokio::test]
+async fn a_rate_limited_key_is_allowed_again_once_its_window_has_passed_by_the_servers_clock() {
+    let app = spawn_app().await;
+    let (key, _) =
+        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 2, "window_ms": 60000}})).await;
+    for _ in 0..2 {
+        assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid);
+    }
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::RateLimited);
+    app.clock.advance(30_000);
+    let half = verify(&app.client, &key).await;
+    assert_eq!(
+        (half.code, half.rate_limit.unwrap().remaining),
+        (VerifyCode::Valid, 0),
+        "half the window: one back"
+    );
+    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::RateLimited);
+    app.clock.advance(60_000);
+    let whole = verify(&app.client, &key).await;
+    assert_eq!(
+        (whole.code, whole.rate_limit.unwrap().remaining),
+        (VerifyCode::Valid, 1),
+        "the whole window back"
+    );
+}
+
+#[tokio::test]
 async fn credits_are_spent_exactly_under_32_concurrent_verifiers() {
     let app = spawn_app().await;
     let (key, id) = create_raw(&app, json!({"name": "budget", "credits": {"remaining": 200}})).await;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
@@ -30,7 +30,21 @@ const LEASE_ATTEMPTS: usize = 64;
 /// How long an unspent lease lies idle before it goes back to the store.
 pub const LEASE_IDLE_MS: i64 = 1_000;
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+type Limiter = RateLimiter<NotKeyed, InMemoryState, VerifyTime, StateInformationMiddleware>;
+
+/// A rate limiter's clock: the application's time as the verifies that check the limit read it
+/// (so the injected clock moves windows too, and tests never sleep through one), in
+/// milliseconds, never going backwards.
+#[derive(Debug, Clone, Default)]
+struct VerifyTime(Arc<AtomicI64>);
+
+impl Clock for VerifyTime {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::Acquire).max(0).unsigned_abs())
+    }
+}
 
 /// A rate limit check: whether it passed, and the window as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +138,7 @@ impl KeyRuntime {
             }
         };
         let period = period(config);
+        limiter.clock().0.fetch_max(now, Ordering::AcqRel);
         match limiter.check() {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
@@ -392,7 +407,8 @@ fn period(config: RateLimit) -> Duration {
 fn new_limiter(config: RateLimit) -> Limiter {
     let burst = NonZeroU32::new(config.limit.unsigned_abs()).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period(config)).expect("a period of at least 1ns").allow_burst(burst);
-    RateLimiter::direct(quota).with_middleware::<StateInformationMiddleware>()
+    RateLimiter::direct_with_clock(quota, VerifyTime::default())
+        .with_middleware::<StateInformationMiddleware>()
 }
 
 fn millis_ceil(d: Duration) -> Millis {
@@ -414,6 +430,14 @@ mod tests {
         let refused = runtime.check_rate(config, 0);
         assert!(!refused.allowed);
         assert!(refused.reset_at > 0 && refused.reset_at <= 20_000, "{refused:?}");
+        let refilled = runtime.check_rate(config, refused.reset_at);
+        assert!(refilled.allowed, "one verification's worth is back at the reset time: {refilled:?}");
+        assert!(!runtime.check_rate(config, refused.reset_at).allowed, "and only one");
+        assert_eq!(
+            runtime.check_rate(config, 60_000 + refused.reset_at).remaining,
+            2,
+            "the window is whole again"
+        );
     }
 
     #[test]
