@@ -116,7 +116,7 @@ pub fn router(state: AppState, request_limits: limits::RequestLimits) -> Router 
                 .layer(axum::middleware::from_fn(middleware::pretty))
                 .layer(axum::middleware::from_fn(middleware::problem_bodies))
                 .layer(CatchPanicLayer::new())
-                .layer(axum::middleware::from_fn_with_state(request_limits, limits::guard))
+                .layer(request_limits)
                 .layer(axum::middleware::from_fn(middleware::negotiate)),
         )
         .with_state(state)
