@@ -1,17 +1,19 @@
 //! The connection loop: HTTP/1 over TCP with hyper, bounded in connections, header size and the
-//! time a client may take to send its headers, drained gracefully on shutdown.
+//! time a client may take to send its headers, counting each client address's failed
+//! authentications, drained gracefully on shutdown.
 //!
 //! `axum::serve` sets none of these bounds, so a client sending its headers a byte at a time, or
 //! opening connections without end, could hold the server's resources forever.
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -19,6 +21,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use crate::api::limits::AuthFailures;
 
 /// The bounds of the connection loop.
 #[derive(Debug, Clone, Copy)]
@@ -35,10 +39,16 @@ pub struct ConnectionLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and drains.
+///
+/// Every 401 counts against its client's address in `auth_failures`; past the address's budget
+/// the answer is that 429 instead. Only failures are counted, so a valid key from the same
+/// address keeps working. Here, where the address is known, the count costs nothing to a
+/// request that authenticates.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    auth_failures: Arc<AuthFailures>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -71,10 +81,19 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
-        let router = router.clone();
-        let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request.map(axum::body::Body::new))
+        let (router, auth_failures) = (router.clone(), auth_failures.clone());
+        let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+            let auth_failures = auth_failures.clone();
+            async move {
+                let response = answer.await?;
+                if response.status() == StatusCode::UNAUTHORIZED
+                    && let Err(throttled) = auth_failures.count(remote.ip())
+                {
+                    return Ok(throttled.into_response());
+                }
+                Ok::<_, Infallible>(response)
+            }
         });
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
@@ -90,9 +109,4 @@ pub async fn serve(
         tracing::warn!("in-flight requests were still running when the drain timed out");
     }
     Ok(())
-}
-
-/// The client address a request came from, as the connection loop recorded it.
-pub fn client_address(request: &axum::http::request::Parts) -> Option<SocketAddr> {
-    request.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0)
 }

@@ -82,7 +82,7 @@ impl Application {
             config.max_in_flight as usize,
             Duration::from_millis(config.request_timeout_ms),
         );
-        let router = router(AppState { app, auth_failures: auth_failures.clone() }, request_limits);
+        let router = router(AppState { app }, request_limits);
         let connection_limits = ConnectionLimits {
             max_connections: config.max_connections as usize,
             header_read_timeout: HEADER_READ_TIMEOUT,
@@ -121,7 +121,9 @@ impl Application {
         let follower = tokio::spawn(self.follower.clone().run(feed::POLL_EVERY));
         let flusher =
             tokio::spawn(flush_usage(self.verifier.clone(), self.clock.clone(), self.auth_failures.clone()));
-        let served = serve(self.listener, self.router, self.connection_limits, shutdown).await;
+        let served =
+            serve(self.listener, self.router, self.connection_limits, self.auth_failures.clone(), shutdown)
+                .await;
         for task in [flusher, follower] {
             task.abort();
             // Awaited, so what the tasks hold (the store, with SQLite's lock) is dropped now.

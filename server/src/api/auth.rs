@@ -12,7 +12,6 @@ use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
-use crate::serve::client_address;
 use crate::verifier::CachedKey;
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
@@ -63,18 +62,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// A failure is a 401, which the connection loop counts against the client's address
+    /// (`serve.rs`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
-            Err(ApiError::Unauthorized { code, detail }) => {
-                // A failure counts against the client's address; past its budget the answer is a
-                // 429 instead. A good key is never counted, so it keeps working.
-                if let Some(address) = client_address(parts) {
-                    state.auth_failures.count(address.ip())?;
-                }
-                Err(ApiError::Unauthorized { code, detail })
-            }
-            other => other,
-        }
+        authenticate(parts, state).await
     }
 }
 

@@ -28,6 +28,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Failed authentications per client address: a burst of `quota`, then `quota` a minute.
 /// Valid credentials are never counted, so a client that fails a lot can still use a good key.
+/// The connection loop (`serve.rs`) counts every 401 here.
 pub struct AuthFailures {
     quota: NonZeroU32,
     limiter: RateLimiter<IpAddr, HashMapStateStore<IpAddr>, DefaultClock>,

@@ -28,12 +28,10 @@ use crate::app::App;
 use error::ApiError;
 use model::*;
 
-/// What every handler can reach: the application layer (and through it, the verifier), and the
-/// count of failed authentications per client address.
+/// What every handler can reach: the application layer (and through it, the verifier).
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
-    pub auth_failures: Arc<limits::AuthFailures>,
 }
 
 #[derive(OpenApi)]
