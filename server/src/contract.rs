@@ -528,6 +528,17 @@ fn canon_schema(schema: &Value, is_31: bool) -> Value {
         }
     }
 
+    // 3.0.3: a nullable reference is `type: object, nullable: true, allOf: [$ref]`; the `type`
+    // is there because OpenAPI 3.0.3 (and its linters and generators) want one beside
+    // `nullable`, and says no more than the referenced object schema already does.
+    if s.get("nullable") == Some(&Value::Bool(true))
+        && s.get("type") == Some(&Value::from("object"))
+        && s.get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|members| !members.is_empty() && members.iter().all(|m| m.get("$ref").is_some()))
+    {
+        s.remove("type");
+    }
     if s.get("nullable") == Some(&Value::Bool(true))
         && let Some(Value::Array(values)) = s.get_mut("enum")
     {
@@ -821,6 +832,15 @@ components:
             "allOf": [{ "$ref": "#/components/schemas/B" }], "nullable": true
         } } } });
         assert_eq!(canonicalize(&v31), canonicalize(&v30));
+    }
+
+    #[test]
+    fn a_30_nullable_reference_with_its_type_written_out_equals_a_31_nullable_ref() {
+        let written = json!({
+            "type": "object", "nullable": true, "allOf": [{ "$ref": "#/components/schemas/B" }]
+        });
+        let generated = json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/B" }] });
+        assert_eq!(canon_schema(&written, false), canon_schema(&generated, true));
     }
 
     #[test]
