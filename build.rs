@@ -17,6 +17,7 @@ fn main() {
     let mut document: Value =
         yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{SPEC} is not valid YAML: {e}"));
     problem_json_as_json(&mut document);
+    reference_or_null_as_nullable(&mut document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .unwrap_or_else(|e| panic!("{SPEC} is not a valid OpenAPI 3.0 document: {e}"));
 
@@ -52,6 +53,31 @@ fn problem_json_as_json(value: &mut Value) {
             map.values_mut().for_each(problem_json_as_json);
         }
         Value::Array(items) => items.iter_mut().for_each(problem_json_as_json),
+        _ => {}
+    }
+}
+
+/// Rewrites each "a reference, or null" (`oneOf: [$ref, {type, nullable: true, enum: [null]}]`,
+/// the OpenAPI 3.0.3 form that linters and other languages' generators read as nullable) as
+/// `nullable: true, allOf: [$ref]`, the form progenitor turns into an `Option` of the referenced
+/// type instead of a wrapper enum. The two say the same; the contract check treats them as one.
+fn reference_or_null_as_nullable(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(branches)) = map.get("oneOf")
+                && let [reference, null] = branches.as_slice()
+                && reference.get("$ref").is_some()
+                && null.get("nullable") == Some(&Value::Bool(true))
+                && null.get("enum") == Some(&serde_json::json!([null]))
+            {
+                let reference = reference.clone();
+                map.remove("oneOf");
+                map.insert("allOf".into(), Value::Array(vec![reference]));
+                map.insert("nullable".into(), Value::Bool(true));
+            }
+            map.values_mut().for_each(reference_or_null_as_nullable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(reference_or_null_as_nullable),
         _ => {}
     }
 }

@@ -528,17 +528,6 @@ fn canon_schema(schema: &Value, is_31: bool) -> Value {
         }
     }
 
-    // 3.0.3: a nullable reference is `type: object, nullable: true, allOf: [$ref]`; the `type`
-    // is there because OpenAPI 3.0.3 (and its linters and generators) want one beside
-    // `nullable`, and says no more than the referenced object schema already does.
-    if s.get("nullable") == Some(&Value::Bool(true))
-        && s.get("type") == Some(&Value::from("object"))
-        && s.get("allOf")
-            .and_then(Value::as_array)
-            .is_some_and(|members| !members.is_empty() && members.iter().all(|m| m.get("$ref").is_some()))
-    {
-        s.remove("type");
-    }
     if s.get("nullable") == Some(&Value::Bool(true))
         && let Some(Value::Array(values)) = s.get_mut("enum")
     {
@@ -575,8 +564,16 @@ fn canon_schema(schema: &Value, is_31: bool) -> Value {
     Value::Object(s)
 }
 
+/// Only `null`: 3.1's `{type: "null"}`, or 3.0.3's `{type: T, nullable: true, enum: [null]}`.
 fn is_null_schema(schema: &Value) -> bool {
-    *schema == json!({ "type": "null" }) || *schema == json!({ "enum": [null] })
+    *schema == json!({ "type": "null" })
+        || *schema == json!({ "enum": [null] })
+        || schema.as_object().is_some_and(|s| {
+            s.get("nullable") == Some(&Value::Bool(true))
+                // Canonical already, a nullable enum keeps its `null` in `nullable` alone.
+                && (s.get("enum") == Some(&json!([null])) || s.get("enum") == Some(&json!([])))
+                && s.keys().all(|k| matches!(k.as_str(), "type" | "nullable" | "enum"))
+        })
 }
 
 fn without(value: &Value, keys: &[&str]) -> Value {
@@ -835,9 +832,12 @@ components:
     }
 
     #[test]
-    fn a_30_nullable_reference_with_its_type_written_out_equals_a_31_nullable_ref() {
+    fn a_30_reference_or_null_equals_a_31_nullable_ref() {
         let written = json!({
-            "type": "object", "nullable": true, "allOf": [{ "$ref": "#/components/schemas/B" }]
+            "oneOf": [
+                { "$ref": "#/components/schemas/B" },
+                { "type": "object", "nullable": true, "enum": [null] }
+            ]
         });
         let generated = json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/B" }] });
         assert_eq!(canon_schema(&written, false), canon_schema(&generated, true));

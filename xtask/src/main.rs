@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation, one module per subcommand.
 
 mod bench;
+mod clients;
 mod crash_test;
 mod docs;
 mod fuzz_api;
@@ -19,6 +20,7 @@ commands:
   docs [--out DIR] generate the API reference from openapi.yaml (target/site by default)
   bench [--seconds N] [--connections N] [--big-store KEYS] [--pairs N]
                    the release server under wrk: verify against a trivial route, 1k vs 1M keys
+  clients          generate TypeScript and Python clients from openapi.yaml, compile them, drive the server
   crash-test [--rounds N] [--sqlite-only | --postgres-only]
                    SIGKILL the release server under load, restart, check every acknowledged write
   fuzz-api [--max-examples N] [--seed N]
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         ["openapi", rest @ ..] => openapi::run(rest),
         ["docs", rest @ ..] => docs::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["clients", rest @ ..] => clients::run(rest),
         ["crash-test", rest @ ..] => crash_test::run(rest),
         ["fuzz-api", rest @ ..] => fuzz_api::run(rest),
         ["instructions", rest @ ..] => instructions::run(rest),
