@@ -22,7 +22,12 @@ fn main() {
         .unwrap_or_else(|e| panic!("{SPEC} is not a valid OpenAPI 3.0 document: {e}"));
 
     let mut settings = GenerationSettings::default();
-    settings.with_interface(InterfaceStyle::Builder).with_tag(TagStyle::Merged);
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        // An update's fields are kept, set or cleared: three states the generated type cannot
+        // say (it sends no `null` and no empty list), so the SDK's own type stands in for it.
+        .with_replacement("ApiKeyUpdate", "crate::update::ApiKeyUpdate", std::iter::empty());
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| panic!("progenitor cannot generate a client from {SPEC}: {e}"));

@@ -26,6 +26,7 @@
 
 mod client;
 mod pages;
+pub mod update;
 
 pub use client::{ClientBuildError, DEFAULT_TIMEOUT};
 pub use generated::*;

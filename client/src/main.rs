@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use keyward::{
     Client,
     types::{self, ApiKeyStatus, Scope},
+    update::{ApiKeyUpdate, Patch},
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -142,32 +143,50 @@ struct UpdateArgs {
     id: Uuid,
     /// A new name
     #[arg(long)]
-    name: Option<types::ApiKeyUpdateName>,
+    name: Option<String>,
     /// A new description
+    #[arg(long, conflicts_with = "clear_description")]
+    description: Option<String>,
+    /// Remove the description
     #[arg(long)]
-    description: Option<types::ApiKeyUpdateDescription>,
+    clear_description: bool,
     /// Enable or disable the key
     #[arg(long, value_enum)]
     status: Option<Status>,
     /// The key's new scopes, replacing the old ones, as
     /// resource:access[:target1,target2]; repeatable
-    #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope)]
+    #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope, conflicts_with = "clear_scopes")]
     scopes: Vec<Scope>,
+    /// Take every scope away
+    #[arg(long)]
+    clear_scopes: bool,
     /// When the key stops working, in milliseconds since the Unix epoch
-    #[arg(long, value_name = "MILLIS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "MILLIS", allow_negative_numbers = true, conflicts_with = "clear_expiry")]
     expires_at: Option<i64>,
+    /// The key never expires
+    #[arg(long)]
+    clear_expiry: bool,
     /// Your own JSON object, replacing the old one
-    #[arg(long, value_name = "JSON", value_parser = args::parse_metadata)]
+    #[arg(long, value_name = "JSON", value_parser = args::parse_metadata, conflicts_with = "clear_metadata")]
     metadata: Option<Map<String, Value>>,
+    /// Empty the metadata
+    #[arg(long)]
+    clear_metadata: bool,
     /// A new rate limit as LIMIT/WINDOW_MS, such as 100/60000 for 100 a minute
-    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit)]
+    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit, conflicts_with = "clear_rate_limit")]
     rate_limit: Option<types::RateLimit>,
+    /// Remove the rate limit
+    #[arg(long)]
+    clear_rate_limit: bool,
     /// A new budget of credits that verifications spend
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "clear_credits")]
     credits: Option<i64>,
     /// With --credits: set the credits back to AMOUNT every INTERVAL_MS
     #[arg(long, value_name = "AMOUNT/INTERVAL_MS", requires = "credits", value_parser = args::parse_refill)]
     refill: Option<types::CreditsRefill>,
+    /// Remove the credit budget
+    #[arg(long)]
+    clear_credits: bool,
     /// Update only if the key is still at this revision (`3`) or `ETag` (`"3"`)
     #[arg(long, value_name = "ETAG", value_parser = args::parse_if_match)]
     if_match: Option<String>,
@@ -295,21 +314,37 @@ async fn list(client: &Client, args: ListArgs) -> Result<(), Failure> {
 }
 
 async fn update(client: &Client, args: UpdateArgs) -> Result<types::ApiKey, Failure> {
-    let body = types::ApiKeyUpdate {
-        description: args.description,
-        expires_at: args.expires_at,
-        metadata: args.metadata.unwrap_or_default(),
+    let body = ApiKeyUpdate {
         name: args.name,
-        scopes: args.scopes,
+        description: patch(args.description, args.clear_description),
         status: args.status.map(Into::into),
-        rate_limit: args.rate_limit,
-        credits: args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
+        scopes: if args.clear_scopes {
+            Some(Vec::new())
+        } else {
+            Some(args.scopes).filter(|s| !s.is_empty())
+        },
+        expires_at: patch(args.expires_at, args.clear_expiry),
+        metadata: if args.clear_metadata { Some(Map::new()) } else { args.metadata },
+        rate_limit: patch(args.rate_limit, args.clear_rate_limit),
+        credits: patch(
+            args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
+            args.clear_credits,
+        ),
     };
     let mut request = client.api_key_update().api_key_id(args.id).body(body);
     if let Some(etag) = args.if_match {
         request = request.if_match(etag);
     }
     Ok(request.send().await?.into_inner())
+}
+
+/// A field of an update: set to `value` if given, cleared if `clear`, else kept.
+fn patch<T>(value: Option<T>, clear: bool) -> Patch<T> {
+    match (value, clear) {
+        (Some(value), _) => Patch::Set(value),
+        (None, true) => Patch::Clear,
+        (None, false) => Patch::Keep,
+    }
 }
 
 /// Prints `value` as pretty JSON on stdout; a closed stdout ends the command

@@ -127,6 +127,55 @@ async fn keys_create_and_update_set_rate_limits_and_credits() {
 }
 
 #[tokio::test]
+async fn keys_update_clears_what_its_clear_flags_name_and_keeps_the_rest() {
+    let server = spawn_server().await;
+    let created = json(
+        &server
+            .keyward(&[
+                "keys",
+                "create",
+                "--name",
+                "full",
+                "--description",
+                "described",
+                "--rate-limit",
+                "100/60000",
+                "--credits",
+                "500",
+                "--expires-at",
+                "4102444800000",
+                "--scope",
+                "queues:read",
+                "--metadata",
+                "{\"plan\": \"pro\"}",
+            ])
+            .await,
+    );
+    let id = created["api_key"]["id"].as_str().unwrap();
+    let cleared = json(
+        &server
+            .keyward(&["keys", "update", id, "--clear-rate-limit", "--clear-credits", "--clear-expiry"])
+            .await,
+    );
+    assert!(
+        cleared["rate_limit"].is_null() && cleared["credits"].is_null() && cleared["expires_at"].is_null()
+    );
+    assert_eq!(cleared["description"], "described", "kept: {cleared}");
+    assert_eq!(cleared["scopes"].as_array().map(Vec::len), Some(1), "kept: {cleared}");
+    let emptied = json(
+        &server
+            .keyward(&["keys", "update", id, "--clear-description", "--clear-scopes", "--clear-metadata"])
+            .await,
+    );
+    assert!(emptied["description"].is_null(), "{emptied}");
+    assert_eq!(emptied["scopes"], serde_json::json!([]));
+    assert_eq!(emptied["metadata"], serde_json::json!({}));
+    assert_eq!(emptied["name"], "full");
+    let contradictory = server.keyward(&["keys", "update", id, "--credits", "5", "--clear-credits"]).await;
+    assert_eq!(contradictory.status.code(), Some(2), "setting and clearing one field is a usage error");
+}
+
+#[tokio::test]
 async fn keys_get_update_and_delete_act_on_one_key() {
     let server = spawn_server().await;
     let created = json(&server.keyward(&["keys", "create", "--name", "ci"]).await);

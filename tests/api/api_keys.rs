@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use futures::TryStreamExt;
 use keyward::types::{self, ApiKeyStatus, ScopeAccess};
+use keyward::update::ApiKeyUpdate;
 use reqwest::StatusCode;
 
 use crate::helpers::{problem_of, scope, spawn_app};
@@ -131,7 +132,7 @@ async fn listing_filters_by_status_user_and_customer() {
                 .name("b")
                 .user_id(Some("bob".parse().unwrap()))
                 .customer_id(Some("acme".parse().unwrap()))
-                .status(Some(ApiKeyStatus::Disabled)),
+                .status(ApiKeyStatus::Disabled),
         )
         .await;
 
@@ -143,6 +144,74 @@ async fn listing_filters_by_status_user_and_customer() {
     let disabled =
         app.client.api_key_list().status(ApiKeyStatus::Disabled).send().await.unwrap().into_inner();
     assert_eq!(ids(disabled), vec![bob.api_key.id]);
+}
+
+fn rate_limit(limit: u32, window_ms: u64) -> types::RateLimit {
+    types::RateLimit { limit: limit.try_into().unwrap(), window_ms: window_ms.try_into().unwrap() }
+}
+
+/// A key with every field an update can clear or empty set.
+async fn key_with_everything_set(app: &crate::helpers::TestApp) -> uuid::Uuid {
+    let metadata: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({"plan": "pro"})).unwrap();
+    let created = app
+        .create(
+            types::ApiKeyCreate::builder()
+                .name("full")
+                .description(Some("described".parse().unwrap()))
+                .expires_at(Some(4_102_444_800_000))
+                .scopes(vec![scope("queues", ScopeAccess::Read)])
+                .metadata(metadata)
+                .rate_limit(Some(rate_limit(10, 60_000)))
+                .credits(Some(types::Credits { remaining: 100, refill: None })),
+        )
+        .await;
+    created.api_key.id
+}
+
+#[tokio::test]
+async fn the_sdk_clears_each_nullable_field_and_empties_scopes_and_metadata_one_at_a_time() {
+    let app = spawn_app().await;
+    let id = key_with_everything_set(&app).await;
+    let update = |body: ApiKeyUpdate| {
+        let client = app.client.clone();
+        async move { client.api_key_update().api_key_id(id).body(body).send().await.unwrap().into_inner() }
+    };
+    let key = update(ApiKeyUpdate::new().clear_description()).await;
+    assert_eq!((key.description, key.expires_at.is_some()), (None, true), "only the description went");
+    let key = update(ApiKeyUpdate::new().clear_expiry()).await;
+    assert_eq!((key.expires_at, key.rate_limit.is_some()), (None, true), "only the expiry went");
+    let key = update(ApiKeyUpdate::new().clear_rate_limit()).await;
+    assert!(key.rate_limit.is_none() && key.credits.is_some(), "only the rate limit went: {key:?}");
+    let key = update(ApiKeyUpdate::new().clear_credits()).await;
+    assert!(key.credits.is_none() && !key.scopes.is_empty(), "only the credits went: {key:?}");
+    let key = update(ApiKeyUpdate::new().scopes(Vec::new())).await;
+    assert!(key.scopes.is_empty() && !key.metadata.is_empty(), "only the scopes went: {key:?}");
+    let key = update(ApiKeyUpdate::new().metadata(serde_json::Map::new())).await;
+    assert!(key.metadata.is_empty(), "the metadata is empty: {key:?}");
+    let viewed = app.client.api_key_view().api_key_id(id).send().await.unwrap().into_inner();
+    assert_eq!(viewed.name, "full", "a field no update named is kept");
+    assert!(viewed.description.is_none() && viewed.expires_at.is_none() && viewed.rate_limit.is_none());
+    assert!(viewed.credits.is_none() && viewed.scopes.is_empty() && viewed.metadata.is_empty());
+    assert_eq!(viewed.revision, 7, "six updates, each one revision");
+}
+
+#[tokio::test]
+async fn the_sdk_sets_what_it_cleared_again() {
+    let app = spawn_app().await;
+    let id = key_with_everything_set(&app).await;
+    let cleared = ApiKeyUpdate::new().clear_rate_limit().clear_credits().clear_expiry().clear_description();
+    app.client.api_key_update().api_key_id(id).body(cleared).send().await.unwrap();
+    let set = ApiKeyUpdate::new()
+        .description("again")
+        .expires_at(4_102_444_800_001)
+        .rate_limit(rate_limit(3, 1_000))
+        .credits(types::Credits { remaining: 5, refill: None });
+    let key = app.client.api_key_update().api_key_id(id).body(set).send().await.unwrap().into_inner();
+    assert_eq!(key.description.as_deref(), Some("again"));
+    assert_eq!(key.expires_at, Some(4_102_444_800_001));
+    assert_eq!(key.rate_limit.map(|r| (r.limit.get(), r.window_ms.get())), Some((3, 1_000)));
+    assert_eq!(key.credits.map(|c| c.remaining), Some(5));
 }
 
 #[tokio::test]
@@ -162,10 +231,10 @@ async fn updating_a_key_changes_only_the_fields_sent_and_bumps_its_etag() {
         .api_key_id(created.api_key.id)
         .if_match("\"1\"".to_owned())
         .body(
-            types::ApiKeyUpdate::builder()
-                .name(Some("after".parse().unwrap()))
+            ApiKeyUpdate::new()
+                .name("after")
                 .scopes(vec![scope("queues", ScopeAccess::Write)])
-                .expires_at(Some(4_102_444_800_000)),
+                .expires_at(4_102_444_800_000),
         )
         .send()
         .await
@@ -196,20 +265,14 @@ async fn a_stale_if_match_gets_412_and_changes_nothing() {
     let app = spawn_app().await;
     let created = app.create_key("guarded").await;
     let id = created.api_key.id;
-    app.client
-        .api_key_update()
-        .api_key_id(id)
-        .body(types::ApiKeyUpdate::builder().name(Some("first".parse().unwrap())))
-        .send()
-        .await
-        .unwrap();
+    app.client.api_key_update().api_key_id(id).body(ApiKeyUpdate::new().name("first")).send().await.unwrap();
 
     let stale = app
         .client
         .api_key_update()
         .api_key_id(id)
         .if_match("\"1\"".to_owned())
-        .body(types::ApiKeyUpdate::builder().name(Some("second".parse().unwrap())))
+        .body(ApiKeyUpdate::new().name("second"))
         .send()
         .await;
     let (status, problem) = problem_of(stale);
@@ -227,7 +290,7 @@ async fn a_disabled_key_stops_working_at_once_and_works_again_when_enabled() {
         app.client
             .api_key_update()
             .api_key_id(created.api_key.id)
-            .body(types::ApiKeyUpdate::builder().status(Some(status)))
+            .body(ApiKeyUpdate::new().status(status))
             .send()
     };
     set_status(ApiKeyStatus::Disabled).await.unwrap();
@@ -248,25 +311,22 @@ async fn a_change_a_key_makes_to_itself_applies_to_its_very_next_request() {
         ])
         .await;
     let id = created.api_key.id;
-    let own_update =
-        |body: types::builder::ApiKeyUpdate| holder.api_key_update().api_key_id(id).body(body).send();
+    let own_update = |body: ApiKeyUpdate| holder.api_key_update().api_key_id(id).body(body).send();
     let (update, delete) = (ScopeAccess::Update, ScopeAccess::Delete);
     // The key makes each change itself, right after using it: the server holds it in every
     // cache it has, and nothing else ran in between.
     assert!(holder.api_key_list().send().await.is_ok());
-    own_update(
-        types::ApiKeyUpdate::builder().scopes(vec![scope("api_keys", update), scope("api_keys", delete)]),
-    )
-    .await
-    .unwrap();
+    own_update(ApiKeyUpdate::new().scopes(vec![scope("api_keys", update), scope("api_keys", delete)]))
+        .await
+        .unwrap();
     let (status, problem) = problem_of(holder.api_key_list().send().await);
     assert_eq!((status, problem.code.as_str()), (StatusCode::FORBIDDEN, "auth.missing_scope"));
 
-    own_update(types::ApiKeyUpdate::builder().status(Some(ApiKeyStatus::Disabled))).await.unwrap();
+    own_update(ApiKeyUpdate::new().status(ApiKeyStatus::Disabled)).await.unwrap();
     let (status, problem) = problem_of(holder.api_key_delete().api_key_id(id).send().await);
     assert_eq!((status, problem.code.as_str()), (StatusCode::UNAUTHORIZED, "auth.key_disabled"));
 
-    let enable = types::ApiKeyUpdate::builder().status(Some(ApiKeyStatus::Enabled));
+    let enable = ApiKeyUpdate::new().status(ApiKeyStatus::Enabled);
     app.client.api_key_update().api_key_id(id).body(enable).send().await.unwrap();
     holder.api_key_delete().api_key_id(id).send().await.unwrap();
     let (status, problem) = problem_of(holder.api_key_delete().api_key_id(id).send().await);
@@ -301,12 +361,7 @@ async fn revoking_a_key_stops_it_hides_it_and_keeps_its_record() {
     let (status, _) = problem_of(app.client.api_key_delete().api_key_id(id).send().await);
     assert_eq!(status, StatusCode::NOT_FOUND, "revoking twice is a 404");
     let (status, problem) = problem_of(
-        app.client
-            .api_key_update()
-            .api_key_id(id)
-            .body(types::ApiKeyUpdate::builder().name(Some("zombie".parse().unwrap())))
-            .send()
-            .await,
+        app.client.api_key_update().api_key_id(id).body(ApiKeyUpdate::new().name("zombie")).send().await,
     );
     assert_eq!((status, problem.code.as_str()), (StatusCode::CONFLICT, "api_keys.key_revoked"));
 }

@@ -1,7 +1,7 @@
 //! Show-once: after creation no response and no byte of the database holds a key's secret.
 
 use futures::TryStreamExt;
-use keyward::types;
+use keyward::update::ApiKeyUpdate;
 
 use crate::helpers::spawn_app;
 
@@ -25,7 +25,7 @@ async fn no_later_response_or_database_byte_holds_the_secret() {
         .client
         .api_key_update()
         .api_key_id(id)
-        .body(types::ApiKeyUpdate::builder().name(Some("renamed".parse().unwrap())))
+        .body(ApiKeyUpdate::new().name("renamed"))
         .send()
         .await
         .unwrap()
