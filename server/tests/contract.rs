@@ -1,6 +1,6 @@
 //! The contract test: `openapi.yaml` and the document generated from the handlers agree.
 
-use keyward_server::contract::{canonicalize, committed_spec, diff};
+use keyward_contract::{canonicalize, committed_spec, diff};
 
 #[test]
 fn openapi_yaml_matches_the_document_generated_from_the_handlers() {

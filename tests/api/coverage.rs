@@ -21,7 +21,7 @@ pub struct Operation {
 }
 
 pub fn documented_operations() -> Vec<Operation> {
-    let spec = keyward_server::contract::committed_spec();
+    let spec = keyward_contract::committed_spec();
     let mut operations = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -219,10 +219,10 @@ async fn every_documented_status_of_every_operation_is_returned_for_real() {
 
     // On drift, say so first: the scenarios below would only fail on its consequences.
     let generated = serde_json::to_value(keyward_server::api::openapi()).unwrap();
-    let contract = keyward_server::contract::committed_spec();
-    let drift = keyward_server::contract::diff(
-        &keyward_server::contract::canonicalize(&contract),
-        &keyward_server::contract::canonicalize(&generated),
+    let contract = keyward_contract::committed_spec();
+    let drift = keyward_contract::diff(
+        &keyward_contract::canonicalize(&contract),
+        &keyward_contract::canonicalize(&generated),
     );
     assert!(
         drift.is_empty(),
@@ -230,10 +230,8 @@ async fn every_documented_status_of_every_operation_is_returned_for_real() {
     );
     let operations = documented_operations();
     // Operations, not links (which name an operation too, deeper in).
-    let declared = keyward_server::contract::OPENAPI_YAML
-        .lines()
-        .filter(|l| l.starts_with("      operationId:"))
-        .count();
+    let declared =
+        keyward_contract::OPENAPI_YAML.lines().filter(|l| l.starts_with("      operationId:")).count();
     assert_eq!(operations.len(), declared, "every operation of openapi.yaml is read");
     let mut checked = 0;
     for operation in &operations {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use keyward_server::contract::{canonicalize, committed_spec, diff};
+use keyward_contract::{canonicalize, committed_spec, diff};
 
 const USAGE: &str = "\
 usage: cargo xtask openapi <command>

@@ -30,7 +30,7 @@ pub fn api() -> &'static Api {
 
 /// The contract as plain JSON values, read without the generator, to check the generator against.
 pub fn raw_spec() -> Value {
-    keyward_server::contract::committed_spec()
+    keyward_contract::committed_spec()
 }
 
 /// A file of the site as text.
