@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToResponse, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
-use crate::domain::limits::{Credits, RateLimit};
+use crate::domain::limits::{Credits, RateLimit, RateLimitState};
 use crate::domain::organization::Organization;
 use crate::domain::scope::Scope;
 use crate::domain::verification::{ScopeCheck, VerifyCode};
@@ -391,15 +391,6 @@ impl VerifyResponse<'_> {
         out.push(b'}');
         Ok(())
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RateLimitState {
-    pub limit: i32,
-    /// Verifications left in the current window
-    pub remaining: i32,
-    /// When the next verification is allowed again (if none is left) or the window is full again
-    pub reset_at: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -67,11 +67,7 @@ pub async fn api_key_verify(
             }),
             _ => None,
         },
-        rate_limit: verdict.rate_limit.map(|r| RateLimitState {
-            limit: r.limit,
-            remaining: r.remaining,
-            reset_at: r.reset_at,
-        }),
+        rate_limit: verdict.rate_limit,
         credits: verdict.credits_remaining.map(|remaining| CreditsState { remaining }),
         expiry_warning: expiry.map(|expires_at| ExpiryWarning {
             expires_at,

@@ -5,6 +5,16 @@ use utoipa::ToSchema;
 
 use super::Millis;
 
+/// A key's rate limit window as a verification left it, as verdicts report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RateLimitState {
+    pub limit: i32,
+    /// Verifications left in the current window
+    pub remaining: i32,
+    /// When the next verification is allowed again (if none is left) or the window is full again
+    pub reset_at: i64,
+}
+
 /// At most `limit` verifications per `window_ms`, smoothed (GCRA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

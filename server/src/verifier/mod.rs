@@ -34,10 +34,11 @@ use uuid::Uuid;
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
+use crate::domain::limits::RateLimitState;
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{ChangeKind, KeyChange, Store, StoreError};
 use runtime::{KeyRuntime, Runtimes};
-pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitState};
+pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitCheck};
 
 /// The most secrets whose keys are remembered.
 const CACHE_CAPACITY: u64 = 250_000;
@@ -288,9 +289,9 @@ impl Verifier {
             return Ok(());
         }
         if let Some(rate_limit) = key.rate_limit {
-            let state = runtime.check_rate(rate_limit, now);
-            verdict.rate_limit = Some(state);
-            if !state.allowed {
+            let checked = runtime.check_rate(rate_limit, now);
+            verdict.rate_limit = Some(checked.state);
+            if !checked.allowed {
                 verdict.code = VerifyCode::RateLimited;
                 return Ok(());
             }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::FastHash;
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
-use crate::domain::limits::{CreditBalance, Credits, RateLimit};
+use crate::domain::limits::{CreditBalance, Credits, RateLimit, RateLimitState};
 use crate::store::{CreditsSnapshot, Store, StoreError, UsageDelta};
 
 /// How many times a lease is tried when other instances' leases keep changing the balance.
@@ -48,11 +48,9 @@ impl Clock for VerifyTime {
 
 /// A rate limit check: whether it passed, and the window as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimitState {
+pub struct RateLimitCheck {
     pub allowed: bool,
-    pub limit: i32,
-    pub remaining: i32,
-    pub reset_at: Millis,
+    pub state: RateLimitState,
 }
 
 /// The in-memory state of one key.
@@ -125,7 +123,7 @@ impl KeyRuntime {
     }
 
     /// Takes one verification from the key's rate limit.
-    pub fn check_rate(&self, config: RateLimit, now: Millis) -> RateLimitState {
+    pub fn check_rate(&self, config: RateLimit, now: Millis) -> RateLimitCheck {
         let limiter = {
             let mut slot = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
             match slot.as_ref() {
@@ -143,19 +141,21 @@ impl KeyRuntime {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let refill = period.saturating_mul(config.limit.unsigned_abs() - remaining);
-                RateLimitState {
-                    allowed: true,
+                let state = RateLimitState {
                     limit: config.limit,
                     remaining: i32::try_from(remaining).unwrap_or(i32::MAX),
                     reset_at: now + millis_ceil(refill),
-                }
+                };
+                RateLimitCheck { allowed: true, state }
             }
-            Err(not_until) => RateLimitState {
-                allowed: false,
-                limit: config.limit,
-                remaining: 0,
-                reset_at: now + millis_ceil(not_until.wait_time_from(limiter.clock().now())),
-            },
+            Err(not_until) => {
+                let state = RateLimitState {
+                    limit: config.limit,
+                    remaining: 0,
+                    reset_at: now + millis_ceil(not_until.wait_time_from(limiter.clock().now())),
+                };
+                RateLimitCheck { allowed: false, state }
+            }
         }
     }
 
@@ -425,16 +425,17 @@ mod tests {
         let runtime = KeyRuntime::default();
         let config = RateLimit { limit: 3, window_ms: 60_000 };
         let remaining: Vec<_> =
-            (0..3).map(|_| runtime.check_rate(config, 0)).map(|s| (s.allowed, s.remaining)).collect();
+            (0..3).map(|_| runtime.check_rate(config, 0)).map(|s| (s.allowed, s.state.remaining)).collect();
         assert_eq!(remaining, vec![(true, 2), (true, 1), (true, 0)]);
         let refused = runtime.check_rate(config, 0);
         assert!(!refused.allowed);
-        assert!(refused.reset_at > 0 && refused.reset_at <= 20_000, "{refused:?}");
-        let refilled = runtime.check_rate(config, refused.reset_at);
+        let reset_at = refused.state.reset_at;
+        assert!(reset_at > 0 && reset_at <= 20_000, "{refused:?}");
+        let refilled = runtime.check_rate(config, reset_at);
         assert!(refilled.allowed, "one verification's worth is back at the reset time: {refilled:?}");
-        assert!(!runtime.check_rate(config, refused.reset_at).allowed, "and only one");
+        assert!(!runtime.check_rate(config, reset_at).allowed, "and only one");
         assert_eq!(
-            runtime.check_rate(config, 60_000 + refused.reset_at).remaining,
+            runtime.check_rate(config, 60_000 + reset_at).state.remaining,
             2,
             "the window is whole again"
         );
