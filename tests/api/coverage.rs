@@ -77,15 +77,7 @@ async fn live_path(app: &TestApp, operation: &Operation, id: Option<Uuid>) -> St
         Some(id) => id,
         None => {
             let body = json!({"name": "target", "user_id": "ann"});
-            let created: Value = app
-                .request(Method::POST, "/v1/api_keys")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let created = app.post_json("/v1/api_keys", &body).await;
             created["api_key"]["id"].as_str().unwrap().parse().unwrap()
         }
     };
@@ -106,15 +98,7 @@ struct Harness {
 impl Harness {
     async fn start() -> Self {
         let app = spawn_app().await;
-        let unscoped: Value = app
-            .request(Method::POST, "/v1/api_keys")
-            .json(&json!({"name": "no scopes"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let unscoped = app.post_json("/v1/api_keys", &json!({"name": "no scopes"})).await;
         let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
         let limited = spawn_app_configured(|config| config.auth_failures_per_minute = 1).await;
         let spent = limited.anonymous(Method::GET, "/v1/organization").send().await.unwrap();

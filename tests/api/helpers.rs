@@ -168,6 +168,11 @@ impl TestApp {
         self.request(Method::GET, path).send().await.unwrap().json().await.unwrap()
     }
 
+    /// The JSON body of a `POST` of `body` to `path` with the root key.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Value {
+        self.request(Method::POST, path).json(body).send().await.unwrap().json().await.unwrap()
+    }
+
     /// A raw request without credentials.
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base_url))

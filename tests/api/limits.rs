@@ -31,15 +31,7 @@ async fn an_address_that_keeps_failing_authentication_gets_429s_while_a_valid_ke
 
     let valid = app.request(Method::GET, "/v1/organization").send().await.unwrap();
     assert_eq!(valid.status(), StatusCode::OK, "a good key from the same address is never held back");
-    let verdict: serde_json::Value = app
-        .request(Method::POST, "/v1/keys/verify")
-        .json(&json!({"key": "kw_notakey"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verdict = app.post_json("/v1/keys/verify", &json!({"key": "kw_notakey"})).await;
     assert_eq!(verdict["code"], "MALFORMED", "a presented key in a verify is a verdict, not a failed login");
 }
 
@@ -98,15 +90,7 @@ async fn an_instance_at_its_request_limit_answers_503_with_retry_after_but_liven
 /// A key is updated while another writer holds the lock it needs for longer than the server
 /// waits: the update is a 503 with `Retry-After`, and nothing of it is stored.
 async fn a_write_held_back_past_the_lock_wait_is_a_503_and_changes_nothing(app: TestApp) {
-    let created: serde_json::Value = app
-        .request(Method::POST, "/v1/api_keys")
-        .json(&json!({"name": "before"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app.post_json("/v1/api_keys", &json!({"name": "before"})).await;
     let id = created["api_key"]["id"].as_str().unwrap().to_owned();
     let blocker = WriteBlocker::hold(&app, &id).await;
     let update = app.request(Method::PATCH, &format!("/v1/api_keys/{id}")).json(&json!({"name": "after"}));
