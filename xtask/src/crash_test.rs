@@ -217,7 +217,7 @@ async fn crash_rounds(store: &str, binary: &std::path::Path, url: &str, rounds: 
         );
     }
     server.kill()?;
-    let keys: usize = futures_len(&journals).await;
+    let keys = keys_in(&journals).await;
     Ok(format!(
         "{store}: {rounds} SIGKILLs, {acknowledged} acknowledged requests, {keys} keys checked after each; \
          {undecided} changes in flight at a kill (undecided, settled by the store); usage lost at most \
@@ -227,7 +227,8 @@ async fn crash_rounds(store: &str, binary: &std::path::Path, url: &str, rounds: 
     ))
 }
 
-async fn futures_len(journals: &[Arc<Mutex<Journal>>]) -> usize {
+/// How many keys the workers made in all.
+async fn keys_in(journals: &[Arc<Mutex<Journal>>]) -> usize {
     let mut total = 0;
     for journal in journals {
         total += journal.lock().await.keys.len();

@@ -65,32 +65,27 @@ impl FromRequestParts<AppState> for Caller {
     /// A failure is a 401, which the connection loop counts against the client's address
     /// (`serve.rs`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).await
+        let presented = presented_key(&parts.headers)?;
+        let secret = Secret::parse(presented)
+            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
+        let now = state.app.now();
+        let verifier = state.app.verifier();
+        let resolved = verifier
+            .resolve(&secret, now)
+            .await?
+            .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
+        verifier.record_use(&resolved, now);
+        let key = resolved.key;
+        if resolved.secret_expires_at.is_some_and(|at| at <= now) {
+            return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
+        }
+        key.usable_at(now).map_err(|why| match why {
+            Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
+            Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
+            Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
+        })?;
+        Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
-}
-
-/// The caller a request's credential names, or why there is none.
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let presented = presented_key(&parts.headers)?;
-    let secret = Secret::parse(presented)
-        .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
-    let now = state.app.now();
-    let verifier = state.app.verifier();
-    let resolved = verifier
-        .resolve(&secret, now)
-        .await?
-        .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-    verifier.record_use(&resolved, now);
-    let key = resolved.key;
-    if resolved.secret_expires_at.is_some_and(|at| at <= now) {
-        return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
-    }
-    key.usable_at(now).map_err(|why| match why {
-        Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
-        Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
-        Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
-    })?;
-    Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
 }
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.
