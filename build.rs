@@ -2,7 +2,7 @@
 
 use std::{env, fs, path::Path};
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use serde_json::Value;
 
 const SPEC: &str = "openapi.yaml";
@@ -27,7 +27,11 @@ fn main() {
         .with_tag(TagStyle::Merged)
         // An update's fields are kept, set or cleared: three states the generated type cannot
         // say (it sends no `null` and no empty list), so the SDK's own type stands in for it.
-        .with_replacement("ApiKeyUpdate", "crate::update::ApiKeyUpdate", std::iter::empty());
+        .with_replacement("ApiKeyUpdate", "crate::update::ApiKeyUpdate", std::iter::empty())
+        // Every request goes through the SDK's own `exec` (src/client.rs), which retries what is
+        // safe to retry by the policy the client carries.
+        .with_inner_type("crate::client::RetryPolicy".parse().expect("a type path"))
+        .with_hooks(HooksMode::Expected);
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .unwrap_or_else(|e| panic!("progenitor cannot generate a client from {SPEC}: {e}"));

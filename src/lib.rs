@@ -25,10 +25,14 @@
 //! ```
 
 mod client;
+mod error;
 mod pages;
 pub mod update;
 
-pub use client::{ClientBuildError, DEFAULT_TIMEOUT};
+pub use client::{
+    ClientBuildError, ClientBuilder, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy,
+};
+pub use error::ApiError;
 pub use generated::*;
 
 /// The code progenitor generates from `openapi.yaml` at build time.

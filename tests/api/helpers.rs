@@ -108,7 +108,7 @@ async fn spawn_app_in(
         database_url,
         clock,
         max_age_ms,
-        client: Client::with_key(&base_url, &root_key).expect("a client"),
+        client: client_for(&base_url, &root_key),
         base_url,
         root_key,
         http: reqwest::Client::new(),
@@ -155,7 +155,7 @@ impl TestApp {
 
     /// A client of this server holding `key`.
     pub fn client_with(&self, key: &str) -> Client {
-        Client::with_key(&self.base_url, key).expect("a client")
+        client_for(&self.base_url, key)
     }
 
     /// A raw request with the root key, for what the generated client would refuse to send.
@@ -233,6 +233,12 @@ pub async fn hold_the_only_request_slot(
         }
         assert!(std::time::Instant::now() < deadline, "the endless request never took the slot");
     }
+}
+
+/// A client of the server at `base_url` holding `key`, with retries off so that each test
+/// sees every answer as the server gave it.
+fn client_for(base_url: &str, key: &str) -> Client {
+    Client::builder(base_url).key(key).retries(0).build().expect("a client")
 }
 
 /// A scope on every target of `resource`.

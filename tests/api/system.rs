@@ -7,7 +7,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_answers_without_a_key() {
     let app = spawn_app().await;
-    let anonymous = keyward::Client::new(&app.base_url);
+    let anonymous = keyward::Client::builder(&app.base_url).build().expect("a client without a key");
     let health = anonymous.health_view().send().await.unwrap().into_inner();
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
