@@ -1,42 +1,88 @@
-//! The `keyward` command-line client: parses arguments, calls the SDK and prints JSON.
+//! The `keyward` command-line client: parses the command line, connects with the SDK and runs one command.
 
 mod args;
+mod keys;
+mod login;
+mod organizations;
+mod output;
+mod profile;
 mod report;
+mod system;
+mod view;
+mod when;
 
-use std::io::{self, IsTerminal, Write};
+use std::future::Future;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
-use futures::TryStreamExt;
-use keyward::{
-    Client,
-    types::{self, ApiKeyStatus, Scope},
-    update::{ApiKeyUpdate, Patch},
-};
-use serde::Serialize;
-use serde_json::{Map, Value};
-use uuid::Uuid;
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+use keyward::{Client, ResponseValue, types::Problem};
 
+use crate::keys::{KeysCommand, UsersCommand};
+use crate::login::{LoginArgs, LogoutArgs};
+use crate::organizations::OrgCommand;
+use crate::output::Format;
+use crate::profile::Config;
 use crate::report::Failure;
+
+/// The server `keyward` talks to when neither a flag, the environment nor a
+/// profile names one.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// The profile used unless `--profile` or `KEYWARD_PROFILE` names another.
+const DEFAULT_PROFILE: &str = "default";
+
+const AFTER_HELP: &str = "\
+Settings: a flag wins over its environment variable, which wins over the
+profile `keyward login` saved (in $KEYWARD_CONFIG, else
+$XDG_CONFIG_HOME/keyward/config.toml, else ~/.config/keyward/config.toml).
+https:// URLs are checked against the system's roots (or the file
+SSL_CERT_FILE names) and --ca-cert.
+
+Output: tables on a terminal, JSON when piped; --output json|yaml|table.
+
+Exit codes:
+  0  success
+  1  refused by the server (invalid values, a conflict, a stale --if-match)
+  2  usage: a wrong command line, or no key
+  3  not found
+  4  authentication: a missing or wrong key, a missing scope, too many failures
+  5  the server failed, is not ready, or cannot be reached
+  6  keys verify: the key is not valid";
 
 /// Manage the API keys of a Keyward server.
 #[derive(Debug, Parser)]
-#[command(name = "keyward", version)]
+#[command(name = "keyward", version, after_help = AFTER_HELP)]
 struct Cli {
-    /// The server's base URL
-    #[arg(
-        long,
-        global = true,
-        env = "KEYWARD_URL",
-        default_value = "http://127.0.0.1:8080",
-        value_parser = args::parse_url,
-        help_heading = "Server"
-    )]
-    url: String,
+    /// The server's base URL [default: the profile's, else http://127.0.0.1:8080]
+    #[arg(long, global = true, env = "KEYWARD_URL", value_parser = args::parse_url, help_heading = "Connection")]
+    url: Option<String>,
 
-    /// Your Keyward key, sent as `X-API-KEY`; prefer the environment variable
-    #[arg(long, global = true, env = "KEYWARD_KEY", hide_env_values = true, help_heading = "Server")]
+    /// Your Keyward key, sent as `X-API-KEY`; prefer the environment variable or `keyward login`
+    #[arg(long, global = true, env = "KEYWARD_KEY", hide_env_values = true, help_heading = "Connection")]
     key: Option<String>,
+
+    /// The profile of the config file to use
+    #[arg(long, global = true, env = "KEYWARD_PROFILE", default_value = DEFAULT_PROFILE, help_heading = "Connection")]
+    profile: String,
+
+    /// A PEM file of CA certificates to trust beside the system's, for a private CA
+    #[arg(long, global = true, env = "KEYWARD_CA_CERT", value_name = "PEM", help_heading = "Connection")]
+    ca_cert: Option<PathBuf>,
+
+    /// How long each attempt of a request may take, such as 10s [default: 30s]
+    #[arg(long, global = true, env = "KEYWARD_TIMEOUT", value_name = "DURATION", value_parser = args::parse_timeout, help_heading = "Connection")]
+    timeout: Option<Duration>,
+
+    /// How many times a request that is safe to repeat is retried [default: 2]
+    #[arg(long, global = true, env = "KEYWARD_RETRIES", value_name = "N", help_heading = "Connection")]
+    retries: Option<u32>,
+
+    /// How to print results [default: table on a terminal, else json]
+    #[arg(short, long, global = true, env = "KEYWARD_OUTPUT", value_enum)]
+    output: Option<Format>,
 
     #[command(subcommand)]
     command: Command,
@@ -44,166 +90,125 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Issue, list, update and revoke API keys
+    /// Issue, list, show, update, rotate, revoke and verify API keys
     #[command(subcommand)]
-    Keys(KeysCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum KeysCommand {
-    /// Create an API key and print its secret, shown this once
-    Create(CreateArgs),
-    /// List API keys, newest first
-    List(ListArgs),
-    /// Show an API key, redacted
-    Get {
-        /// The key's id
-        id: Uuid,
+    Keys(Box<KeysCommand>),
+    /// The API keys of one of your users
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Your organization, or a new one
+    #[command(subcommand, visible_alias = "organization")]
+    Org(OrgCommand),
+    /// Check a URL and key and save them as a profile (the file only its owner may read)
+    Login(LoginArgs),
+    /// Remove a profile from the config file
+    Logout(LogoutArgs),
+    /// Whether the server is up
+    Health,
+    /// Whether the server should get traffic: its store answers and it follows the change feed
+    Ready,
+    /// Print the OpenAPI document the server implements
+    Openapi,
+    /// Print a completion script for your shell, such as `keyward completions bash > ~/.local/share/bash-completion/completions/keyward`
+    Completions {
+        /// The shell
+        shell: Shell,
     },
-    /// Update an API key; options left out keep their value
-    Update(UpdateArgs),
-    /// Revoke an API key
-    Delete {
-        /// The key's id
-        id: Uuid,
-    },
 }
 
-#[derive(Debug, Args)]
-struct CreateArgs {
-    /// A name for the key
-    #[arg(long)]
-    name: types::ApiKeyCreateName,
-    /// What the key is for
-    #[arg(long)]
-    description: Option<types::ApiKeyCreateDescription>,
-    /// Your id for the user the key is issued to
-    #[arg(long)]
-    user_id: Option<types::ApiKeyCreateUserId>,
-    /// Your id for the customer the key is issued to
-    #[arg(long)]
-    customer_id: Option<types::ApiKeyCreateCustomerId>,
-    /// Your billing id for the key
-    #[arg(long)]
-    billing_id: Option<types::ApiKeyCreateBillingId>,
-    /// The key's readable start (`kw` if left out)
-    #[arg(long)]
-    prefix: Option<types::ApiKeyCreatePrefix>,
-    /// When the key stops working, in milliseconds since the Unix epoch
-    #[arg(long, value_name = "MILLIS", allow_negative_numbers = true)]
-    expires_at: Option<i64>,
-    /// What the key may do, as resource:access[:target1,target2]; repeatable
-    #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope)]
-    scopes: Vec<Scope>,
-    /// Your own JSON object, returned as given
-    #[arg(long, value_name = "JSON", value_parser = args::parse_metadata)]
-    metadata: Option<Map<String, Value>>,
-    /// Whether the key may be used (enabled if left out)
-    #[arg(long, value_enum)]
-    status: Option<Status>,
-    /// A rate limit as LIMIT/WINDOW_MS, such as 100/60000 for 100 a minute
-    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit)]
-    rate_limit: Option<types::RateLimit>,
-    /// A budget of credits that verifications spend
-    #[arg(long, value_name = "N")]
-    credits: Option<i64>,
-    /// With --credits: set the credits back to AMOUNT every INTERVAL_MS
-    #[arg(long, value_name = "AMOUNT/INTERVAL_MS", requires = "credits", value_parser = args::parse_refill)]
-    refill: Option<types::CreditsRefill>,
+/// Where and how to connect, from flags, the environment and the profile.
+#[derive(Debug)]
+pub struct Connection {
+    pub url: String,
+    pub key: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    pub profile: String,
+    timeout: Option<Duration>,
+    retries: Option<u32>,
+    format: Format,
 }
 
-#[derive(Debug, Args)]
-struct ListArgs {
-    /// The most keys a page holds (20 if left out)
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
-    limit: Option<u32>,
-    /// Only keys with this status
-    #[arg(long, value_enum)]
-    status: Option<Status>,
-    /// Only keys issued to this user
-    #[arg(long)]
-    user_id: Option<types::ApiKeyListUserId>,
-    /// Only keys issued to this customer
-    #[arg(long)]
-    customer_id: Option<types::ApiKeyListCustomerId>,
-    /// List revoked keys too
-    #[arg(long)]
-    include_deleted: bool,
-    /// Show the full redacted keys, not only their ids and names
-    #[arg(long)]
-    embed: bool,
-    /// Follow every page and print all the keys as one JSON array
-    #[arg(long)]
-    all: bool,
+/// A connected client and how to print.
+pub struct Context {
+    pub client: Client,
+    pub url: String,
+    pub format: Format,
 }
 
-#[derive(Debug, Args)]
-struct UpdateArgs {
-    /// The key's id
-    id: Uuid,
-    /// A new name
-    #[arg(long)]
-    name: Option<String>,
-    /// A new description
-    #[arg(long, conflicts_with = "clear_description")]
-    description: Option<String>,
-    /// Remove the description
-    #[arg(long)]
-    clear_description: bool,
-    /// Enable or disable the key
-    #[arg(long, value_enum)]
-    status: Option<Status>,
-    /// The key's new scopes, replacing the old ones, as
-    /// resource:access[:target1,target2]; repeatable
-    #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope, conflicts_with = "clear_scopes")]
-    scopes: Vec<Scope>,
-    /// Take every scope away
-    #[arg(long)]
-    clear_scopes: bool,
-    /// When the key stops working, in milliseconds since the Unix epoch
-    #[arg(long, value_name = "MILLIS", allow_negative_numbers = true, conflicts_with = "clear_expiry")]
-    expires_at: Option<i64>,
-    /// The key never expires
-    #[arg(long)]
-    clear_expiry: bool,
-    /// Your own JSON object, replacing the old one
-    #[arg(long, value_name = "JSON", value_parser = args::parse_metadata, conflicts_with = "clear_metadata")]
-    metadata: Option<Map<String, Value>>,
-    /// Empty the metadata
-    #[arg(long)]
-    clear_metadata: bool,
-    /// A new rate limit as LIMIT/WINDOW_MS, such as 100/60000 for 100 a minute
-    #[arg(long, value_name = "LIMIT/WINDOW_MS", value_parser = args::parse_rate_limit, conflicts_with = "clear_rate_limit")]
-    rate_limit: Option<types::RateLimit>,
-    /// Remove the rate limit
-    #[arg(long)]
-    clear_rate_limit: bool,
-    /// A new budget of credits that verifications spend
-    #[arg(long, value_name = "N", conflicts_with = "clear_credits")]
-    credits: Option<i64>,
-    /// With --credits: set the credits back to AMOUNT every INTERVAL_MS
-    #[arg(long, value_name = "AMOUNT/INTERVAL_MS", requires = "credits", value_parser = args::parse_refill)]
-    refill: Option<types::CreditsRefill>,
-    /// Remove the credit budget
-    #[arg(long)]
-    clear_credits: bool,
-    /// Update only if the key is still at this revision (`3`) or `ETag` (`"3"`)
-    #[arg(long, value_name = "ETAG", value_parser = args::parse_if_match)]
-    if_match: Option<String>,
+impl Connection {
+    /// Reads the profile under the flags and environment variables given.
+    fn resolve(cli: &Cli) -> Result<Connection, Failure> {
+        let mut profile = profile::Profile::default();
+        if let Ok(path) = profile::path()
+            && path.exists()
+        {
+            if let Some(warning) = profile::exposure(&path) {
+                eprintln!("{warning}");
+            }
+            let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+            match config.profiles.remove(&cli.profile) {
+                Some(found) => profile = found,
+                None if cli.profile != DEFAULT_PROFILE && !matches!(cli.command, Command::Login(_)) => {
+                    return Err(Failure::Usage(format!(
+                        "there is no profile '{}' in {}; run keyward login --profile {}",
+                        cli.profile,
+                        path.display(),
+                        cli.profile
+                    )));
+                }
+                None => {}
+            }
+        }
+        Ok(Connection {
+            url: cli.url.clone().or(profile.url).unwrap_or_else(|| DEFAULT_URL.to_owned()),
+            key: cli.key.clone().filter(|key| !key.trim().is_empty()).or(profile.key),
+            ca_cert: cli.ca_cert.clone().or(profile.ca_cert),
+            profile: cli.profile.clone(),
+            timeout: cli.timeout,
+            retries: cli.retries,
+            format: Format::choose(cli.output),
+        })
+    }
+
+    /// A client for the server; `needs_key` makes a missing key a usage error.
+    fn connect(self, needs_key: bool) -> Result<Context, Failure> {
+        let mut builder = Client::builder(&self.url);
+        match &self.key {
+            Some(key) => builder = builder.key(key),
+            None if needs_key => {
+                return Err(Failure::Usage(
+                    "a key is required: pass --key, set KEYWARD_KEY or run keyward login".to_owned(),
+                ));
+            }
+            None => {}
+        }
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                Failure::Setup(format!("cannot read the CA certificate {}: {e}", path.display()))
+            })?;
+            builder = builder.ca_certificate_pem(&pem);
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(retries) = self.retries {
+            builder = builder.retries(retries);
+        }
+        let client = builder.build().map_err(|e| Failure::Setup(report::chain(&e)))?;
+        Ok(Context { client, url: self.url, format: self.format })
+    }
 }
 
-/// Whether a key may be used.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Status {
-    Enabled,
-    Disabled,
-}
-
-impl From<Status> for ApiKeyStatus {
-    fn from(status: Status) -> Self {
-        match status {
-            Status::Enabled => Self::Enabled,
-            Status::Disabled => Self::Disabled,
+impl Context {
+    /// Sends a request and takes its answer, or the failure with this
+    /// server's URL.
+    pub async fn call<T>(
+        &self,
+        request: impl Future<Output = Result<ResponseValue<T>, keyward::Error<Problem>>>,
+    ) -> Result<T, Failure> {
+        match request.await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(e) => Err(Failure::api(e, &self.url).await),
         }
     }
 }
@@ -211,154 +216,43 @@ impl From<Status> for ApiKeyStatus {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(key) = cli.key.as_deref().filter(|key| !key.trim().is_empty()) else {
-        Cli::command()
-            .error(ErrorKind::MissingRequiredArgument, "a key is required: pass --key or set KEYWARD_KEY")
-            .exit();
-    };
-    let result = match Client::with_key(&cli.url, key) {
-        Ok(client) => run(&client, cli.command).await,
-        Err(e) => Err(Failure::from(e)),
-    };
-    match result {
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            for line in failure.describe(&cli.url).await {
-                eprintln!("{line}");
-            }
-            ExitCode::FAILURE
+            eprintln!("{}", failure.line());
+            ExitCode::from(failure.exit())
         }
     }
 }
 
-async fn run(client: &Client, command: Command) -> Result<(), Failure> {
-    let Command::Keys(command) = command;
-    match command {
-        KeysCommand::Create(args) => {
-            let created = create(client, args).await?;
-            print_json(&created);
-            if io::stdout().is_terminal() {
-                println!();
-                println!("the new key's secret, shown this once (store it now):");
-                println!("{}", created.key);
-            }
-        }
-        KeysCommand::List(args) => list(client, args).await?,
-        KeysCommand::Get { id } => {
-            let key = client.api_key_view().api_key_id(id).send().await?;
-            print_json(&key.into_inner());
-        }
-        KeysCommand::Update(args) => {
-            let key = update(client, args).await?;
-            print_json(&key);
-        }
-        KeysCommand::Delete { id } => {
-            let key = client.api_key_delete().api_key_id(id).send().await?;
-            print_json(&key.into_inner());
-        }
+async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Completions { shell } = cli.command {
+        let mut command = Cli::command();
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "keyward", &mut script);
+        output::write_stdout(&String::from_utf8_lossy(&script));
+        return Ok(());
     }
-    Ok(())
-}
-
-async fn create(client: &Client, args: CreateArgs) -> Result<types::ApiKeyCreated, Failure> {
-    let body = types::ApiKeyCreate {
-        billing_id: args.billing_id,
-        customer_id: args.customer_id,
-        description: args.description,
-        expires_at: args.expires_at,
-        metadata: args.metadata.unwrap_or_default(),
-        name: args.name,
-        prefix: args.prefix,
-        scopes: args.scopes,
-        status: args.status.map(Into::into),
-        user_id: args.user_id,
-        rate_limit: args.rate_limit,
-        credits: args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
-    };
-    let created = client.api_key_create().body(body).send().await?;
-    Ok(created.into_inner())
-}
-
-async fn list(client: &Client, args: ListArgs) -> Result<(), Failure> {
-    let mut request = client.api_key_list();
-    if let Some(limit) = args.limit {
-        request = request.limit(limit);
+    if let Command::Logout(_) = cli.command {
+        return login::logout(&cli.profile);
     }
-    if let Some(status) = args.status {
-        request = request.status(ApiKeyStatus::from(status));
-    }
-    if let Some(user_id) = args.user_id {
-        request = request.user_id(user_id);
-    }
-    if let Some(customer_id) = args.customer_id {
-        request = request.customer_id(customer_id);
-    }
-    if args.include_deleted {
-        request = request.include_deleted(true);
-    }
-    match (args.all, args.embed) {
-        (false, embed) => {
-            let page = request.embed(embed).send().await?;
-            print_json(&page.into_inner());
-        }
-        (true, false) => {
-            let keys: Vec<_> = request.stream().try_collect().await?;
-            print_json(&keys);
-        }
-        (true, true) => {
-            let keys: Vec<_> = request.stream_embedded().try_collect().await?;
-            print_json(&keys);
-        }
-    }
-    Ok(())
-}
-
-async fn update(client: &Client, args: UpdateArgs) -> Result<types::ApiKey, Failure> {
-    let body = ApiKeyUpdate {
-        name: args.name,
-        description: patch(args.description, args.clear_description),
-        status: args.status.map(Into::into),
-        scopes: if args.clear_scopes {
-            Some(Vec::new())
-        } else {
-            Some(args.scopes).filter(|s| !s.is_empty())
-        },
-        expires_at: patch(args.expires_at, args.clear_expiry),
-        metadata: if args.clear_metadata { Some(Map::new()) } else { args.metadata },
-        rate_limit: patch(args.rate_limit, args.clear_rate_limit),
-        credits: patch(
-            args.credits.map(|remaining| types::Credits { remaining, refill: args.refill }),
-            args.clear_credits,
-        ),
-    };
-    let mut request = client.api_key_update().api_key_id(args.id).body(body);
-    if let Some(etag) = args.if_match {
-        request = request.if_match(etag);
-    }
-    Ok(request.send().await?.into_inner())
-}
-
-/// A field of an update: set to `value` if given, cleared if `clear`, else kept.
-fn patch<T>(value: Option<T>, clear: bool) -> Patch<T> {
-    match (value, clear) {
-        (Some(value), _) => Patch::Set(value),
-        (None, true) => Patch::Clear,
-        (None, false) => Patch::Keep,
-    }
-}
-
-/// Prints `value` as pretty JSON on stdout; a closed stdout ends the command
-/// quietly.
-fn print_json<T: Serialize>(value: &T) {
-    let json = serde_json::to_string_pretty(value).expect("the response types serialize");
-    let mut stdout = io::stdout().lock();
-    if writeln!(stdout, "{json}").and_then(|()| stdout.flush()).is_err() {
-        std::process::exit(1);
+    let connection = Connection::resolve(&cli)?;
+    match cli.command {
+        Command::Keys(command) => keys::run(&connection.connect(true)?, *command).await,
+        Command::Users(command) => keys::run_users(&connection.connect(true)?, command).await,
+        Command::Org(command) => organizations::run(&connection.connect(true)?, command).await,
+        Command::Login(args) => login::login(connection, args).await,
+        Command::Health => system::health(&connection.connect(false)?).await,
+        Command::Ready => system::ready(&connection.connect(false)?).await,
+        Command::Openapi => system::openapi(&connection.connect(false)?).await,
+        Command::Logout(_) | Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+
     use super::*;
 
     #[test]
@@ -390,11 +284,8 @@ mod tests {
             "invoices:write:a,b",
         ])
         .unwrap();
-        let Command::Keys(KeysCommand::Create(args)) = cli.command else {
-            panic!("expected keys create");
-        };
-        assert_eq!(args.scopes.len(), 2);
-        assert_eq!(args.scopes[1].targets.len(), 2);
+        let Command::Keys(command) = cli.command else { panic!("expected keys") };
+        assert!(matches!(*command, KeysCommand::Create(_)));
     }
 
     #[test]
@@ -408,5 +299,22 @@ mod tests {
     fn a_limit_over_100_is_a_clap_error() {
         let err = Cli::try_parse_from(["keyward", "keys", "list", "--limit", "101"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn an_expiry_is_a_time_or_a_duration_not_both() {
+        let err = Cli::try_parse_from([
+            "keyward",
+            "keys",
+            "create",
+            "--name",
+            "n",
+            "--expires-at",
+            "2027-01-01T00:00:00Z",
+            "--expires-in",
+            "30d",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
     }
 }

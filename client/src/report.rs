@@ -1,97 +1,102 @@
-//! Turns what went wrong into the lines the command prints on stderr.
+//! Turns what went wrong into one line on stderr and the exit code that names its kind.
 
-use std::error::Error as StdError;
+use std::{error::Error as StdError, process::ExitCode};
 
-use keyward::{Error, types::Problem};
+use keyward::{ApiError, types::Problem};
+use reqwest::StatusCode;
+
+/// The exit codes, one per kind of failure; `keyward --help` lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The server refused the request (a conflict, a stale `If-Match`,
+    /// invalid values), or another error.
+    Refused = 1,
+    /// The command line is wrong, or there is no key to send.
+    Usage = 2,
+    /// No such key or organization (404).
+    NotFound = 3,
+    /// The key is missing, wrong or lacks a scope (401, 403), or this address
+    /// failed too often (429).
+    Auth = 4,
+    /// The server failed, is overloaded or cannot be reached, or answered what
+    /// the API does not describe.
+    Server = 5,
+    /// `keys verify`: the verdict is not `VALID`.
+    NotValid = 6,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
 
 /// Why a command failed.
 #[derive(Debug)]
 pub enum Failure {
-    /// The client could not be built from `--url` and `--key`.
-    Setup(keyward::ClientBuildError),
-    /// The request failed or the server answered with an error.
-    Api(Box<Error<Problem>>),
-}
-
-impl From<keyward::ClientBuildError> for Failure {
-    fn from(e: keyward::ClientBuildError) -> Self {
-        Self::Setup(e)
-    }
-}
-
-impl From<Error<Problem>> for Failure {
-    fn from(e: Error<Problem>) -> Self {
-        Self::Api(Box::new(e))
-    }
+    /// The client could not be set up (key, CA certificate).
+    Setup(String),
+    /// The call failed; `url` is the server's.
+    Api { error: ApiError, url: String },
+    /// Something outside the API: a file, the config, stdin.
+    Local(String),
+    /// A usage error found after parsing, such as no key anywhere.
+    Usage(String),
+    /// `keys verify` answered, and the verdict (this code) is not `VALID`.
+    NotValid(String),
 }
 
 impl Failure {
-    /// The lines to print for this failure, the first starting with `error:`.
-    pub async fn describe(self, url: &str) -> Vec<String> {
+    /// The failure of a call to the server at `url`, the body of an
+    /// undocumented answer read.
+    pub async fn api(error: keyward::Error<Problem>, url: &str) -> Self {
+        Self::Api { error: ApiError::read(error).await, url: url.to_owned() }
+    }
+
+    /// The exit code for this failure.
+    pub fn exit(&self) -> Exit {
         match self {
-            Self::Setup(e) => vec![format!("error: {}", chain(&e))],
-            Self::Api(e) => describe_api_error(*e, url).await,
+            Self::Setup(_) | Self::Usage(_) => Exit::Usage,
+            Self::Local(_) => Exit::Refused,
+            Self::NotValid(_) => Exit::NotValid,
+            Self::Api { error, .. } => match error {
+                ApiError::Problem { status, .. } => match *status {
+                    StatusCode::NOT_FOUND => Exit::NotFound,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
+                        Exit::Auth
+                    }
+                    status if status.is_server_error() => Exit::Server,
+                    _ => Exit::Refused,
+                },
+                ApiError::InvalidRequest(_) => Exit::Usage,
+                _ => Exit::Server,
+            },
         }
     }
-}
 
-async fn describe_api_error(error: Error<Problem>, url: &str) -> Vec<String> {
-    match error {
-        Error::ErrorResponse(response) => {
-            let status = response.status().as_u16();
-            describe_problem(status, &response.into_inner())
+    /// The line to print: `error: ` and what happened, in lowercase without a
+    /// final period, never repeating a key.
+    pub fn line(&self) -> String {
+        match self {
+            Self::Setup(message) | Self::Local(message) | Self::Usage(message) => format!("error: {message}"),
+            Self::NotValid(code) => format!("the key is not valid: {code}"),
+            Self::Api { error, url } => match error {
+                ApiError::Transport(e) if e.is_timeout() => {
+                    format!("error: no answer from {url} in time: {}", chain(e))
+                }
+                ApiError::Transport(e) if e.is_connect() => {
+                    format!("error: cannot connect to {url}: {}", chain(e))
+                }
+                ApiError::Transport(e) => format!("error: the request to {url} failed: {}", chain(e)),
+                other => format!("error: {other}"),
+            },
         }
-        Error::UnexpectedResponse(response) => {
-            let status = response.status();
-            let body = response.bytes().await.unwrap_or_default();
-            match serde_json::from_slice::<Problem>(&body) {
-                Ok(problem) => describe_problem(status.as_u16(), &problem),
-                Err(_) => vec![format!("error: unexpected response {status}")],
-            }
-        }
-        Error::CommunicationError(e) if e.is_timeout() => {
-            vec![format!("error: no answer from {url} in time: {}", chain(&e))]
-        }
-        Error::CommunicationError(e) if e.is_connect() => {
-            vec![format!("error: cannot connect to {url}: {}", chain(&e))]
-        }
-        Error::CommunicationError(e) | Error::InvalidUpgrade(e) => {
-            vec![format!("error: the request to {url} failed: {}", chain(&e))]
-        }
-        Error::ResponseBodyError(e) => {
-            vec![format!("error: cannot read the response: {}", chain(&e))]
-        }
-        Error::InvalidResponsePayload(body, _) if body.is_empty() => {
-            vec!["error: the response has an empty body where the API promises JSON".to_owned()]
-        }
-        Error::InvalidResponsePayload(_, e) => {
-            vec![format!("error: the response does not match the API description: {}", chain(&e))]
-        }
-        Error::InvalidRequest(message) => vec![format!("error: invalid request: {message}")],
-        Error::Custom(message) => vec![format!("error: {message}")],
     }
-}
-
-/// The problem document's title, detail and code, then one line per field error.
-pub fn describe_problem(status: u16, problem: &Problem) -> Vec<String> {
-    let mut first = format!("error: {status} {}", problem.title);
-    if let Some(detail) = &problem.detail {
-        first.push_str(": ");
-        first.push_str(detail);
-    }
-    first.push_str(&format!(" ({})", problem.code));
-    let mut lines = vec![first];
-    for error in &problem.errors {
-        let fields =
-            if error.fields.is_empty() { String::new() } else { format!("{}: ", error.fields.join(", ")) };
-        lines.push(format!("  {fields}{} ({})", error.message, error.code));
-    }
-    lines
 }
 
 /// `error` and its sources, joined by `: `, each in lowercase and without a
 /// final period.
-fn chain(error: &(dyn StdError + 'static)) -> String {
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(e) = next {
@@ -123,35 +128,44 @@ mod tests {
 
     use super::*;
 
-    fn problem(detail: Option<&str>, errors: Vec<ProblemError>) -> Problem {
-        Problem {
+    fn refused(status: StatusCode, errors: Vec<ProblemError>) -> Failure {
+        let problem = Problem {
             code: "api_keys.invalid".into(),
-            detail: detail.map(Into::into),
+            detail: Some("the body is not valid".into()),
             errors,
-            status: 422,
-            title: "Unprocessable Entity".into(),
+            status: i32::from(status.as_u16()),
+            title: status.canonical_reason().unwrap_or_default().into(),
             type_: "about:blank".into(),
+        };
+        Failure::Api {
+            error: ApiError::Problem { status, problem: Box::new(problem) },
+            url: "http://127.0.0.1:8080".into(),
         }
     }
 
     #[test]
-    fn a_problem_shows_its_title_detail_and_code() {
-        let lines = describe_problem(422, &problem(Some("the body is not valid"), Vec::new()));
-        assert_eq!(lines, ["error: 422 Unprocessable Entity: the body is not valid (api_keys.invalid)"]);
-    }
-
-    #[test]
-    fn a_problem_lists_its_field_errors() {
+    fn a_problem_is_one_line_with_its_code_and_fields() {
         let errors = vec![ProblemError {
             code: "length".into(),
             fields: vec!["name".into()],
             message: "must not be empty".into(),
         }];
-        let lines = describe_problem(422, &problem(None, errors));
+        let failure = refused(StatusCode::UNPROCESSABLE_ENTITY, errors);
         assert_eq!(
-            lines,
-            ["error: 422 Unprocessable Entity (api_keys.invalid)", "  name: must not be empty (length)",]
+            failure.line(),
+            "error: 422 Unprocessable Entity: the body is not valid (api_keys.invalid); name: must not be empty"
         );
+        assert_eq!(failure.exit(), Exit::Refused);
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_exit_code() {
+        assert_eq!(refused(StatusCode::NOT_FOUND, vec![]).exit(), Exit::NotFound);
+        assert_eq!(refused(StatusCode::UNAUTHORIZED, vec![]).exit(), Exit::Auth);
+        assert_eq!(refused(StatusCode::FORBIDDEN, vec![]).exit(), Exit::Auth);
+        assert_eq!(refused(StatusCode::SERVICE_UNAVAILABLE, vec![]).exit(), Exit::Server);
+        assert_eq!(refused(StatusCode::CONFLICT, vec![]).exit(), Exit::Refused);
+        assert_eq!(Failure::Usage("no key".into()).exit(), Exit::Usage);
     }
 
     #[test]

@@ -1,0 +1,69 @@
+//! `keyward login` and `keyward logout`: check a server URL and key, and keep them in a profile of the config file.
+
+use clap::Args;
+use reqwest::StatusCode;
+
+use crate::Connection;
+use crate::args;
+use crate::profile::{self, Config, Profile};
+use crate::report::Failure;
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the key from stdin instead of --key or KEYWARD_KEY
+    #[arg(long, conflicts_with = "key")]
+    key_stdin: bool,
+}
+
+/// Checks the key by reading its organization, then saves the URL, the key
+/// and the CA certificate as the profile.
+pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failure> {
+    let path = profile::path().map_err(|e| Failure::Local(e.to_string()))?;
+    let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    let mut connection = connection;
+    if args.key_stdin {
+        connection.key = Some(args::read_stdin_line("key").map_err(Failure::Usage)?);
+    }
+    let Some(key) = connection.key.clone() else {
+        return Err(Failure::Usage(
+            "login needs a key: pass --key, --key-stdin or set KEYWARD_KEY".to_owned(),
+        ));
+    };
+    let ca_cert = connection.ca_cert.as_ref().map(|path| std::path::absolute(path).unwrap_or(path.clone()));
+    let profile_name = connection.profile.clone();
+    let url = connection.url.clone();
+    let context = connection.connect(true)?;
+    let organization = match context.call(context.client.organization_view().send()).await {
+        Ok(organization) => Some(organization),
+        // A key without `organizations:read` still signs in; it just cannot say whose it is.
+        Err(Failure::Api { error, .. }) if error.status() == Some(StatusCode::FORBIDDEN) => None,
+        Err(failure) => return Err(failure),
+    };
+    config.profiles.insert(profile_name.clone(), Profile { url: Some(url.clone()), key: Some(key), ca_cert });
+    config.save(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    let whose = organization.as_ref().map_or_else(
+        || "a key that may not read its organization".to_owned(),
+        |organization| format!("organization {} ({})", organization.name, organization.id),
+    );
+    let message = format!(
+        "Logged in to {url} with {whose}.\nSaved as profile '{profile_name}' in {}.\n",
+        path.display()
+    );
+    context.print(&serde_json::json!({"profile": profile_name, "url": url, "config": path, "organization": organization}), || message);
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {}
+
+/// Removes the profile from the config file.
+pub fn logout(profile_name: &str) -> Result<(), Failure> {
+    let path = profile::path().map_err(|e| Failure::Local(e.to_string()))?;
+    let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    if config.profiles.remove(profile_name).is_none() {
+        return Err(Failure::Usage(format!("there is no profile '{profile_name}' in {}", path.display())));
+    }
+    config.save(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    eprintln!("Removed profile '{profile_name}' from {}.", path.display());
+    Ok(())
+}
