@@ -128,6 +128,14 @@ fn environment() -> Result<Environment<'static>, DocsError> {
         TemplateValue::from_safe_string(markdown::inline(&text))
     });
     env.add_filter("cell", |text: String| text.replace('|', "\\|").replace('\n', " "));
+    // A tag's name is a title ("API keys"); its anchor is the name in lowercase, words joined by `-`.
+    env.add_filter("slug", |text: String| {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+            .to_lowercase()
+    });
     samples::register_filters(&mut env);
     Ok(env)
 }

@@ -30,7 +30,7 @@ const MAX_LIMIT: i32 = 100;
 #[utoipa::path(
     post,
     path = "/v1/api_keys",
-    tag = "api_keys",
+    tag = "API keys",
     params(PrettyParams),
     request_body = ApiKeyCreate,
     responses(
@@ -80,7 +80,7 @@ pub async fn api_key_create(
 #[utoipa::path(
     get,
     path = "/v1/api_keys",
-    tag = "api_keys",
+    tag = "API keys",
     params(ListParams, UserFilter),
     responses(
         (status = 200, description = "A page of API keys", body = ApiKeyList),
@@ -109,7 +109,7 @@ pub async fn api_key_list(
 #[utoipa::path(
     get,
     path = "/v1/api_keys/{api_key_id}",
-    tag = "api_keys",
+    tag = "API keys",
     params(("api_key_id" = Uuid, Path, description = "The id of the API key"), ViewParams),
     responses(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
@@ -142,7 +142,7 @@ pub async fn api_key_view(
 #[utoipa::path(
     patch,
     path = "/v1/api_keys/{api_key_id}",
-    tag = "api_keys",
+    tag = "API keys",
     params(
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),
         ("If-Match" = Option<String>, Header, nullable = false, description = "Update only if the key's `ETag` is still this"),
@@ -195,7 +195,7 @@ pub async fn api_key_update(
 #[utoipa::path(
     delete,
     path = "/v1/api_keys/{api_key_id}",
-    tag = "api_keys",
+    tag = "API keys",
     params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
     responses(
         (status = 200, description = "The revoked API key", body = ApiKeyBody),
@@ -225,7 +225,7 @@ pub async fn api_key_delete(
 #[utoipa::path(
     post,
     path = "/v1/api_keys/{api_key_id}/rotate",
-    tag = "api_keys",
+    tag = "API keys",
     params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
     request_body = ApiKeyRotate,
     responses(

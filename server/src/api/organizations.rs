@@ -16,7 +16,7 @@ use crate::domain::scope::{Access, ORGANIZATIONS};
 #[utoipa::path(
     post,
     path = "/v1/organizations",
-    tag = "organizations",
+    tag = "Organizations",
     params(PrettyParams),
     request_body = OrganizationCreate,
     responses(
@@ -55,7 +55,7 @@ pub async fn organization_create(
 #[utoipa::path(
     get,
     path = "/v1/organization",
-    tag = "organizations",
+    tag = "Organizations",
     params(PrettyParams),
     responses(
         (status = 200, description = "The caller's organization", body = OrganizationBody),

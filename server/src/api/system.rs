@@ -15,7 +15,7 @@ use crate::contract::OPENAPI_YAML;
 #[utoipa::path(
     get,
     path = "/v1/health",
-    tag = "system",
+    tag = "System",
     security(()),
     params(PrettyParams),
     responses(
@@ -33,7 +33,7 @@ pub async fn health_view(ApiQuery(_pretty): ApiQuery<PrettyParams>) -> Result<Js
 #[utoipa::path(
     get,
     path = "/v1/ready",
-    tag = "system",
+    tag = "System",
     security(()),
     params(PrettyParams),
     responses(
@@ -61,7 +61,7 @@ fn healthy(path: &str) -> Health {
 #[utoipa::path(
     get,
     path = "/openapi.yaml",
-    tag = "system",
+    tag = "System",
     security(()),
     responses(
         (status = 200, description = "The OpenAPI document, a YAML mapping", body = Object, content_type = "application/yaml"),

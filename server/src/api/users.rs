@@ -19,7 +19,7 @@ use crate::domain::validation::{Checker, MAX_NAME_LEN};
 #[utoipa::path(
     get,
     path = "/v1/users/{user_id}/api_keys",
-    tag = "users",
+    tag = "Users",
     params(("user_id" = String, Path, min_length = 1, max_length = 128, description = "Your id for the user the keys were issued to"), ListParams),
     responses(
         (status = 200, description = "A page of the user's API keys", body = ApiKeyList),
@@ -48,7 +48,7 @@ pub async fn user_api_key_list(
 #[utoipa::path(
     get,
     path = "/v1/users/{user_id}/api_keys/{api_key_id}",
-    tag = "users",
+    tag = "Users",
     params(
         ("user_id" = String, Path, min_length = 1, max_length = 128, description = "Your id for the user the keys were issued to"),
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),

@@ -1,10 +1,13 @@
 //! The `verification` operation: the hot path that tells an API whether a presented key is valid.
 
+pub mod json;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 
+use self::json::{ApiKeyJson, render_key};
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
@@ -25,7 +28,7 @@ const MAX_COST: i64 = 1_000_000_000;
 #[utoipa::path(
     post,
     path = "/v1/keys/verify",
-    tag = "verification",
+    tag = "Verification",
     params(PrettyParams),
     request_body = VerifyRequest,
     responses(

@@ -1,0 +1,52 @@
+//! The bodies of `api_key_verify`; the verdict is written by hand (`api/verify/json.rs`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiKeyBody;
+use crate::api::verify::json::ApiKeyJson;
+use crate::domain::limits::RateLimitState;
+use crate::domain::verification::{ScopeCheck, VerifyCode};
+
+/// The body of `api_key_verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The key your API was presented
+    #[schema(max_length = 512)]
+    pub key: String,
+    /// Scopes the key must hold, each on `target` if given
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub scopes: Vec<ScopeCheck>,
+    /// Credits this verification spends (1 if left out)
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
+    #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
+    pub cost: Option<i64>,
+}
+
+/// The verdict on a presented key.
+#[derive(Debug, ToSchema)]
+pub struct VerifyResponse<'a> {
+    pub valid: bool,
+    pub code: VerifyCode,
+    #[schema(value_type = ApiKeyBody, required = false)]
+    pub api_key: Option<ApiKeyJson<'a>>,
+    #[schema(nullable = false)]
+    pub rate_limit: Option<RateLimitState>,
+    #[schema(nullable = false)]
+    pub credits: Option<CreditsState>,
+    #[schema(nullable = false)]
+    pub expiry_warning: Option<ExpiryWarning>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsState {
+    pub remaining: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiryWarning {
+    pub expires_at: i64,
+    pub message: String,
+}
