@@ -15,16 +15,13 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::model::*;
 use crate::app::Precondition;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
+use crate::domain::bounds::{GRACE_PERIOD_MS, PAGE_SIZE};
 use crate::domain::scope::{API_KEYS, Access};
 use crate::domain::validation::Checker;
 use crate::store::ListQuery;
 
-/// The longest grace period a rotation may give the old secret: 30 days.
-const MAX_GRACE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Keys on a page when `limit` is left out.
 const DEFAULT_LIMIT: u32 = 20;
-/// The most keys on a page.
-const MAX_LIMIT: i32 = 100;
 
 /// Create an API key
 #[utoipa::path(
@@ -261,7 +258,7 @@ pub async fn api_key_rotate(
     caller.require(API_KEYS, Access::Update)?;
     let grace = body.grace_period_ms.unwrap_or(0);
     let mut checker = Checker::default();
-    checker.range("grace_period_ms", grace, 0, MAX_GRACE_MS);
+    checker.range("grace_period_ms", grace, GRACE_PERIOD_MS);
     checker.finish(()).map_err(ApiError::invalid_body)?;
     let (key, secret) = state.app.api_key_rotate(caller.organization_id, api_key_id, grace).await?;
     let etag = header_value(&key.etag());
@@ -312,10 +309,8 @@ pub(super) async fn list_page(
 /// Checks the list parameters the query string parser cannot (bounds and patterns).
 fn list_query(params: &ListParams, user_id: Option<String>) -> Result<ListQuery, ApiError> {
     let mut checker = Checker::default();
-    if let Some(limit) = params.limit
-        && !(1..=MAX_LIMIT).contains(&limit)
-    {
-        checker.fail("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"));
+    if let Some(limit) = params.limit {
+        checker.range("limit", i64::from(limit), PAGE_SIZE);
     }
     let before = params.page_token.as_deref().and_then(|token| {
         let cursor = decode_cursor(token);

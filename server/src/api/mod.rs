@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod bounds;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -77,7 +78,7 @@ impl Modify for SecuritySchemes {
 }
 
 fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health_view))
         .routes(routes!(system::ready_view))
         .routes(routes!(system::openapi_view))
@@ -89,7 +90,10 @@ fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(verify::api_key_verify))
         .routes(routes!(users::user_api_key_list))
         .routes(routes!(users::user_api_key_view))
-        .split_for_parts()
+        .split_for_parts();
+    // The bounds go in once every route has added its schemas and parameters.
+    bounds::Bounds.modify(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI document the handlers describe; the contract test compares it with `openapi.yaml`.

@@ -12,15 +12,16 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
 use super::model::*;
+use crate::domain::bounds::NAME;
 use crate::domain::scope::{API_KEYS, Access};
-use crate::domain::validation::{Checker, MAX_NAME_LEN};
+use crate::domain::validation::Checker;
 
 /// List one user's API keys
 #[utoipa::path(
     get,
     path = "/v1/users/{user_id}/api_keys",
     tag = "Users",
-    params(("user_id" = String, Path, min_length = 1, max_length = 128, description = "Your id for the user the keys were issued to"), ListParams),
+    params(("user_id" = String, Path, description = "Your id for the user the keys were issued to"), ListParams),
     responses(
         (status = 200, description = "A page of the user's API keys", body = ApiKeyList),
         (status = 400, response = BadRequest),
@@ -50,7 +51,7 @@ pub async fn user_api_key_list(
     path = "/v1/users/{user_id}/api_keys/{api_key_id}",
     tag = "Users",
     params(
-        ("user_id" = String, Path, min_length = 1, max_length = 128, description = "Your id for the user the keys were issued to"),
+        ("user_id" = String, Path, description = "Your id for the user the keys were issued to"),
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),
         ViewParams,
     ),
@@ -77,7 +78,7 @@ pub async fn user_api_key_view(
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
     let mut checker = Checker::default();
-    checker.text("user_id", &user_id, 1, MAX_NAME_LEN);
+    checker.text("user_id", &user_id, NAME);
     checker.finish(()).map_err(ApiError::invalid_query)?;
     let include_deleted = params.include_deleted.unwrap_or(false);
     let key = state.app.api_key_view(caller.organization_id, api_key_id, include_deleted).await?;

@@ -5,10 +5,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Millis;
+use super::bounds::NAME;
 use super::key::{KeyDigest, KeyHasher, Secret};
 use super::limits::{Credits, RateLimit};
 use super::scope::Scope;
-use super::validation::{Checker, FieldError, MAX_NAME_LEN};
+use super::validation::{Checker, FieldError};
 
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -140,13 +141,13 @@ impl NewApiKey {
         now: Millis,
     ) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
         let mut checker = Checker::default();
-        checker.text("name", &self.name, 1, MAX_NAME_LEN);
+        checker.text("name", &self.name, NAME);
         checker.description("description", self.description.as_deref());
         checker.label("user_id", self.user_id.as_deref());
         checker.label("customer_id", self.customer_id.as_deref());
         checker.label("billing_id", self.billing_id.as_deref());
         let prefix = checker.prefix("prefix", self.prefix.as_deref());
-        checker.non_negative("expires_at", self.expires_at);
+        checker.time("expires_at", self.expires_at);
         checker.scopes("scopes", &self.scopes);
         checker.metadata("metadata", &self.metadata);
         checker.rate_limit("rate_limit", self.rate_limit.as_ref());
@@ -202,10 +203,10 @@ impl ApiKeyPatch {
     pub fn check(self) -> Result<Self, Vec<FieldError>> {
         let mut checker = Checker::default();
         if let Some(name) = &self.name {
-            checker.text("name", name, 1, MAX_NAME_LEN);
+            checker.text("name", name, NAME);
         }
         checker.description("description", self.description.as_ref().and_then(|d| d.as_deref()));
-        checker.non_negative("expires_at", self.expires_at.flatten());
+        checker.time("expires_at", self.expires_at.flatten());
         if let Some(scopes) = &self.scopes {
             checker.scopes("scopes", scopes);
         }

@@ -19,9 +19,7 @@ pub struct RateLimitState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
-    #[schema(minimum = 1, maximum = 1_000_000)]
     pub limit: i32,
-    #[schema(minimum = 1, maximum = 86_400_000)]
     pub window_ms: i64,
 }
 
@@ -29,9 +27,7 @@ pub struct RateLimit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditsRefill {
-    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
-    #[schema(minimum = 1000, maximum = 31_622_400_000_i64)]
     pub interval_ms: i64,
 }
 
@@ -39,7 +35,6 @@ pub struct CreditsRefill {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credits {
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub remaining: i64,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
     #[schema(nullable = false)]

@@ -1,6 +1,7 @@
 //! The domain: key format, hashing, scopes and validated inputs, free of HTTP and SQL.
 
 pub mod api_key;
+pub mod bounds;
 pub mod clock;
 pub mod key;
 pub mod limits;

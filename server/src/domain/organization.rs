@@ -3,7 +3,8 @@
 use uuid::Uuid;
 
 use super::Millis;
-use super::validation::{Checker, FieldError, MAX_NAME_LEN};
+use super::bounds::NAME;
+use super::validation::{Checker, FieldError};
 
 /// A tenant. Every key belongs to exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ impl Organization {
     /// A new organization named `name`, checked.
     pub fn parse_new(name: &str, now: Millis) -> Result<Self, Vec<FieldError>> {
         let mut checker = Checker::default();
-        checker.text("name", name, 1, MAX_NAME_LEN);
+        checker.text("name", name, NAME);
         checker.finish(Self { id: Uuid::now_v7(), name: name.to_owned(), created_at: now })
     }
 }

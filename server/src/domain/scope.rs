@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
+use super::bounds::{MAX_TARGETS, NAME};
+
 /// Resources that Keyward itself guards; granting a scope on one needs holding it.
 pub const MANAGEMENT_RESOURCES: [&str; 3] = [API_KEYS, ORGANIZATIONS, VERIFICATIONS];
 /// The resource of the API key management operations.
@@ -44,10 +46,11 @@ pub struct Scope {
     pub targets: Vec<String>,
 }
 
-/// `targets`: at most 100 strings of 1 to 128 characters.
+/// `targets`: at most [`MAX_TARGETS`] names.
 fn targets_schema() -> ArrayBuilder {
-    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128));
-    ArrayBuilder::new().items(item).max_items(Some(100))
+    let item =
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(NAME.min)).max_length(Some(NAME.max));
+    ArrayBuilder::new().items(item).max_items(Some(MAX_TARGETS))
 }
 
 impl Scope {

@@ -2,26 +2,13 @@
 
 use serde_json::{Map, Value};
 
-use super::key::{KeyPrefix, PREFIX_MAX_LEN};
+use super::bounds::{
+    self, DESCRIPTION, Length, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_ENTRIES, MAX_SCOPES,
+    MAX_TARGETS, NAME, RESOURCE, Range,
+};
+use super::key::KeyPrefix;
 use super::limits::{Credits, RateLimit};
 use super::scope::Scope;
-
-/// The most scopes one key may hold.
-pub const MAX_SCOPES: usize = 50;
-/// The most targets one scope may list.
-pub const MAX_TARGETS: usize = 100;
-/// The most top-level entries in a key's metadata.
-pub const MAX_METADATA_ENTRIES: usize = 64;
-/// The most bytes a key's metadata may take as compact JSON.
-pub const MAX_METADATA_BYTES: usize = 8 * 1024;
-/// How deep a key's metadata may nest arrays and objects (the metadata object itself is 1).
-pub const MAX_METADATA_DEPTH: usize = 5;
-/// The longest scope resource name.
-pub const MAX_RESOURCE_LEN: usize = 64;
-/// The longest name, id or target.
-pub const MAX_NAME_LEN: usize = 128;
-/// The longest description.
-pub const MAX_DESCRIPTION_LEN: usize = 1024;
 
 /// One invalid field: a stable code, a message for a person, and the field's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +29,9 @@ impl Checker {
         self.errors.push(FieldError { code, message: message.into(), field: field.into() });
     }
 
-    /// A string whose length in characters lies in `min..=max`.
-    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+    /// A string whose length in characters lies within `bound`.
+    pub fn text(&mut self, field: &str, value: &str, bound: Length) {
+        let Length { min, max } = bound;
         // A character takes one to four bytes: the byte length often settles it uncounted.
         if value.len() <= max && value.len().div_ceil(4) >= min {
             return;
@@ -59,13 +47,13 @@ impl Checker {
     /// An optional name, id or other short label.
     pub fn label(&mut self, field: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.text(field, value, 1, MAX_NAME_LEN);
+            self.text(field, value, NAME);
         }
     }
 
     pub fn description(&mut self, field: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.text(field, value, 0, MAX_DESCRIPTION_LEN);
+            self.text(field, value, DESCRIPTION);
         }
     }
 
@@ -79,7 +67,7 @@ impl Checker {
                     "invalid_prefix",
                     format!(
                         "must be a lowercase letter followed by at most {} lowercase letters or digits",
-                        PREFIX_MAX_LEN - 1
+                        bounds::PREFIX.max - 1
                     ),
                 );
                 KeyPrefix::default()
@@ -87,9 +75,10 @@ impl Checker {
         }
     }
 
-    pub fn non_negative(&mut self, field: &str, value: Option<i64>) {
-        if value.is_some_and(|v| v < 0) {
-            self.fail(field, "out_of_range", "must be at least 0");
+    /// A time, if given.
+    pub fn time(&mut self, field: &str, value: Option<i64>) {
+        if let Some(value) = value {
+            self.range(field, value, bounds::TIME);
         }
     }
 
@@ -99,7 +88,7 @@ impl Checker {
         }
         for (i, scope) in scopes.iter().enumerate() {
             let resource_field = format!("{field}[{i}].resource");
-            self.text(&resource_field, &scope.resource, 1, MAX_RESOURCE_LEN);
+            self.text(&resource_field, &scope.resource, RESOURCE);
             self.resource(&resource_field, &scope.resource);
             if scope.targets.len() > MAX_TARGETS {
                 self.fail(
@@ -109,7 +98,7 @@ impl Checker {
                 );
             }
             for (j, target) in scope.targets.iter().enumerate() {
-                self.text(&format!("{field}[{i}].targets[{j}]"), target, 1, MAX_NAME_LEN);
+                self.text(&format!("{field}[{i}].targets[{j}]"), target, NAME);
             }
         }
     }
@@ -146,26 +135,36 @@ impl Checker {
         }
     }
 
-    /// An integer in `min..=max`.
-    pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
+    /// An integer within `bound`.
+    pub fn range(&mut self, field: &str, value: i64, bound: Range) {
+        let Range { min, max } = bound;
         if !(min..=max).contains(&value) {
-            self.fail(field, "out_of_range", format!("must be between {min} and {max}"));
+            let message = if max == i64::MAX {
+                format!("must be at least {min}")
+            } else {
+                format!("must be between {min} and {max}")
+            };
+            self.fail(field, "out_of_range", message);
         }
     }
 
     pub fn rate_limit(&mut self, field: &str, rate_limit: Option<&RateLimit>) {
         if let Some(r) = rate_limit {
-            self.range(&format!("{field}.limit"), i64::from(r.limit), 1, 1_000_000);
-            self.range(&format!("{field}.window_ms"), r.window_ms, 1, 86_400_000);
+            self.range(&format!("{field}.limit"), i64::from(r.limit), bounds::RATE_LIMIT);
+            self.range(&format!("{field}.window_ms"), r.window_ms, bounds::RATE_WINDOW_MS);
         }
     }
 
     pub fn credits(&mut self, field: &str, credits: Option<&Credits>) {
         if let Some(c) = credits {
-            self.range(&format!("{field}.remaining"), c.remaining, 0, 1_000_000_000_000);
+            self.range(&format!("{field}.remaining"), c.remaining, bounds::CREDITS);
             if let Some(refill) = c.refill {
-                self.range(&format!("{field}.refill.amount"), refill.amount, 1, 1_000_000_000_000);
-                self.range(&format!("{field}.refill.interval_ms"), refill.interval_ms, 1000, 31_622_400_000);
+                self.range(&format!("{field}.refill.amount"), refill.amount, bounds::REFILL_AMOUNT);
+                self.range(
+                    &format!("{field}.refill.interval_ms"),
+                    refill.interval_ms,
+                    bounds::REFILL_INTERVAL_MS,
+                );
             }
         }
     }
@@ -221,11 +220,11 @@ mod tests {
     #[test]
     fn lengths_are_counted_in_characters_not_bytes() {
         let mut checker = Checker::default();
-        checker.text("name", &"é".repeat(128), 1, 128);
+        checker.text("name", &"é".repeat(128), NAME);
         assert!(checker.finish(()).is_ok());
         let codes = |value: &str, min, max| {
             let mut checker = Checker::default();
-            checker.text("name", value, min, max);
+            checker.text("name", value, Length { min, max });
             checker.finish(()).err().map(|errors| errors[0].code)
         };
         assert_eq!(codes(&"é".repeat(129), 1, 128), Some("too_long"));
@@ -238,7 +237,7 @@ mod tests {
     #[test]
     fn every_invalid_field_is_reported_with_its_path() {
         let mut checker = Checker::default();
-        checker.text("name", "", 1, 128);
+        checker.text("name", "", NAME);
         checker.scopes(
             "scopes",
             &[Scope { resource: "Bad".into(), access: Access::Read, targets: vec![String::new()] }],

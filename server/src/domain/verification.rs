@@ -33,7 +33,7 @@ pub struct ScopeCheck {
     pub resource: String,
     pub access: Access,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
-    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    #[schema(nullable = false)]
     pub target: Option<String>,
 }
 

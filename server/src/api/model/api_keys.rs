@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Links;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
+use crate::domain::bounds::MAX_METADATA_ENTRIES;
 use crate::domain::limits::{Credits, RateLimit};
 use crate::domain::scope::Scope;
 
@@ -124,19 +125,18 @@ pub struct ApiKeyList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCreate {
-    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(max_length = 1024, nullable = false)]
+    #[schema(nullable = false)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    #[schema(nullable = false)]
     pub user_id: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    #[schema(nullable = false)]
     pub customer_id: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    #[schema(nullable = false)]
     pub billing_id: Option<String>,
     /// The key's readable start (`kw` if left out)
     #[serde(default, deserialize_with = "crate::domain::non_null")]
@@ -144,10 +144,9 @@ pub struct ApiKeyCreate {
     pub prefix: Option<String>,
     /// When the key stops working; a time already past makes it expired at once
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(minimum = 0, nullable = false)]
+    #[schema(nullable = false)]
     pub expires_at: Option<i64>,
     #[serde(default)]
-    #[schema(max_items = 50)]
     pub scopes: Vec<Scope>,
     #[serde(default)]
     #[schema(schema_with = bounded_metadata_schema)]
@@ -186,19 +185,19 @@ impl From<ApiKeyCreate> for NewApiKey {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyUpdate {
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(nullable = false)]
     pub status: Option<KeyStatus>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(max_items = 50, nullable = false)]
+    #[schema(nullable = false)]
     pub scopes: Option<Vec<Scope>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<i64>, minimum = 0)]
+    #[schema(value_type = Option<i64>)]
     pub expires_at: Option<Option<i64>>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(schema_with = bounded_metadata_schema)]
@@ -219,7 +218,7 @@ pub struct ApiKeyUpdate {
 pub struct ApiKeyRotate {
     /// How long the old secret keeps working (0 if left out; at most 30 days)
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(minimum = 0, maximum = 2_592_000_000_i64, nullable = false)]
+    #[schema(nullable = false)]
     pub grace_period_ms: Option<i64>,
 }
 
@@ -255,7 +254,7 @@ pub struct ViewParams {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// The most keys a page holds (20 if left out)
-    #[param(minimum = 1, maximum = 100, nullable = false)]
+    #[param(nullable = false)]
     pub limit: Option<i32>,
     /// The cursor from the previous page's `_links.next`
     #[param(pattern = "^[A-Za-z0-9_-]{22}$", nullable = false)]
@@ -264,7 +263,7 @@ pub struct ListParams {
     #[param(nullable = false)]
     pub status: Option<KeyStatus>,
     /// Only keys issued to this customer
-    #[param(min_length = 1, max_length = 128, nullable = false)]
+    #[param(nullable = false)]
     pub customer_id: Option<String>,
     /// List revoked keys too
     #[param(nullable = false)]
@@ -283,7 +282,7 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
     /// Only keys issued to this user
-    #[param(min_length = 1, max_length = 128, nullable = false)]
+    #[param(nullable = false)]
     pub user_id: Option<String>,
 }
 
@@ -294,9 +293,9 @@ fn metadata_schema() -> ObjectBuilder {
         .additional_properties(Some(AdditionalProperties::FreeForm(true)))
 }
 
-/// `metadata` in requests: a JSON object of at most 64 entries.
+/// `metadata` in requests: a JSON object of at most so many entries.
 fn bounded_metadata_schema() -> ObjectBuilder {
-    metadata_schema().max_properties(Some(64))
+    metadata_schema().max_properties(Some(MAX_METADATA_ENTRIES))
 }
 
 /// Deserializes a field that may be left out (`None`) or `null` (`Some(None)`).

@@ -32,7 +32,6 @@ impl From<Organization> for OrganizationBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationCreate {
-    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
 }
 

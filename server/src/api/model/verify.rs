@@ -13,15 +13,13 @@ use crate::domain::verification::{ScopeCheck, VerifyCode};
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The key your API was presented
-    #[schema(max_length = 512)]
     pub key: String,
     /// Scopes the key must hold, each on `target` if given
     #[serde(default)]
-    #[schema(max_items = 50)]
     pub scopes: Vec<ScopeCheck>,
     /// Credits this verification spends (1 if left out)
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
+    #[schema(nullable = false)]
     pub cost: Option<i64>,
 }
 

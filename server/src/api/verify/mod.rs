@@ -13,16 +13,13 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::model::*;
+use crate::domain::bounds::{COST, MAX_SCOPES, PRESENTED_KEY, RESOURCE};
 use crate::domain::scope::{Access, VERIFICATIONS};
-use crate::domain::validation::{Checker, MAX_RESOURCE_LEN, MAX_SCOPES};
+use crate::domain::validation::Checker;
 use crate::domain::verification::VerifyCode;
 
 /// The header that carries an expiry warning.
 pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-expires");
-/// The longest presented key the verifier looks at.
-const MAX_PRESENTED_LEN: usize = 512;
-/// The most credits one verification may spend.
-const MAX_COST: i64 = 1_000_000_000;
 
 /// Verify a presented key
 #[utoipa::path(
@@ -91,14 +88,14 @@ pub async fn api_key_verify(
 /// The bounds of a verify request that deserialization does not check.
 fn check(body: &VerifyRequest, cost: i64) -> Result<(), ApiError> {
     let mut checker = Checker::default();
-    checker.text("key", &body.key, 0, MAX_PRESENTED_LEN);
-    checker.range("cost", cost, 0, MAX_COST);
+    checker.text("key", &body.key, PRESENTED_KEY);
+    checker.range("cost", cost, COST);
     if body.scopes.len() > MAX_SCOPES {
         checker.fail("scopes", "too_many", format!("must hold at most {MAX_SCOPES} scopes"));
     }
     for (i, wanted) in body.scopes.iter().enumerate() {
         checker.resource(&format!("scopes[{i}].resource"), &wanted.resource);
-        checker.text(&format!("scopes[{i}].resource"), &wanted.resource, 1, MAX_RESOURCE_LEN);
+        checker.text(&format!("scopes[{i}].resource"), &wanted.resource, RESOURCE);
         checker.label(&format!("scopes[{i}].target"), wanted.target.as_deref());
     }
     checker.finish(()).map_err(ApiError::invalid_body)
