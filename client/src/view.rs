@@ -3,7 +3,7 @@
 use keyward::types::{ApiKey, ApiKeyStatus, Credits, Health, Organization, RateLimit, Scope, VerifyResponse};
 
 use crate::output::{fields, table};
-use crate::when::{local_time, now, relative, window};
+use crate::when::{local_time, local_time_short, now, relative, window};
 
 /// `keys list`: one key a row, newest first.
 pub fn key_rows(keys: &[ApiKey]) -> String {
@@ -19,8 +19,8 @@ pub fn key_rows(keys: &[ApiKey]) -> String {
                 key.name.clone(),
                 status(key, now).to_owned(),
                 short_mask(&key.masked_key),
-                key.expires_at.map_or_else(|| "never".to_owned(), |at| relative(at, now)),
-                key.last_used_at.map_or_else(|| "never".to_owned(), |at| relative(at, now)),
+                key.expires_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
+                key.last_used_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
             ]
         }),
     )

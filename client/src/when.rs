@@ -19,6 +19,17 @@ pub fn local_time(at: i64, now: i64) -> String {
     }
 }
 
+/// `2026-12-10 14:03 (in 3 days)`: as [`local_time`] without the zone, for a table's cell.
+pub fn local_time_short(at: i64, now: i64) -> String {
+    match Timestamp::from_millisecond(at) {
+        Ok(timestamp) => {
+            let local = timestamp.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M");
+            format!("{local} ({})", relative(at, now))
+        }
+        Err(_) => at.to_string(),
+    }
+}
+
 /// "just now", "in 3 days", "2 hours ago": the distance from `now` to `at`
 /// in the largest unit it holds once, rounded.
 pub fn relative(at: i64, now: i64) -> String {
