@@ -53,9 +53,6 @@ pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failur
     Ok(())
 }
 
-#[derive(Debug, Args)]
-pub struct LogoutArgs {}
-
 /// Removes the profile from the config file.
 pub fn logout(profile_name: &str) -> Result<(), Failure> {
     let path = profile::path().map_err(|e| Failure::Local(e.to_string()))?;

@@ -21,7 +21,7 @@ use clap_complete::Shell;
 use keyward::{Client, ResponseValue, types::Problem};
 
 use crate::keys::{KeysCommand, UsersCommand};
-use crate::login::{LoginArgs, LogoutArgs};
+use crate::login::LoginArgs;
 use crate::organizations::OrgCommand;
 use crate::output::Format;
 use crate::profile::Config;
@@ -102,7 +102,7 @@ enum Command {
     /// Check a URL and key and save them as a profile (the file only its owner may read)
     Login(LoginArgs),
     /// Remove a profile from the config file
-    Logout(LogoutArgs),
+    Logout,
     /// Whether the server is up
     Health,
     /// Whether the server should get traffic: its store answers and it follows the change feed
@@ -233,7 +233,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(());
     }
-    if let Command::Logout(_) = cli.command {
+    if let Command::Logout = cli.command {
         return login::logout(&cli.profile);
     }
     let connection = Connection::resolve(&cli)?;
@@ -245,7 +245,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Health => system::health(&connection.connect(false)?).await,
         Command::Ready => system::ready(&connection.connect(false)?).await,
         Command::Openapi => system::openapi(&connection.connect(false)?).await,
-        Command::Logout(_) | Command::Completions { .. } => unreachable!("handled before connecting"),
+        Command::Logout | Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }
 
