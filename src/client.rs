@@ -70,7 +70,6 @@ impl Client {
 /// TLS: `https://` URLs are verified against the platform's roots (on Linux
 /// the system store, or the file `SSL_CERT_FILE` names instead), plus any
 /// added with [`ClientBuilder::ca_certificate_pem`] for a private CA.
-#[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
     key: Option<String>,
@@ -78,6 +77,20 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
     roots: Result<Vec<Certificate>, ClientBuildError>,
+}
+
+/// Everything but the key, which is never printed.
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("roots", &self.roots.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -300,6 +313,12 @@ mod tests {
         let err = Client::with_key("http://127.0.0.1:8080", "kw_secret\n").unwrap_err();
         assert!(matches!(err, ClientBuildError::InvalidKey));
         assert!(!err.to_string().contains("kw_secret"));
+    }
+
+    #[test]
+    fn a_builder_never_prints_its_key() {
+        let builder = Client::builder("http://127.0.0.1:8080").key("kw_secret");
+        assert!(!format!("{builder:?}").contains("kw_secret"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::args;
-use crate::output::{self, secret_block};
+use crate::output::secret_block;
 use crate::report::Failure;
 use crate::view;
 use crate::{Context, when};
@@ -431,12 +431,5 @@ fn patch<T>(value: Option<T>, clear: bool) -> Patch<T> {
         (Some(value), _) => Patch::Set(value),
         (None, true) => Patch::Clear,
         (None, false) => Patch::Keep,
-    }
-}
-
-impl Context {
-    /// Prints `document` in the chosen format, or `table()` for people.
-    pub fn print<T: serde::Serialize>(&self, document: &T, table: impl FnOnce() -> String) {
-        output::print(self.format, document, table);
     }
 }

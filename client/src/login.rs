@@ -18,8 +18,8 @@ pub struct LoginArgs {
 /// Checks the key by reading its organization, then saves the URL, the key
 /// and the CA certificate as the profile.
 pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failure> {
-    let path = profile::path().map_err(|e| Failure::Local(e.to_string()))?;
-    let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    let path = profile::path()?;
+    let mut config = Config::load(&path)?;
     let mut connection = connection;
     if args.key_stdin {
         connection.key = Some(args::read_stdin_line("key").map_err(Failure::Usage)?);
@@ -40,7 +40,7 @@ pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failur
         Err(failure) => return Err(failure),
     };
     config.profiles.insert(profile_name.clone(), Profile { url: Some(url.clone()), key: Some(key), ca_cert });
-    config.save(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    config.save(&path)?;
     let whose = organization.as_ref().map_or_else(
         || "a key that may not read its organization".to_owned(),
         |organization| format!("organization {} ({})", organization.name, organization.id),
@@ -55,12 +55,12 @@ pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failur
 
 /// Removes the profile from the config file.
 pub fn logout(profile_name: &str) -> Result<(), Failure> {
-    let path = profile::path().map_err(|e| Failure::Local(e.to_string()))?;
-    let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    let path = profile::path()?;
+    let mut config = Config::load(&path)?;
     if config.profiles.remove(profile_name).is_none() {
         return Err(Failure::Usage(format!("there is no profile '{profile_name}' in {}", path.display())));
     }
-    config.save(&path).map_err(|e| Failure::Local(e.to_string()))?;
+    config.save(&path)?;
     eprintln!("Removed profile '{profile_name}' from {}.", path.display());
     Ok(())
 }

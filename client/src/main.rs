@@ -145,7 +145,7 @@ impl Connection {
             if let Some(warning) = profile::exposure(&path) {
                 eprintln!("{warning}");
             }
-            let mut config = Config::load(&path).map_err(|e| Failure::Local(e.to_string()))?;
+            let mut config = Config::load(&path)?;
             match config.profiles.remove(&cli.profile) {
                 Some(found) => profile = found,
                 None if cli.profile != DEFAULT_PROFILE && !matches!(cli.command, Command::Login(_)) => {
@@ -200,6 +200,11 @@ impl Connection {
 }
 
 impl Context {
+    /// Prints `document` in the chosen format, or `table()` for people.
+    pub fn print<T: serde::Serialize>(&self, document: &T, table: impl FnOnce() -> String) {
+        output::print(self.format, document, table);
+    }
+
     /// Sends a request and takes its answer, or the failure with this
     /// server's URL.
     pub async fn call<T>(

@@ -46,8 +46,7 @@ pub fn write_stdout(text: &str) {
 /// A table with a header row, as `kubectl get` prints one: no borders,
 /// columns fitted to the terminal.
 pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> String {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic);
+    let mut table = borderless();
     table.set_header(header);
     for row in rows {
         table.add_row(row);
@@ -57,12 +56,18 @@ pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [
 
 /// Labelled fields, one a line: `Name      ci`.
 pub fn fields(rows: impl IntoIterator<Item = (&'static str, String)>) -> String {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic);
+    let mut table = borderless();
     for (label, value) in rows {
         table.add_row([label.to_owned(), value]);
     }
     trimmed(table)
+}
+
+/// A table without borders, its columns fitted to the terminal.
+fn borderless() -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic);
+    table
 }
 
 /// The table's lines without the padding comfy-table leaves at each end.

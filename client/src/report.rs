@@ -46,6 +46,12 @@ pub enum Failure {
     NotValid(String),
 }
 
+impl From<crate::profile::ProfileError> for Failure {
+    fn from(error: crate::profile::ProfileError) -> Self {
+        Self::Local(error.to_string())
+    }
+}
+
 impl Failure {
     /// The failure of a call to the server at `url`, the body of an
     /// undocumented answer read.

@@ -10,20 +10,18 @@ const DAY: i64 = 24 * HOUR;
 /// `2026-12-10 14:03 CET (in 3 days)`: epoch milliseconds `at` in the local
 /// time zone, and how far it is from `now`.
 pub fn local_time(at: i64, now: i64) -> String {
-    match Timestamp::from_millisecond(at) {
-        Ok(timestamp) => {
-            let local = timestamp.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M %Z");
-            format!("{local} ({})", relative(at, now))
-        }
-        Err(_) => at.to_string(),
-    }
+    local(at, now, "%Y-%m-%d %H:%M %Z")
 }
 
 /// `2026-12-10 14:03 (in 3 days)`: as [`local_time`] without the zone, for a table's cell.
 pub fn local_time_short(at: i64, now: i64) -> String {
+    local(at, now, "%Y-%m-%d %H:%M")
+}
+
+fn local(at: i64, now: i64, format: &str) -> String {
     match Timestamp::from_millisecond(at) {
         Ok(timestamp) => {
-            let local = timestamp.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M");
+            let local = timestamp.to_zoned(TimeZone::system()).strftime(format);
             format!("{local} ({})", relative(at, now))
         }
         Err(_) => at.to_string(),

@@ -55,7 +55,7 @@ const PROPERTIES: &[(&str, &str, Bound)] = &[
 const PARAMETERS: &[(&str, Bound)] =
     &[("limit", Within(PAGE_SIZE)), ("user_id", Len(NAME)), ("customer_id", Len(NAME))];
 
-/// The [`Modify`] that writes [`PROPERTIES`] and [`PARAMETERS`] into the document.
+/// The [`Modify`] that writes `PROPERTIES` and `PARAMETERS` into the document.
 pub struct Bounds;
 
 impl Modify for Bounds {

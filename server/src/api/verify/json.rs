@@ -7,7 +7,7 @@ use crate::api::model::{VerifyResponse, api_key_path};
 use crate::domain::api_key::ApiKey;
 use crate::verifier::KeyUsage;
 
-/// The same JSON as [`ApiKeyBody`], written from the static parts of a cached key's rendering
+/// The same JSON as [`ApiKeyBody`](crate::api::model::ApiKeyBody), written from the static parts of a cached key's rendering
 /// (made once per cached record by [`render_key`]) with its usage spliced in: the verify hot
 /// path answers without copying the record (a test keeps the two byte-identical).
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +31,7 @@ impl ApiKeyJson<'_> {
     }
 }
 
-/// The parts of a key's JSON (as [`ApiKeyBody`] writes it) that do not change with use: all
+/// The parts of a key's JSON (as [`ApiKeyBody`](crate::api::model::ApiKeyBody) writes it) that do not change with use: all
 /// before `credits`, from `revision` to `last_used_at`, and from `expires_at` to the end.
 pub fn render_key(key: &ApiKey) -> serde_json::Result<[Box<str>; 3]> {
     fn field(out: &mut Vec<u8>, lead: &[u8], value: &impl Serialize) -> serde_json::Result<()> {
