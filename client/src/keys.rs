@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::args;
-use crate::output::secret_block;
+use crate::output::{self, secret_block};
 use crate::report::Failure;
+use crate::terminal;
 use crate::view;
 use crate::{Context, when};
 
@@ -320,7 +321,7 @@ pub async fn run(context: &Context, command: KeysCommand) -> Result<(), Failure>
         }
         KeysCommand::Delete { id } => {
             let key = context.call(client.api_key_delete().api_key_id(id).send()).await?;
-            context.print(&key, || format!("Revoked {} ({}).\n", key.name, key.id));
+            context.print(&key, || format!("Revoked {} ({}).\n", terminal::escape(&key.name), key.id));
         }
         KeysCommand::Verify(args) => {
             let secret = match args.secret.filter(|s| s != "-") {
@@ -383,7 +384,7 @@ async fn list(
     }
     context.print(&keys, || view::key_rows(&keys));
     if let Some(token) = next.filter(|_| !all) {
-        eprintln!("more keys: run again with --page-token {token}, or with --all");
+        output::write_stderr_line(&format!("more keys: run again with --page-token {token}, or with --all"));
     }
     Ok(())
 }

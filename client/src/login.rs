@@ -5,8 +5,10 @@ use reqwest::StatusCode;
 
 use crate::Connection;
 use crate::args;
+use crate::output;
 use crate::profile::{self, Config, Profile};
 use crate::report::Failure;
+use crate::terminal;
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -43,7 +45,7 @@ pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failur
     config.save(&path)?;
     let whose = organization.as_ref().map_or_else(
         || "a key that may not read its organization".to_owned(),
-        |organization| format!("organization {} ({})", organization.name, organization.id),
+        |organization| format!("organization {} ({})", terminal::escape(&organization.name), organization.id),
     );
     let message = format!(
         "Logged in to {url} with {whose}.\nSaved as profile '{profile_name}' in {}.\n",
@@ -61,6 +63,6 @@ pub fn logout(profile_name: &str) -> Result<(), Failure> {
         return Err(Failure::Usage(format!("there is no profile '{profile_name}' in {}", path.display())));
     }
     config.save(&path)?;
-    eprintln!("Removed profile '{profile_name}' from {}.", path.display());
+    output::write_stderr_line(&format!("Removed profile '{profile_name}' from {}.", path.display()));
     Ok(())
 }

@@ -8,6 +8,7 @@ mod output;
 mod profile;
 mod report;
 mod system;
+mod terminal;
 mod view;
 mod when;
 
@@ -42,6 +43,7 @@ https:// URLs are checked against the system's roots (or the file
 SSL_CERT_FILE names) and --ca-cert.
 
 Output: tables on a terminal, JSON when piped; --output json|yaml|table.
+Control and bidirectional formatting characters in values show as \\u{1b}.
 
 Exit codes:
   0  success
@@ -143,7 +145,7 @@ impl Connection {
             && path.exists()
         {
             if let Some(warning) = profile::exposure(&path) {
-                eprintln!("{warning}");
+                output::write_stderr_line(&warning);
             }
             let mut config = Config::load(&path)?;
             match config.profiles.remove(&cli.profile) {
@@ -224,7 +226,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{}", failure.line());
+            output::write_stderr_line(&failure.line());
             ExitCode::from(failure.exit())
         }
     }

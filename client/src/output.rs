@@ -1,10 +1,17 @@
-//! Prints results on stdout as JSON, YAML or tables for people; the only place that writes to stdout.
+//! Prints results on stdout as JSON, YAML or tables for people, and messages on stderr; the only place that writes to stdout.
+//!
+//! What is printed for people passes through [`crate::terminal`]: each value is escaped before
+//! it is laid out, and the laid-out text once more as it is written, so no control or
+//! bidirectional formatting character the server sent reaches a terminal, whichever path
+//! built the text. JSON and YAML are written as the API gave them.
 
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
+
+use crate::terminal;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -24,14 +31,23 @@ impl Format {
     }
 }
 
-/// What a command prints: `document` as JSON or YAML, or `table` for people.
+/// What a command prints: `document` as JSON or YAML, or `table` for people, its control and
+/// bidirectional formatting characters escaped but its line breaks kept.
 pub fn print<T: Serialize>(format: Format, document: &T, table: impl FnOnce() -> String) {
     let text = match format {
         Format::Json => serde_json::to_string_pretty(document).expect("the API's types serialize") + "\n",
         Format::Yaml => yaml_serde::to_string(document).expect("the API's types serialize"),
-        Format::Table => table(),
+        Format::Table => terminal::escape_keeping_lines(&table()).into_owned(),
     };
     write_stdout(&text);
+}
+
+/// Writes `line` and a line break to stderr, every control and bidirectional formatting
+/// character in it escaped (a line break inside it included).
+pub fn write_stderr_line(line: &str) {
+    let mut stderr = io::stderr().lock();
+    // Nothing is left to tell of a failure to write to stderr.
+    let _ = writeln!(stderr, "{}", terminal::escape(line));
 }
 
 /// Writes `text` to stdout; a closed stdout (`| head`) ends the command
@@ -49,7 +65,7 @@ pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [
     let mut table = borderless();
     table.set_header(header);
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.map(|cell| terminal::escape(&cell).into_owned()));
     }
     trimmed(table)
 }
@@ -58,7 +74,7 @@ pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [
 pub fn fields(rows: impl IntoIterator<Item = (&'static str, String)>) -> String {
     let mut table = borderless();
     for (label, value) in rows {
-        table.add_row([label.to_owned(), value]);
+        table.add_row([label.to_owned(), terminal::escape(&value).into_owned()]);
     }
     trimmed(table)
 }

@@ -165,6 +165,26 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_s_control_and_bidi_characters_reach_stderr_escaped() {
+        let errors = vec![ProblemError {
+            code: "invalid_character".into(),
+            fields: vec!["metadata.note\u{1b}[31m".into()],
+            message: "must not hold \u{0}\r\n\u{202e}this".into(),
+        }];
+        let mut failure = refused(StatusCode::UNPROCESSABLE_ENTITY, errors);
+        if let Failure::Api { error: ApiError::Problem { problem, .. }, .. } = &mut failure {
+            problem.detail = Some("the body \u{1b}]0;owned\u{7} is not valid".into());
+        }
+        let shown = crate::terminal::escape(&failure.line()).into_owned();
+        assert_eq!(
+            shown,
+            "error: 422 Unprocessable Entity: the body \\u{1b}]0;owned\\u{7} is not valid (api_keys.invalid); \
+             metadata.note\\u{1b}[31m: must not hold \\u{0}\\u{d}\\u{a}\\u{202e}this"
+        );
+        assert!(!shown.chars().any(crate::terminal::is_escaped), "{shown:?}");
+    }
+
+    #[test]
     fn each_kind_of_failure_has_its_exit_code() {
         assert_eq!(refused(StatusCode::NOT_FOUND, vec![]).exit(), Exit::NotFound);
         assert_eq!(refused(StatusCode::UNAUTHORIZED, vec![]).exit(), Exit::Auth);

@@ -1,6 +1,11 @@
 //! How each of the API's resources reads as a table for people: keys, verdicts, organizations, health.
 
+use std::io;
+
 use keyward::types::{ApiKey, ApiKeyStatus, Credits, Health, Organization, RateLimit, Scope, VerifyResponse};
+use serde::Serialize;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter, Serializer};
+use serde_json::{Map, Value};
 
 use crate::output::{fields, table};
 use crate::when::{local_time, local_time_short, now, relative, window};
@@ -54,7 +59,7 @@ pub fn key_fields(key: &ApiKey) -> String {
         rows.push(("Revoked", time(key.deleted_at, "yes")));
     }
     if !key.metadata.is_empty() {
-        rows.push(("Metadata", serde_json::to_string(&key.metadata).expect("JSON serializes")));
+        rows.push(("Metadata", metadata(&key.metadata)));
     }
     fields(rows)
 }
@@ -99,6 +104,39 @@ pub fn health(health: &Health) -> String {
 /// `kw_7Qk2…`: a masked key without its run of `*`, which a table has no room for.
 fn short_mask(masked: &str) -> String {
     format!("{}…", masked.trim_end_matches('*'))
+}
+
+/// Metadata as one line of JSON, `{"team":"billing"}`, whose strings keep their control
+/// characters for the table to escape as it escapes every value: `\u{1b}` here as in a name,
+/// not JSON's `\u001b`, and U+202E (which JSON leaves as it is) escaped too.
+fn metadata(metadata: &Map<String, Value>) -> String {
+    /// JSON's compact form, but a control character is written as itself.
+    struct RawControls;
+
+    impl Formatter for RawControls {
+        fn write_char_escape<W: ?Sized + io::Write>(
+            &mut self,
+            writer: &mut W,
+            escape: CharEscape,
+        ) -> io::Result<()> {
+            let raw = match escape {
+                CharEscape::Backspace => 0x08,
+                CharEscape::Tab => b'\t',
+                CharEscape::LineFeed => b'\n',
+                CharEscape::FormFeed => 0x0c,
+                CharEscape::CarriageReturn => b'\r',
+                CharEscape::AsciiControl(byte) => byte,
+                quote_or_solidus => return CompactFormatter.write_char_escape(writer, quote_or_solidus),
+            };
+            writer.write_all(&[raw])
+        }
+    }
+
+    let mut json = Vec::new();
+    metadata
+        .serialize(&mut Serializer::with_formatter(&mut json, RawControls))
+        .expect("JSON serializes into memory");
+    String::from_utf8(json).expect("JSON of strings is UTF-8")
 }
 
 /// `revoked`, `expired`, `disabled` or `enabled`: what a verify would say
@@ -153,5 +191,126 @@ fn credits(credits: &Credits) -> String {
             )
         }
         None => format!("{} left", credits.remaining),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::terminal::is_escaped;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    /// A key as the API would send it, with `fields` over the defaults.
+    fn key(fields: Value) -> ApiKey {
+        let mut key = json!({
+            "id": "0b6f3c52-8a41-4f7e-9c1d-2e5a7b9d4f10",
+            "organization_id": "7d2e9a14-3b5c-4e8f-a1d6-9c0b2f4e6a83",
+            "name": "billing worker",
+            "description": null,
+            "prefix": "kw",
+            "masked_key": "kw_7Qk2****************************",
+            "status": "enabled",
+            "scopes": [],
+            "metadata": {},
+            "user_id": null,
+            "customer_id": null,
+            "billing_id": null,
+            "rate_limit": null,
+            "credits": null,
+            "expires_at": null,
+            "last_used_at": null,
+            "usage_count": 0,
+            "revision": 1,
+            "deleted": false,
+            "deleted_at": null,
+            "created_at": NOW - 86_400_000,
+            "updated_at": NOW - 86_400_000,
+            "_links": {"self": {"href": "/v1/api_keys/0b6f3c52-8a41-4f7e-9c1d-2e5a7b9d4f10"}}
+        });
+        for (name, value) in fields.as_object().expect("fields are an object") {
+            key[name] = value.clone();
+        }
+        serde_json::from_value(key).expect("a key as the API sends one")
+    }
+
+    /// Whether `text` holds no control or bidirectional formatting character but its line breaks.
+    fn shows_none_raw(text: &str) -> bool {
+        text.chars().all(|c| c == '\n' || !is_escaped(c))
+    }
+
+    #[test]
+    fn a_key_shows_every_control_and_bidi_character_it_holds_escaped() {
+        let shown = key_fields(&key(json!({
+            "name": "esc\u{1b}[31mred\u{0}",
+            "description": "line\r\nover\u{9b}",
+            "user_id": "u\u{202e}1",
+            "customer_id": "cus\u{7}",
+            "billing_id": "bill\u{2066}",
+            "metadata": {"note\u{1b}": "a\u{1b}[2Jb\rc\u{202e}d\u{0}", "plain": "café 日本 🔑"}
+        })));
+        assert!(shows_none_raw(&shown), "{shown:?}");
+        let field = |label: &str| {
+            shown
+                .lines()
+                .find_map(|line| line.strip_prefix(label))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("no {label} in {shown}"))
+                .to_owned()
+        };
+        assert_eq!(field("Name"), "esc\\u{1b}[31mred\\u{0}");
+        assert_eq!(field("Description"), "line\\u{d}\\u{a}over\\u{9b}");
+        assert_eq!(field("User"), "u\\u{202e}1");
+        assert_eq!(field("Customer"), "cus\\u{7}");
+        assert_eq!(field("Billing"), "bill\\u{2066}");
+        assert_eq!(
+            field("Metadata"),
+            r#"{"note\u{1b}":"a\u{1b}[2Jb\u{d}c\u{202e}d\u{0}","plain":"café 日本 🔑"}"#,
+            "one form of escape, JSON's own escapes of quotes kept"
+        );
+    }
+
+    #[test]
+    fn metadata_keeps_json_s_quoting_of_quotes_and_backslashes() {
+        let quoted: Map<String, Value> =
+            serde_json::from_value(json!({"path": "C:\\keys", "say": "\"hi\"", "n": [1, null]})).unwrap();
+        assert_eq!(metadata(&quoted), r#"{"path":"C:\\keys","say":"\"hi\"","n":[1,null]}"#);
+    }
+
+    #[test]
+    fn a_key_list_shows_names_escaped() {
+        let shown = key_rows(&[key(json!({"name": "esc\u{1b}[31mred\u{202e}"}))]);
+        assert!(shows_none_raw(&shown), "{shown:?}");
+        assert!(shown.contains("esc\\u{1b}[31mred\\u{202e}"), "{shown}");
+    }
+
+    #[test]
+    fn a_verdict_and_an_organization_show_names_escaped() {
+        let verdict: VerifyResponse = serde_json::from_value(json!({
+            "valid": true,
+            "code": "VALID",
+            "api_key": serde_json::to_value(key(json!({"name": "v\u{1b}]0;title\u{7}"}))).unwrap(),
+            "rate_limit": null,
+            "credits": null
+        }))
+        .expect("a verdict as the API sends one");
+        let shown = view_of_verdict(&verdict);
+        assert!(shows_none_raw(&shown) && shown.contains("v\\u{1b}]0;title\\u{7}"), "{shown:?}");
+
+        let organization: Organization = serde_json::from_value(json!({
+            "id": "7d2e9a14-3b5c-4e8f-a1d6-9c0b2f4e6a83",
+            "name": "acme\u{202e}\r",
+            "created_at": NOW,
+            "_links": {"self": {"href": "/v1/organizations/7d2e9a14-3b5c-4e8f-a1d6-9c0b2f4e6a83"}}
+        }))
+        .expect("an organization as the API sends one");
+        let shown = super::organization(&organization);
+        assert!(shows_none_raw(&shown) && shown.contains("acme\\u{202e}\\u{d}"), "{shown:?}");
+    }
+
+    fn view_of_verdict(response: &VerifyResponse) -> String {
+        verdict(response)
     }
 }

@@ -5,6 +5,7 @@ mod organizations;
 mod output;
 mod profiles;
 mod system;
+mod terminal;
 mod tls;
 mod users;
 
