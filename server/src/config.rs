@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::store::redacted;
 use crate::verifier::DEFAULT_MAX_AGE_MS;
@@ -64,6 +64,25 @@ pub struct Config {
     /// How logs are written to stderr (`RUST_LOG` picks what is logged).
     #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// What to do instead of serving: the operator's commands, run on the same database.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The operator's commands. With SQLite, stop the server first (one process holds the file);
+/// with PostgreSQL, run them beside the instances: their caches take the change at once.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// List the instance's organizations, oldest first (the first administers the instance).
+    Organizations,
+    /// Mint a new root key for an organization and print it once: the way back into an
+    /// organization that revoked or lost its keys. Start with the same KEYWARD_PEPPER as the server.
+    RootKey {
+        /// The organization's id (`keyward-server organizations` lists them).
+        #[arg(long)]
+        organization: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +106,7 @@ impl Config {
             max_connections: 4096,
             lock_wait_ms: 5_000,
             log_format: LogFormat::Text,
+            command: None,
         }
     }
 }
@@ -105,6 +125,7 @@ impl fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("lock_wait_ms", &self.lock_wait_ms)
             .field("log_format", &self.log_format)
+            .field("command", &self.command)
             .finish()
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod feed;
+pub mod operator;
 pub mod serve;
 pub mod startup;
 pub mod store;

@@ -1,8 +1,10 @@
-//! The `keyward-server` binary: parse the settings, start the application, print a new root key once.
+//! The `keyward-server` binary: parse the settings, start the application, print a new root key
+//! once; or run one of the operator's commands.
 
 use clap::Parser;
 use keyward_server::bootstrap::Bootstrap;
-use keyward_server::config::Config;
+use keyward_server::config::{Command, Config};
+use keyward_server::operator;
 use keyward_server::startup::{self, Application};
 use keyward_server::telemetry;
 
@@ -10,6 +12,18 @@ use keyward_server::telemetry;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), settings = ?config, "keyward-server starting");
+    match config.command {
+        Some(Command::Organizations) => {
+            print!("{}", operator::organizations(&config).await?);
+            return Ok(());
+        }
+        Some(Command::RootKey { organization }) => {
+            print!("{}", operator::root_key(&config, organization).await?);
+            return Ok(());
+        }
+        None => {}
+    }
     let app = Application::build(&config).await?;
     let stop = startup::shutdown_signal()?;
     match app.bootstrap() {

@@ -1,6 +1,7 @@
 //! The connection loop: HTTP/1 over TCP with hyper, bounded in connections, header size and the
 //! time a client may take to send its headers, counting each client address's failed
-//! authentications, drained gracefully on shutdown.
+//! authentications, naming each request and logging it (`api::access`), drained gracefully on
+//! shutdown.
 //!
 //! `axum::serve` sets none of these bounds, so a client sending its headers a byte at a time, or
 //! opening connections without end, could hold the server's resources forever.
@@ -22,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+use crate::api::access::Access;
 use crate::api::limits::AuthFailures;
 
 /// The bounds of the connection loop.
@@ -82,16 +84,18 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
         let (router, auth_failures) = (router.clone(), auth_failures.clone());
-        let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+            let access = Access::begin(&mut request);
             let answer = router.clone().oneshot(request.map(axum::body::Body::new));
             let auth_failures = auth_failures.clone();
             async move {
-                let response = answer.await?;
+                let mut response = answer.await?;
                 if response.status() == StatusCode::UNAUTHORIZED
                     && let Err(throttled) = auth_failures.count(remote.ip())
                 {
-                    return Ok(throttled.into_response());
+                    response = throttled.into_response();
                 }
+                access.end(&mut response, remote);
                 Ok::<_, Infallible>(response)
             }
         });

@@ -206,6 +206,124 @@ async fn no_log_line_holds_a_secret() {
 }
 
 #[tokio::test]
+async fn every_request_leaves_one_access_line_and_every_response_its_request_id() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut server = Launch::new(dir.path())
+        .arg("--log-format")
+        .arg("json")
+        .arg("--pepper")
+        .arg("p3pp3r-s3cr3t")
+        .start()
+        .await;
+    let admin_key = server.admin_key().await;
+    let created = server
+        .request(Method::POST, "/v1/api_keys")
+        .header("x-api-key", &admin_key)
+        .header("x-request-id", "trace-42")
+        .json(&json!({"name": "logged"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(created.headers()["x-request-id"], "trace-42", "a well-formed id is kept");
+    let created = expect_json(Ok(created), StatusCode::CREATED).await;
+    let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+    let viewed = server
+        .request(Method::GET, &format!("/v1/api_keys/{id}"))
+        .header("x-api-key", &admin_key)
+        .header("x-request-id", "not well formed")
+        .send()
+        .await
+        .expect("answered");
+    let generated = viewed.headers()["x-request-id"].to_str().expect("ASCII").to_owned();
+    assert_eq!(generated.len(), 36, "a malformed id is replaced by a new one: {generated}");
+    let refused = server.request(Method::GET, "/v1/api_keys").header("x-api-key", "kw_wrong").send().await;
+    let refused = refused.expect("answered");
+    assert!(refused.headers().contains_key("x-request-id"), "errors carry an id too");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let stopped = server.stop().await;
+    stopped.assert_success("the server");
+    stopped.assert_holds_none_of(&[
+        admin_key.as_str(),
+        created["key"].as_str().expect("a secret"),
+        "p3pp3r-s3cr3t",
+    ]);
+
+    let lines: Vec<Value> =
+        stopped.stderr.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let access: Vec<&Value> = lines.iter().filter(|l| l["target"] == "keyward::access").collect();
+    let by_id =
+        |id: &str| access.iter().filter(|l| l["fields"]["request_id"] == id).copied().collect::<Vec<_>>();
+    let create = by_id("trace-42");
+    assert_eq!(create.len(), 1, "one line a request: {access:?}");
+    let fields = &create[0]["fields"];
+    assert_eq!((fields["method"].as_str(), fields["route"].as_str()), (Some("POST"), Some("/v1/api_keys")));
+    assert_eq!(fields["status"], 201);
+    assert!(
+        fields["latency_us"].is_u64()
+            && fields["client"].as_str().is_some_and(|c| c.starts_with("127.0.0.1:"))
+    );
+    assert!(fields["api_key_id"].is_string(), "the acting key is named: {fields}");
+    let view = by_id(&generated);
+    assert_eq!(view.len(), 1);
+    assert_eq!(view[0]["fields"]["route"], "/v1/api_keys/{api_key_id}", "the route template, not the path");
+    let failed: Vec<&&Value> = access.iter().filter(|l| l["fields"]["status"] == 401).collect();
+    assert_eq!(failed.len(), 1, "{access:?}");
+    assert_eq!(failed[0]["level"], "WARN");
+    assert_eq!(
+        failed[0]["fields"]["path"], "/v1/api_keys",
+        "a failed authentication is logged with its path"
+    );
+
+    let start =
+        lines.iter().find(|l| l["fields"]["message"] == "keyward-server starting").expect("a start-up line");
+    assert_eq!(start["fields"]["version"], env!("CARGO_PKG_VERSION"));
+    let settings = start["fields"]["settings"].as_str().expect("the effective settings");
+    assert!(settings.contains("lock_wait_ms: 5000") && settings.contains("<redacted>"), "{settings}");
+}
+
+#[tokio::test]
+async fn an_operator_lists_the_organizations_and_mints_a_root_key_printed_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let launch = Launch::new(dir.path());
+    let mut server = launch.start().await;
+    let admin_key = server.admin_key().await;
+    let created = server
+        .request(Method::POST, "/v1/organizations")
+        .header("x-api-key", &admin_key)
+        .json(&json!({"name": "acme"}))
+        .send()
+        .await;
+    let acme = expect_json(created, StatusCode::CREATED).await;
+    let acme_id = acme["organization"]["id"].as_str().expect("an id").to_owned();
+    server.stop().await.assert_success("the server");
+
+    let listed = launch.command(&["organizations"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8(listed.stdout).expect("UTF-8");
+    let names: Vec<&str> = listed.lines().skip(1).filter_map(|l| l.split('\t').nth(2)).collect();
+    assert_eq!(names, ["default", "acme"], "{listed}");
+    assert!(listed.contains(&acme_id), "{listed}");
+
+    let minted = launch.command(&["root-key", "--organization", &acme_id]);
+    assert!(minted.status.success(), "{minted:?}");
+    let printed = String::from_utf8(minted.stdout).expect("UTF-8");
+    let key = printed.lines().next().and_then(|l| l.rsplit(": ").next()).expect("the key").to_owned();
+    assert!(Secret::parse(&key).is_ok(), "{printed}");
+    assert!(!String::from_utf8_lossy(&minted.stderr).contains(random_part(&key)), "the key is printed once");
+
+    let server = launch.start().await;
+    let organization = server.request(Method::GET, "/v1/organization").header("x-api-key", &key).send().await;
+    let organization = expect_json(organization, StatusCode::OK).await;
+    assert_eq!(organization["id"], acme_id.as_str(), "the new key is acme's");
+    server.assert_key_works(&key).await;
+    server.stop().await.assert_success("the restart");
+
+    let unknown = launch.command(&["root-key", "--organization", "0190c8c2-3f4a-7d1e-9b6a-2f1c3d4e5a6b"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no organization has the id"), "{unknown:?}");
+}
+
+#[tokio::test]
 async fn sigterm_drains_an_in_flight_request() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut server = Launch::new(dir.path()).start().await;
@@ -488,6 +606,24 @@ impl Launch {
 
     fn database_path(&self) -> PathBuf {
         self.database.clone().unwrap_or_else(|| self.dir.join("keyward.db"))
+    }
+
+    /// Runs one of the operator's commands to its end, on this launch's database.
+    fn command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
+        command.current_dir(&self.dir);
+        if let Some(url) = &self.url {
+            command.arg("--database-url").arg(url);
+        } else if let Some(database) = &self.database {
+            command.arg("--database-url").arg(format!("sqlite://{}", database.display()));
+        }
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("KEYWARD_") {
+                command.env_remove(name);
+            }
+        }
+        command.args(&self.args).args(args).envs(self.envs.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        command.output().expect("the keyward-server binary runs")
     }
 
     /// Starts the binary and waits until it listens (on a port the kernel picks, which it logs).

@@ -95,7 +95,7 @@ fn issue(organization_id: Uuid, name: &str, credits: Option<Credits>) -> (Issued
 async fn update(store: &dyn Store, key: &ApiKey, patch: ApiKeyPatch, now: i64) -> ApiKey {
     let mut changed = key.clone();
     patch.apply(&mut changed, now);
-    store.api_key_write(&changed, key.revision, ChangeKind::Updated).await.unwrap().expect("written");
+    store.api_key_write(&changed, key.revision, ChangeKind::Updated, None).await.unwrap().expect("written");
     changed
 }
 
@@ -210,7 +210,7 @@ async fn a_write_at_a_stale_revision_changes_nothing_and_records_nothing(f: Fixt
     let mut changed = key.api_key.clone();
     changed.name = "lost".into();
     changed.revision = 3;
-    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated).await.unwrap();
+    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated, None).await.unwrap();
     assert_eq!(written, None, "the stored key is at revision 1");
     assert_eq!(f.store.api_key_get(f.org, key.api_key.id).await.unwrap().name, "w");
     assert_eq!(f.store.last_change().await.unwrap(), before);
@@ -222,12 +222,12 @@ async fn a_revoked_key_can_be_written_no_more(f: Fixture) {
     let mut revoked = key.api_key.clone();
     revoked.deleted_at = Some(50);
     revoked.revision = 2;
-    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked).await.unwrap().unwrap();
+    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked, None).await.unwrap().unwrap();
     assert_eq!((change.kind, change.api_key_id), (ChangeKind::Revoked, key.api_key.id));
     let mut again = revoked.clone();
     again.status = KeyStatus::Disabled;
     again.revision = 3;
-    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated).await.unwrap(), None);
+    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated, None).await.unwrap(), None);
     let stored = f.store.api_key_get(f.org, key.api_key.id).await.unwrap();
     assert_eq!((stored.deleted_at, stored.status), (Some(50), KeyStatus::Enabled));
     let listed = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
@@ -249,7 +249,7 @@ async fn every_write_leaves_one_change_record_in_commit_order(f: Fixture) {
     let mut revoked = renamed.clone();
     revoked.deleted_at = Some(30);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
 
     let changes = f.store.changes_since(start, 100).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
@@ -301,7 +301,7 @@ async fn lists_page_newest_first_and_filter(f: Fixture) {
     let mut revoked = ids[3].clone();
     revoked.deleted_at = Some(99);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
     assert_eq!(list(all.clone()).await, ["l4", "l2", "l1", "l0"]);
     assert_eq!(list(ListQuery { include_deleted: true, ..all }).await, ["l4", "l3", "l2", "l1", "l0"]);
 }

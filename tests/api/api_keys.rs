@@ -7,7 +7,15 @@ use keyward::types::{self, ApiKeyStatus, ScopeAccess};
 use keyward::update::ApiKeyUpdate;
 use reqwest::StatusCode;
 
-use crate::helpers::{problem_of, scope, spawn_app};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, change_count, on_both_stores, problem_of, scope, spawn_app};
+
+on_both_stores!(
+    an_update_that_changes_nothing_writes_nothing,
+    an_organizations_last_key_manager_cannot_lock_it_out,
+    of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds,
+);
 
 #[tokio::test]
 async fn creating_a_key_returns_201_with_its_location_etag_and_secret() {
@@ -416,4 +424,115 @@ async fn the_bearer_scheme_works_like_the_api_key_header() {
     let response =
         app.anonymous(reqwest::Method::GET, "/v1/api_keys").bearer_auth(&app.root_key).send().await.unwrap();
     assert_eq!(response.status(), 200);
+}
+
+async fn an_update_that_changes_nothing_writes_nothing(app: TestApp) {
+    let created = app.post_json("/v1/api_keys", &json!({"name": "same", "description": "d"})).await;
+    let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
+    let before = change_count(&app).await;
+    for body in [
+        json!({}),
+        json!({"name": "same"}),
+        json!({"description": "d", "status": "enabled", "credits": null}),
+    ] {
+        let response = app.request(reqwest::Method::PATCH, &path).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{body}");
+        assert_eq!(response.headers()["etag"], "\"1\"", "{body}");
+        let key: Value = response.json().await.unwrap();
+        assert_eq!(
+            (key["revision"].as_i64(), &key["updated_at"]),
+            (Some(1), &created["api_key"]["updated_at"])
+        );
+    }
+    assert_eq!(change_count(&app).await, before, "no change record");
+    let renamed =
+        app.request(reqwest::Method::PATCH, &path).json(&json!({"name": "other"})).send().await.unwrap();
+    assert_eq!(renamed.headers()["etag"], "\"2\"");
+    assert_eq!(change_count(&app).await, before + 1, "a real change leaves its record");
+}
+
+/// A second organization (its root key the only one that can manage its keys) and that key.
+async fn lone_organization(app: &TestApp) -> (String, String) {
+    let (created, _) = app.second_organization("alone").await;
+    (created.key, created.api_key.id.to_string())
+}
+
+async fn an_organizations_last_key_manager_cannot_lock_it_out(app: TestApp) {
+    let (root, id) = lone_organization(&app).await;
+    let path = format!("/v1/api_keys/{id}");
+    let as_root = |method: reqwest::Method| app.anonymous(method, &path).header("x-api-key", &root);
+    let response = as_root(reqwest::Method::DELETE).send().await.unwrap();
+    let problem = assert_problem(response, 409, "api_keys.last_manager").await;
+    assert!(problem["detail"].as_str().unwrap().contains("lock the organization out"), "{problem}");
+    for body in [
+        json!({"status": "disabled"}),
+        json!({"scopes": [{"resource": "api_keys", "access": "read"}]}),
+        json!({"scopes": []}),
+        json!({"expires_at": 1_000}),
+    ] {
+        let response = as_root(reqwest::Method::PATCH).json(&body).send().await.unwrap();
+        assert_problem(response, 409, "api_keys.last_manager").await;
+    }
+    // What keeps its power to manage keys is allowed: a rename, a wider scope, a future expiry.
+    let response = as_root(reqwest::Method::PATCH)
+        .json(&json!({"name": "still root", "expires_at": 4_102_444_800_000_i64}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // With a second manager, the first may go; then the second is the last.
+    let second = app
+        .anonymous(reqwest::Method::POST, "/v1/api_keys")
+        .header("x-api-key", &root)
+        .json(&json!({"name": "second", "scopes": [{"resource": "api_keys", "access": "write"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 201);
+    let second: Value = second.json().await.unwrap();
+    let response = as_root(reqwest::Method::DELETE).send().await.unwrap();
+    assert_eq!(response.status(), 200, "another key can manage keys");
+    let second_path = format!("/v1/api_keys/{}", second["api_key"]["id"].as_str().unwrap());
+    let response = app
+        .anonymous(reqwest::Method::DELETE, &second_path)
+        .header("x-api-key", second["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 409, "api_keys.last_manager").await;
+}
+
+async fn of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds(app: TestApp) {
+    for round in 0..5 {
+        let (root, root_id) = lone_organization(&app).await;
+        let created = app
+            .anonymous(reqwest::Method::POST, "/v1/api_keys")
+            .header("x-api-key", &root)
+            .json(&json!({"name": format!("second {round}"), "scopes": [{"resource": "api_keys", "access": "write"}]}))
+            .send()
+            .await
+            .unwrap();
+        let second: Value = created.json().await.unwrap();
+        let second_id = second["api_key"]["id"].as_str().unwrap().to_owned();
+        let revoke = |id: String| {
+            let request = app
+                .anonymous(reqwest::Method::DELETE, &format!("/v1/api_keys/{id}"))
+                .header("x-api-key", &root);
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        let disable = |id: String| {
+            let request = app
+                .anonymous(reqwest::Method::PATCH, &format!("/v1/api_keys/{id}"))
+                .header("x-api-key", second["key"].as_str().unwrap())
+                .json(&json!({"status": "disabled"}));
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        let (a, b) = tokio::join!(revoke(second_id), disable(root_id));
+        let mut statuses = [a, b];
+        statuses.sort_unstable();
+        // The loser is refused as the last manager, or (when the winner took its key away
+        // first) cannot authenticate at all.
+        assert!(matches!(statuses, [200, 401] | [200, 409]), "round {round}: {statuses:?}");
+    }
 }

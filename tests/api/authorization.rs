@@ -7,7 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::coverage::{Operation, documented_operations, valid_body};
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, on_both_stores};
+
+on_both_stores!(every_operation_refuses_every_caller_it_should,);
 
 /// The operation's request on `path`, with its valid body, presenting `key` (if any).
 fn request(app: &TestApp, operation: &Operation, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
@@ -29,9 +31,7 @@ async fn create(app: &TestApp, key: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_operation_refuses_every_caller_it_should() {
-    let app = spawn_app().await;
+async fn every_operation_refuses_every_caller_it_should(app: TestApp) {
     let root = app.root_key.clone();
     let unscoped =
         create(&app, &root, json!({"name": "no scopes"})).await["key"].as_str().unwrap().to_owned();

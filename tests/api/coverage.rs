@@ -140,6 +140,12 @@ async fn provoke(harness: &Harness, operation: &Operation, status: u16) -> reqwe
         }
         404 => request(&live_path(app, operation, Some(Uuid::now_v7())).await).send().await,
         406 => request(&path).header("accept", "text/html").send().await,
+        409 if operation.id == "api_key_delete" => {
+            // An organization's only key that can manage keys revoking itself.
+            let (other, _) = app.second_organization("alone").await;
+            let root = format!("/v1/api_keys/{}", other.api_key.id);
+            app.anonymous(Method::DELETE, &root).header("x-api-key", &other.key).send().await
+        }
         409 => {
             let key_path = path.trim_end_matches("/rotate");
             app.request(Method::DELETE, key_path).send().await.unwrap();

@@ -4,7 +4,31 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, problem_fields, spawn_app};
+use crate::helpers::{TestApp, assert_problem, on_both_stores, problem_fields};
+
+on_both_stores!(
+    malformed_json_is_a_400,
+    a_body_of_the_wrong_shape_is_a_422_naming_the_field,
+    every_bound_the_schema_declares_is_enforced_naming_the_field,
+    an_invalid_update_is_refused_and_changes_nothing,
+    a_body_that_is_not_json_is_a_415,
+    an_oversized_body_is_a_413,
+    a_body_declared_too_large_is_a_413_before_it_is_sent,
+    an_accept_header_without_json_is_a_406,
+    a_method_no_route_declares_is_a_405_with_allow,
+    a_malformed_path_parameter_is_a_400_naming_it,
+    every_query_parameter_bound_is_enforced_naming_the_parameter,
+    every_cursor_the_schema_allows_is_accepted,
+    missing_or_bad_credentials_are_a_401_with_www_authenticate,
+    an_unknown_path_is_a_404_problem,
+    a_flood_of_bad_requests_stores_nothing,
+    null_where_the_schema_allows_none_is_a_422_naming_the_field_and_stores_nothing,
+    a_nul_anywhere_in_a_body_is_a_422_naming_the_field_and_stores_nothing,
+    a_nul_in_a_path_or_query_value_is_a_400_naming_it,
+    control_and_bidi_characters_are_refused_in_names_and_descriptions_only,
+    every_bad_query_parameter_is_reported_and_an_unknown_one_is_refused,
+    problem_details_say_what_is_expected_in_words_not_in_rust,
+);
 
 async fn post_keys(app: &TestApp, body: &Value) -> reqwest::Response {
     app.request(Method::POST, "/v1/api_keys").json(body).send().await.unwrap()
@@ -22,9 +46,7 @@ async fn key_count(app: &TestApp) -> usize {
     page["api_keys"].as_array().unwrap().len()
 }
 
-#[tokio::test]
-async fn malformed_json_is_a_400() {
-    let app = spawn_app().await;
+async fn malformed_json_is_a_400(app: TestApp) {
     for body in ["{\"name\": ", "not json", "{\"name\": \"a\"} trailing", ""] {
         let response = app
             .request(Method::POST, "/v1/api_keys")
@@ -37,9 +59,7 @@ async fn malformed_json_is_a_400() {
     }
 }
 
-#[tokio::test]
-async fn a_body_of_the_wrong_shape_is_a_422_naming_the_field() {
-    let app = spawn_app().await;
+async fn a_body_of_the_wrong_shape_is_a_422_naming_the_field(app: TestApp) {
     let cases = [
         (json!({}), "name"),
         (json!({"name": 7}), "name"),
@@ -60,9 +80,7 @@ async fn a_body_of_the_wrong_shape_is_a_422_naming_the_field() {
     }
 }
 
-#[tokio::test]
-async fn every_bound_the_schema_declares_is_enforced_naming_the_field() {
-    let app = spawn_app().await;
+async fn every_bound_the_schema_declares_is_enforced_naming_the_field(app: TestApp) {
     let many_scopes: Vec<Value> =
         (0..51).map(|i| json!({"resource": format!("r{i}"), "access": "read"})).collect();
     let many_targets: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
@@ -107,9 +125,7 @@ async fn every_bound_the_schema_declares_is_enforced_naming_the_field() {
     assert_eq!(post_keys(&app, &at_the_bounds).await.status(), 201, "values at the bounds are accepted");
 }
 
-#[tokio::test]
-async fn an_invalid_update_is_refused_and_changes_nothing() {
-    let app = spawn_app().await;
+async fn an_invalid_update_is_refused_and_changes_nothing(app: TestApp) {
     let created = app.create_key("steady").await;
     let path = format!("/v1/api_keys/{}", created.api_key.id);
     for (body, field) in [
@@ -128,9 +144,7 @@ async fn an_invalid_update_is_refused_and_changes_nothing() {
     assert_eq!((key["name"].as_str(), key["revision"].as_i64()), (Some("steady"), Some(1)));
 }
 
-#[tokio::test]
-async fn a_body_that_is_not_json_is_a_415() {
-    let app = spawn_app().await;
+async fn a_body_that_is_not_json_is_a_415(app: TestApp) {
     let plain = app
         .request(Method::POST, "/v1/api_keys")
         .header("content-type", "text/plain")
@@ -143,18 +157,14 @@ async fn a_body_that_is_not_json_is_a_415() {
     assert_problem(missing, 415, "request.unsupported_media_type").await;
 }
 
-#[tokio::test]
-async fn an_oversized_body_is_a_413() {
-    let app = spawn_app().await;
+async fn an_oversized_body_is_a_413(app: TestApp) {
     let body = json!({"name": "big", "description": "x".repeat(70 * 1024)});
     assert_problem(post_keys(&app, &body).await, 413, "request.body_too_large").await;
 }
 
-#[tokio::test]
-async fn a_body_declared_too_large_is_a_413_before_it_is_sent() {
+async fn a_body_declared_too_large_is_a_413_before_it_is_sent(app: TestApp) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let app = spawn_app().await;
     let address = app.base_url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     // The headers promise 10 MB; not one byte of it follows.
@@ -175,9 +185,7 @@ async fn a_body_declared_too_large_is_a_413_before_it_is_sent() {
     assert!(answer.contains("request.body_too_large"), "{answer}");
 }
 
-#[tokio::test]
-async fn an_accept_header_without_json_is_a_406() {
-    let app = spawn_app().await;
+async fn an_accept_header_without_json_is_a_406(app: TestApp) {
     for accept in ["text/html", "application/xml", "application/json;q=0"] {
         let response =
             app.request(Method::GET, "/v1/api_keys").header("accept", accept).send().await.unwrap();
@@ -188,9 +196,7 @@ async fn an_accept_header_without_json_is_a_406() {
     assert_eq!(wildcard.unwrap().status(), 200);
 }
 
-#[tokio::test]
-async fn a_method_no_route_declares_is_a_405_with_allow() {
-    let app = spawn_app().await;
+async fn a_method_no_route_declares_is_a_405_with_allow(app: TestApp) {
     let id = app.create_key("k").await.api_key.id;
     let query = Method::from_bytes(b"QUERY").unwrap();
     for (method, path, allowed) in [
@@ -211,9 +217,7 @@ async fn a_method_no_route_declares_is_a_405_with_allow() {
     }
 }
 
-#[tokio::test]
-async fn a_malformed_path_parameter_is_a_400_naming_it() {
-    let app = spawn_app().await;
+async fn a_malformed_path_parameter_is_a_400_naming_it(app: TestApp) {
     for path in ["/v1/api_keys/not-a-uuid", "/v1/users/ann/api_keys/1234"] {
         let response = app.request(Method::GET, path).send().await.unwrap();
         let problem = assert_problem(response, 400, "request.invalid_query").await;
@@ -229,9 +233,7 @@ async fn a_malformed_path_parameter_is_a_400_naming_it() {
     assert_eq!(problem_fields(&problem), vec!["user_id".to_owned()]);
 }
 
-#[tokio::test]
-async fn every_query_parameter_bound_is_enforced_naming_the_parameter() {
-    let app = spawn_app().await;
+async fn every_query_parameter_bound_is_enforced_naming_the_parameter(app: TestApp) {
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=101", "limit"),
@@ -256,9 +258,7 @@ async fn every_query_parameter_bound_is_enforced_naming_the_parameter() {
     assert_eq!(problem_fields(&problem), vec!["user_id".to_owned()]);
 }
 
-#[tokio::test]
-async fn every_cursor_the_schema_allows_is_accepted() {
-    let app = spawn_app().await;
+async fn every_cursor_the_schema_allows_is_accepted(app: TestApp) {
     for token in ["zzzzzzzzzzzzzzzzzzzzzz", "AAAAAAAAAAAAAAAAAAAAAA", "_-_-_-_-_-_-_-_-_-_-_-"] {
         let response =
             app.request(Method::GET, &format!("/v1/api_keys?page_token={token}")).send().await.unwrap();
@@ -266,9 +266,7 @@ async fn every_cursor_the_schema_allows_is_accepted() {
     }
 }
 
-#[tokio::test]
-async fn missing_or_bad_credentials_are_a_401_with_www_authenticate() {
-    let app = spawn_app().await;
+async fn missing_or_bad_credentials_are_a_401_with_www_authenticate(app: TestApp) {
     let unknown = keyward_server::domain::key::Secret::generate(&Default::default());
     let mut typo = app.root_key.clone().into_bytes();
     let last = typo.len() - 1;
@@ -293,16 +291,12 @@ async fn missing_or_bad_credentials_are_a_401_with_www_authenticate() {
     }
 }
 
-#[tokio::test]
-async fn an_unknown_path_is_a_404_problem() {
-    let app = spawn_app().await;
+async fn an_unknown_path_is_a_404_problem(app: TestApp) {
     let response = app.request(Method::GET, "/v2/anything").send().await.unwrap();
     assert_problem(response, 404, "request.route_not_found").await;
 }
 
-#[tokio::test]
-async fn a_flood_of_bad_requests_stores_nothing() {
-    let app = spawn_app().await;
+async fn a_flood_of_bad_requests_stores_nothing(app: TestApp) {
     let before = key_count(&app).await;
     for body in [json!({}), json!({"name": ""}), json!({"name": "a", "prefix": "!"}), json!({"name": 1})] {
         assert!(post_keys(&app, &body).await.status().is_client_error());
@@ -318,9 +312,7 @@ async fn a_flood_of_bad_requests_stores_nothing() {
     assert_eq!(key_count(&app).await, before);
 }
 
-#[tokio::test]
-async fn null_where_the_schema_allows_none_is_a_422_naming_the_field_and_stores_nothing() {
-    let app = spawn_app().await;
+async fn null_where_the_schema_allows_none_is_a_422_naming_the_field_and_stores_nothing(app: TestApp) {
     let before = key_count(&app).await;
     let with_null_refill = json!({"name": "n", "credits": {"remaining": 5, "refill": null}});
     let problem = assert_problem(post_keys(&app, &with_null_refill).await, 422, "request.invalid_body").await;
@@ -340,4 +332,212 @@ async fn null_where_the_schema_allows_none_is_a_422_naming_the_field_and_stores_
     let verify = app.request(Method::POST, "/v1/keys/verify").json(&body);
     let problem = assert_problem(verify.send().await.unwrap(), 422, "request.invalid_body").await;
     assert_eq!(problem_fields(&problem), ["scopes[0].target"], "{problem}");
+}
+
+async fn a_nul_anywhere_in_a_body_is_a_422_naming_the_field_and_stores_nothing(app: TestApp) {
+    let before = key_count(&app).await;
+    let cases = [
+        (json!({"name": "nul\u{0}byte"}), "name"),
+        (json!({"name": "a", "description": "d\u{0}"}), "description"),
+        (json!({"name": "a", "user_id": "\u{0}"}), "user_id"),
+        (json!({"name": "a", "customer_id": "c\u{0}"}), "customer_id"),
+        (json!({"name": "a", "billing_id": "b\u{0}"}), "billing_id"),
+        (json!({"name": "a", "metadata": {"k": "v\u{0}"}}), "metadata.k"),
+        (json!({"name": "a", "metadata": {"k\u{0}": 1}}), "metadata.k\u{0}"),
+        (json!({"name": "a", "metadata": {"k": [1, {"deep": "\u{0}"}]}}), "metadata.k[1].deep"),
+        (
+            json!({"name": "a", "scopes": [{"resource": "q", "access": "read", "targets": ["t\u{0}"]}]}),
+            "scopes[0].targets[0]",
+        ),
+    ];
+    for (body, field) in cases {
+        let problem = assert_problem(post_keys(&app, &body).await, 422, "request.invalid_body").await;
+        assert_eq!(problem_fields(&problem), vec![field.to_owned()], "{body}");
+        assert_eq!(problem["errors"][0]["code"], "invalid_character", "{problem}");
+    }
+    assert_eq!(key_count(&app).await, before, "nothing was stored");
+
+    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"name": "x\u{0}"}), "name"),
+        (json!({"description": "\u{0}"}), "description"),
+        (json!({"metadata": {"k": "\u{0}"}}), "metadata.k"),
+    ] {
+        let response = app.request(Method::PATCH, &path).json(&body).send().await.unwrap();
+        let problem = assert_problem(response, 422, "request.invalid_body").await;
+        assert_eq!(problem_fields(&problem), vec![field.to_owned()], "{body}");
+    }
+    assert_eq!(app.get_json(&path).await["revision"], 1, "the key did not change");
+
+    let response = app
+        .request(Method::POST, "/v1/organizations")
+        .json(&json!({"name": "nul\u{0}org"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "request.invalid_body").await;
+    assert_eq!(problem_fields(&problem), vec!["name".to_owned()]);
+}
+
+async fn a_nul_in_a_path_or_query_value_is_a_400_naming_it(app: TestApp) {
+    let created = app.post_json("/v1/api_keys", &json!({"name": "ann's", "user_id": "ann"})).await;
+    let id = created["api_key"]["id"].as_str().unwrap();
+    for (path, field) in [
+        ("/v1/users/nul%00byte/api_keys".to_owned(), "user_id"),
+        (format!("/v1/users/ann%00/api_keys/{id}"), "user_id"),
+        ("/v1/api_keys?customer_id=c%00".to_owned(), "customer_id"),
+        ("/v1/api_keys?user_id=%00".to_owned(), "user_id"),
+    ] {
+        let response = app.request(Method::GET, &path).send().await.unwrap();
+        let problem = assert_problem(response, 400, "request.invalid_query").await;
+        assert_eq!(problem_fields(&problem), vec![field.to_owned()], "{path}");
+    }
+}
+
+async fn control_and_bidi_characters_are_refused_in_names_and_descriptions_only(app: TestApp) {
+    let before = key_count(&app).await;
+    for (body, field) in [
+        (json!({"name": "esc\u{1b}[31mred"}), "name"),
+        (json!({"name": "line\nbreak"}), "name"),
+        (json!({"name": "carriage\rreturn"}), "name"),
+        (json!({"name": "tab\there"}), "name"),
+        (json!({"name": "del\u{7f}"}), "name"),
+        (json!({"name": "c1\u{9b}"}), "name"),
+        (json!({"name": "txt.exe\u{202e}fdp"}), "name"),
+        (json!({"name": "isolate\u{2066}"}), "name"),
+        (json!({"name": "mark\u{200f}"}), "name"),
+        (json!({"name": "a", "description": "esc\u{1b}]0;title\u{7}"}), "description"),
+        (json!({"name": "a", "description": "override\u{202d}"}), "description"),
+    ] {
+        let problem = assert_problem(post_keys(&app, &body).await, 422, "request.invalid_body").await;
+        assert_eq!(problem_fields(&problem), vec![field.to_owned()], "{body}");
+        assert_eq!(problem["errors"][0]["code"], "invalid_character", "{problem}");
+    }
+    assert_eq!(key_count(&app).await, before, "nothing was stored");
+    let response = app
+        .request(Method::POST, "/v1/organizations")
+        .json(&json!({"name": "org\u{202e}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 422, "request.invalid_body").await;
+
+    // What is not shown as a name is stored exactly: text on several lines in a description,
+    // any character but NUL in your own ids and in metadata, and every script and emoji.
+    let exact = json!({
+        "name": "naïve 日本 🔑 مفتاح",
+        "description": "first line\n\tsecond line",
+        "user_id": "esc\u{1b}id",
+        "customer_id": "cus\u{202e}42",
+        "metadata": {"raw": "bell\u{7}\u{202e}"},
+    });
+    let response = post_keys(&app, &exact).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let view = app.get_json(&format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap())).await;
+    for field in ["name", "description", "user_id", "customer_id", "metadata"] {
+        assert_eq!(view[field], exact[field], "{field} is stored exactly");
+    }
+}
+
+async fn every_bad_query_parameter_is_reported_and_an_unknown_one_is_refused(app: TestApp) {
+    let response = app
+        .request(
+            Method::GET,
+            "/v1/api_keys?limit=ten&include_deleted=maybe&status=paused&bogus=1&pretty=true",
+        )
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 400, "request.invalid_query").await;
+    let mut fields = problem_fields(&problem);
+    fields.sort();
+    assert_eq!(fields, ["bogus", "include_deleted", "limit", "status"], "{problem}");
+    let unknown = problem["errors"].as_array().unwrap().iter().find(|e| e["fields"][0] == "bogus").unwrap();
+    assert_eq!(unknown["code"], "unknown_parameter", "{problem}");
+
+    // Every operation refuses a parameter it does not have, as a body refuses an unknown field.
+    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let id = created["api_key"]["id"].as_str().unwrap();
+    for (method, path) in [
+        (Method::GET, format!("/v1/api_keys/{id}?limit=1")),
+        (Method::GET, "/v1/organization?verbose=true".to_owned()),
+        (Method::GET, "/v1/health?x=1".to_owned()),
+        (Method::DELETE, format!("/v1/api_keys/{id}?force=true")),
+    ] {
+        let response = app.request(method, &path).send().await.unwrap();
+        let problem = assert_problem(response, 400, "request.invalid_query").await;
+        assert_eq!(problem["errors"][0]["code"], "unknown_parameter", "{path}: {problem}");
+    }
+    assert_eq!(app.get_json(&format!("/v1/api_keys/{id}")).await["deleted"], false, "nothing was done");
+}
+
+async fn problem_details_say_what_is_expected_in_words_not_in_rust(app: TestApp) {
+    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
+    let bodies = [
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a", "expires_at": 1e+23}"#),
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a", "expires_at": "soon"}"#),
+        (
+            Method::POST,
+            "/v1/api_keys".to_owned(),
+            r#"{"name": "a", "rate_limit": {"limit": -1, "window_ms": 1000}}"#,
+        ),
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a", "scopes": {"resource": "q"}}"#),
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a", "status": "paused"}"#),
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": ["a"]}"#),
+        (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a""#),
+        (Method::PATCH, path.clone(), r#"{"credits": {"remaining": 1.5}}"#),
+    ];
+    let rust = [
+        "i64",
+        "i32",
+        "u32",
+        "u64",
+        "f64",
+        "struct ",
+        "Option",
+        "`",
+        "invalid type",
+        "invalid value",
+        "sequence",
+        "EOF",
+        "serde",
+    ];
+    for (method, path, body) in bodies {
+        let response = app
+            .request(method, &path)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{body}");
+        let problem: Value = response.json().await.unwrap();
+        let text = problem.to_string();
+        for word in rust {
+            assert!(!text.contains(word), "{body} got {text}");
+        }
+    }
+    for query in ["limit=ten", "limit=99999999999", "include_deleted=yes"] {
+        let response = app.request(Method::GET, &format!("/v1/api_keys?{query}")).send().await.unwrap();
+        let text = response.text().await.unwrap();
+        for word in rust.iter().chain(&["invalid digit", "provided string"]) {
+            assert!(!text.contains(word), "{query} got {text}");
+        }
+    }
+    let problem = assert_problem(
+        app.request(Method::POST, "/v1/api_keys")
+            .header("content-type", "application/json")
+            .body(r#"{"name": "a", "expires_at": 1e+23}"#)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "request.invalid_body",
+    )
+    .await;
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("must be a whole number"), "{message}");
 }

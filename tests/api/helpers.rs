@@ -38,6 +38,31 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Runs each named test, an `async fn name(app: TestApp)`, on a fresh server over a SQLite file
+/// and on one over a PostgreSQL database of its own: `on_both_stores!(a, b);` makes the tests
+/// `sqlite::a`, `postgres::a`, `sqlite::b` and `postgres::b` of the module it is written in.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::helpers::spawn_app().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::helpers::spawn_postgres_app().await).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_stores;
+
 /// Starts the real application on a free loopback port over a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
     spawn_app_configured(|_| {}).await
@@ -208,6 +233,19 @@ impl TestApp {
             .into_inner();
         let client = self.client_with(&created.key);
         (created, client)
+    }
+}
+
+/// How many change records the store holds: one for every committed write.
+pub async fn change_count(app: &TestApp) -> i64 {
+    use sqlx::Connection;
+    let count = "SELECT COUNT(*) FROM key_changes";
+    if app.database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
     }
 }
 

@@ -3,7 +3,71 @@
 use futures::TryStreamExt;
 use keyward::update::ApiKeyUpdate;
 
+use serde_json::json;
+
 use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn every_response_that_shows_a_secret_forbids_caching_it() {
+    let app = spawn_app().await;
+    let created =
+        app.request(reqwest::Method::POST, "/v1/api_keys").json(&json!({"name": "c"})).send().await.unwrap();
+    assert_eq!(created.headers()["cache-control"], "no-store", "create");
+    let created: serde_json::Value = created.json().await.unwrap();
+    let rotate = format!("/v1/api_keys/{}/rotate", created["api_key"]["id"].as_str().unwrap());
+    let rotated = app.request(reqwest::Method::POST, &rotate).json(&json!({})).send().await.unwrap();
+    assert_eq!(rotated.headers()["cache-control"], "no-store", "rotate");
+    let organization = app
+        .request(reqwest::Method::POST, "/v1/organizations")
+        .json(&json!({"name": "o"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(organization.status(), 201);
+    assert_eq!(organization.headers()["cache-control"], "no-store", "organization create");
+}
+
+#[tokio::test]
+async fn a_rotation_without_a_body_works_as_an_empty_one() {
+    let app = spawn_app().await;
+    let created = app.create_key("bodiless").await;
+    let rotate = format!("/v1/api_keys/{}/rotate", created.api_key.id);
+    let response = app.request(reqwest::Method::POST, &rotate).send().await.unwrap();
+    assert_eq!(response.status(), 200, "no body, no content type");
+    let response = app
+        .request(reqwest::Method::POST, &rotate)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "an empty JSON body");
+    let rotated: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(rotated["api_key"]["revision"], 3);
+    let response = app
+        .request(reqwest::Method::POST, &rotate)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    app.create_key("written").await;
+    let mode = std::fs::metadata(&app.db_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    for journal in ["keyward.db-wal", "keyward.db-shm"] {
+        let path = app.db_path.with_file_name(journal);
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            assert_eq!(metadata.permissions().mode() & 0o077, 0, "{journal}");
+        }
+    }
+}
 
 #[tokio::test]
 async fn no_later_response_or_database_byte_holds_the_secret() {

@@ -294,7 +294,11 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_then_revokes_it() {
     assert_eq!(rotated.api_key.id, created.api_key.id);
     assert_ne!(rotated.api_key.masked_key, created.api_key.masked_key);
     assert_eq!(verify(&app.client, &rotated.key).await.code, VerifyCode::Valid);
-    assert_eq!(verify(&app.client, &old).await.code, VerifyCode::Valid, "within the grace period");
+    let grace_ends_at = rotated.api_key.updated_at + 600_000;
+    let during = verify(&app.client, &old).await;
+    assert_eq!(during.code, VerifyCode::Valid, "within the grace period");
+    assert_eq!(during.rotated.map(|r| r.grace_ends_at), Some(grace_ends_at), "the verdict says to switch");
+    assert!(verify(&app.client, &rotated.key).await.rotated.is_none(), "the new secret is current");
 
     app.clock.advance(600_100);
     assert_eq!(verify(&app.client, &old).await.code, VerifyCode::Revoked, "after the grace period");
@@ -446,7 +450,19 @@ async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
     assert_eq!(response.headers()["keyward-key-expires"], soon.to_string().as_str());
     let warning = response.into_inner().expiry_warning.expect("a warning");
     assert_eq!(warning.expires_at, soon);
-    assert!(warning.message.contains("expires"));
+    assert!(warning.message.starts_with("the key expires in 2 days and 23 hours"), "{}", warning.message);
+
+    let (minutes, id) =
+        create_raw(&app, json!({"name": "minutes", "expires_at": now_ms() + 5 * 60_000 + 30_000})).await;
+    let verdict = verify(&app.client, &minutes).await;
+    assert_eq!(verdict.expiry_warning.map(|w| w.message).as_deref(), Some("the key expires in 5 minutes"));
+    let revoked = app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
+    assert_eq!(revoked.status(), 200);
+    let response =
+        app.client.api_key_verify().body(types::VerifyRequest::builder().key(minutes)).send().await.unwrap();
+    assert!(response.headers().get("keyward-key-expires").is_none(), "no warning on a revoked key");
+    let verdict = response.into_inner();
+    assert_eq!((verdict.code, verdict.expiry_warning.is_none()), (VerifyCode::Revoked, true));
 
     let (later, _) =
         create_raw(&app, json!({"name": "later", "expires_at": now_ms() + 30 * 24 * 3_600_000})).await;

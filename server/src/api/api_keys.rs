@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQueries, ApiQuery, OptionalJson};
 use super::model::*;
 use crate::app::Precondition;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
@@ -34,6 +34,7 @@ const DEFAULT_LIMIT: u32 = 20;
         (status = 201, description = "The key was created", body = ApiKeyCreated, headers(
             ("Location" = String, description = "The path of the new key"),
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+            ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
         ), links(
             ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
@@ -63,8 +64,11 @@ pub async fn api_key_create(
     let new = NewApiKey::from(body);
     caller.require_grantable(&new.scopes)?;
     let (key, secret) = state.app.api_key_create(caller.organization_id, new).await?;
-    let headers =
-        [(header::LOCATION, header_value(&api_key_path(key.id))), (header::ETAG, header_value(&key.etag()))];
+    let headers = [
+        (header::LOCATION, header_value(&api_key_path(key.id))),
+        (header::ETAG, header_value(&key.etag())),
+        NO_STORE,
+    ];
     let created = ApiKeyCreated {
         key: secret.expose().to_owned(),
         links: Links::to(api_key_path(key.id)),
@@ -95,8 +99,7 @@ pub async fn api_key_list(
     caller: Caller,
     State(state): State<AppState>,
     uri: Uri,
-    ApiQuery(params): ApiQuery<ListParams>,
-    ApiQuery(filter): ApiQuery<UserFilter>,
+    ApiQueries(params, filter): ApiQueries<ListParams, UserFilter>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
     caller.require(API_KEYS, Access::Read)?;
     list_page(&state, &caller, &uri, params, filter.user_id, false).await.map(Json)
@@ -201,6 +204,7 @@ pub async fn api_key_update(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 406, response = NotAcceptable),
+        (status = 409, response = Conflict),
         (status = 429, response = TooManyRequests),
         (status = 431, response = HeadersTooLarge),
         (status = 503, response = ServiceUnavailable),
@@ -224,10 +228,11 @@ pub async fn api_key_delete(
     path = "/v1/api_keys/{api_key_id}/rotate",
     tag = "API keys",
     params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
-    request_body = ApiKeyRotate,
+    request_body(content = ApiKeyRotate, description = "How long the old secret keeps working; the body may be left out (as `{}`)", content_type = "application/json"),
     responses(
         (status = 200, description = "The key with its new secret", body = ApiKeyCreated, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+            ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
         ), links(
             ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
@@ -253,7 +258,7 @@ pub async fn api_key_rotate(
     State(state): State<AppState>,
     ApiPath(api_key_id): ApiPath<Uuid>,
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
-    ApiJson(body): ApiJson<ApiKeyRotate>,
+    OptionalJson(body): OptionalJson<ApiKeyRotate>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Update)?;
     let grace = body.grace_period_ms.unwrap_or(0);
@@ -267,8 +272,12 @@ pub async fn api_key_rotate(
         links: Links::to(api_key_path(key.id)),
         api_key: key.into(),
     };
-    Ok(([(header::ETAG, etag)], Json(body)).into_response())
+    Ok(([(header::ETAG, etag), NO_STORE], Json(body)).into_response())
 }
+
+/// What a response that shows a secret sends: no cache, shared or private, may keep it.
+pub(super) const NO_STORE: (header::HeaderName, HeaderValue) =
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
 /// A key as the response body, with its `ETag`.
 pub(super) fn with_etag(key: ApiKey) -> Response {

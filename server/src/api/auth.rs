@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::{HeaderMap, HeaderName, header, request::Parts};
 use uuid::Uuid;
 
 use super::AppState;
+use super::access::RequestNote;
 use super::error::ApiError;
 use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
@@ -65,6 +66,10 @@ impl FromRequestParts<AppState> for Caller {
     /// A failure is a 401, which the connection loop counts against the client's address
     /// (`serve.rs`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let note = parts.extensions.get::<Arc<RequestNote>>().cloned();
+        if let Some(note) = &note {
+            note.route(parts.extensions.get::<MatchedPath>());
+        }
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
@@ -84,6 +89,9 @@ impl FromRequestParts<AppState> for Caller {
             Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
             Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
         })?;
+        if let Some(note) = &note {
+            note.acting_key(key.id);
+        }
         Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
 }

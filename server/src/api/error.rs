@@ -50,6 +50,9 @@ pub enum ApiError {
     /// A write gave up on a busy store (contention or a lock held too long); retry after a while.
     #[error("the store is busy with other writes; try again in {retry_after_s} s")]
     Busy { retry_after_s: u64 },
+    /// The store cannot be reached from this instance; retry after a while (or elsewhere).
+    #[error("the store cannot be reached from this instance; try again in {retry_after_s} s")]
+    StoreUnavailable { retry_after_s: u64 },
     /// More requests are in flight than this instance takes at once.
     #[error("this instance is at its limit of {limit} requests in flight; try again shortly")]
     Overloaded { limit: usize },
@@ -99,9 +102,10 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::ServiceUnavailable { .. } | ApiError::Busy { .. } | ApiError::Overloaded { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ServiceUnavailable { .. }
+            | ApiError::Busy { .. }
+            | ApiError::StoreUnavailable { .. }
+            | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -124,6 +128,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => "request.invalid_body",
             ApiError::ServiceUnavailable { .. } => "system.not_ready",
             ApiError::Busy { .. } => "system.busy",
+            ApiError::StoreUnavailable { .. } => "system.store_unavailable",
             ApiError::Overloaded { .. } => "system.overloaded",
             ApiError::TooManyAuthFailures { .. } => "auth.too_many_failures",
             ApiError::HeadersTooLarge { .. } => "request.headers_too_large",
@@ -198,7 +203,7 @@ impl IntoResponse for ApiError {
             ApiError::ServiceUnavailable { .. } | ApiError::Overloaded { .. } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
-            ApiError::Busy { retry_after_s } => {
+            ApiError::Busy { retry_after_s } | ApiError::StoreUnavailable { retry_after_s } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
             ApiError::TooManyAuthFailures { quota, retry_after_s } => {
@@ -242,6 +247,24 @@ impl From<AppError> for ApiError {
             AppError::Contention(why) => {
                 tracing::warn!(why, "a write gave up on a busy store");
                 ApiError::Busy { retry_after_s: 1 }
+            }
+            AppError::LastManager => ApiError::Conflict {
+                code: "api_keys.last_manager",
+                detail: "this is the organization's last working key that can manage keys: revoking, \
+                         disabling, expiring or narrowing it would lock the organization out; create \
+                         another such key first (an operator can mint one with `keyward-server root-key`)"
+                    .into(),
+            },
+            AppError::Rejected(why) => {
+                tracing::warn!(why, "the store refused a value the checks let through");
+                ApiError::Unprocessable {
+                    detail: "a value of the request cannot be stored".into(),
+                    errors: Vec::new(),
+                }
+            }
+            AppError::Unavailable(why) => {
+                tracing::warn!(why, "the store cannot be reached");
+                ApiError::StoreUnavailable { retry_after_s: 1 }
             }
             other @ (AppError::Aborted(_) | AppError::Store(_)) => ApiError::Internal(other.to_string()),
         }

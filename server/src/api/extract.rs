@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::wording::{field_message, json_syntax};
 use crate::domain::validation::FieldError;
 
 /// The most bytes a request body may hold.
@@ -29,6 +30,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             });
         }
         parse_json(&read_body(req.into_body()).await?).map(ApiJson)
+    }
+}
+
+/// A JSON body an operation may go without: an empty body (with no `Content-Type`, or a JSON
+/// one) is `T::default()`, as `{}` would be; anything else is read as [`ApiJson`] reads it.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+        let declared_json = is_json_content_type(content_type.as_ref());
+        if content_type.is_some() && !declared_json {
+            return Err(ApiError::UnsupportedMediaType {
+                detail: "the request body, if any, must be application/json".into(),
+            });
+        }
+        let bytes = read_body(req.into_body()).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !declared_json {
+            return Err(ApiError::UnsupportedMediaType {
+                detail: "the request body must be application/json".into(),
+            });
+        }
+        parse_json(&bytes).map(OptionalJson)
     }
 }
 
@@ -97,7 +127,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::invalid_body(vec![FieldError {
             code: "invalid_value",
             field: field_of(&path, &message),
-            message,
+            message: field_message(&message),
         }])
     })
 }
@@ -123,12 +153,13 @@ fn is_array_free_object(bytes: &[u8]) -> bool {
 fn malformed_json(error: &serde_json::Error) -> ApiError {
     ApiError::BadRequest {
         code: "request.malformed_json",
-        detail: format!("the request body is not valid JSON: {error}"),
+        detail: format!("the request body is not valid JSON: {}", json_syntax(error)),
         errors: Vec::new(),
     }
 }
 
-/// A query string, 400 naming the parameter when it does not parse.
+/// A query string, 400 naming every parameter that does not parse and every one the operation
+/// does not have.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
@@ -136,15 +167,122 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.into_inner().to_string();
-            let field = field_of(&path, &message);
-            ApiError::invalid_query(vec![FieldError { code: "invalid_parameter", field, message }])
-        })
+        let pairs = query_pairs(parts.uri.query());
+        let mut errors = unknown_parameters(&pairs, &[field_names::<T>()]);
+        let parsed = parse_query::<T>(&pairs, &mut errors);
+        match parsed {
+            Some(value) if errors.is_empty() => Ok(ApiQuery(value)),
+            _ => Err(ApiError::invalid_query(errors)),
+        }
     }
+}
+
+/// Two sets of query parameters an operation takes together (its paging and a filter).
+#[derive(Debug)]
+pub struct ApiQueries<A, B>(pub A, pub B);
+
+impl<A: DeserializeOwned, B: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQueries<A, B> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = query_pairs(parts.uri.query());
+        let (a_names, b_names) = (field_names::<A>(), field_names::<B>());
+        let mut errors = unknown_parameters(&pairs, &[a_names, b_names]);
+        let a = parse_query::<A>(&pairs, &mut errors);
+        let b = parse_query::<B>(&pairs, &mut errors);
+        match (a, b) {
+            (Some(a), Some(b)) if errors.is_empty() => Ok(ApiQueries(a, b)),
+            _ => Err(ApiError::invalid_query(errors)),
+        }
+    }
+}
+
+/// The decoded `name=value` pairs of a query string, in order.
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+/// An error for each parameter none of `known` names.
+fn unknown_parameters(pairs: &[(String, String)], known: &[&[&str]]) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let names: Vec<&str> = known.iter().flat_map(|names| names.iter().copied()).collect();
+    for (name, _) in pairs {
+        if !names.contains(&name.as_str()) && !errors.iter().any(|e| &e.field == name) {
+            let expected = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+            errors.push(FieldError {
+                code: "unknown_parameter",
+                message: format!("is not a parameter of this operation; it takes {expected}"),
+                field: name.clone(),
+            });
+        }
+    }
+    errors
+}
+
+/// Parses the pairs a struct of parameters names into it, adding an error for each parameter
+/// that does not parse: one that fails is set aside and the rest parsed again, so every bad
+/// parameter is reported, not only the first.
+fn parse_query<T: DeserializeOwned>(pairs: &[(String, String)], errors: &mut Vec<FieldError>) -> Option<T> {
+    let names = field_names::<T>();
+    let mut pairs: Vec<&(String, String)> =
+        pairs.iter().filter(|(k, _)| names.contains(&k.as_str())).collect();
+    for _ in 0..=pairs.len() {
+        let encoded =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().copied()).finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(value) => return Some(value),
+            Err(error) => {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                let field = field_of(&path, &message);
+                let before = pairs.len();
+                pairs.retain(|(k, _)| *k != field);
+                errors.push(FieldError {
+                    code: "invalid_parameter",
+                    message: field_message(&message),
+                    field,
+                });
+                if pairs.len() == before {
+                    return None; // nothing left to set aside: the error is not one parameter's
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The names a struct's fields take in serde (renames applied), read from its `Deserialize`.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    /// A deserializer that only notes the fields a struct asks for.
+    struct Names(&'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for &mut Names {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(serde::de::Error::custom("names noted"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
 }
 
 /// Path parameters, 400 naming the parameter when one does not parse (a malformed uuid, say).
@@ -157,20 +295,24 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| ApiPath(p.0)).map_err(
             |rejection| {
-                let field = match &rejection {
+                use axum::extract::path::ErrorKind;
+                let (field, message) = match &rejection {
                     PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
-                        axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
-                        | axum::extract::path::ErrorKind::DeserializeError { key, .. }
-                        | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
-                        _ => "path".to_owned(),
+                        ErrorKind::ParseErrorAtKey { key, expected_type, .. } => (
+                            key.clone(),
+                            field_message(&format!("invalid type: string, expected {expected_type}")),
+                        ),
+                        ErrorKind::DeserializeError { key, message, .. } => {
+                            (key.clone(), field_message(message))
+                        }
+                        ErrorKind::InvalidUtf8InPathParam { key } => {
+                            (key.clone(), "must be UTF-8".to_owned())
+                        }
+                        _ => ("path".to_owned(), "the path does not match the operation's".to_owned()),
                     },
-                    _ => "path".to_owned(),
+                    _ => ("path".to_owned(), "the path does not match the operation's".to_owned()),
                 };
-                ApiError::invalid_query(vec![FieldError {
-                    code: "invalid_parameter",
-                    field,
-                    message: rejection.body_text(),
-                }])
+                ApiError::invalid_query(vec![FieldError { code: "invalid_parameter", field, message }])
             },
         )
     }

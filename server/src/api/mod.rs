@@ -1,5 +1,6 @@
 //! The HTTP API: the router of every operation, its layers, and the OpenAPI document it implies.
 
+pub mod access;
 pub mod api_keys;
 pub mod auth;
 pub mod bounds;
@@ -13,6 +14,7 @@ pub mod organizations;
 pub mod system;
 pub mod users;
 pub mod verify;
+mod wording;
 
 use std::sync::Arc;
 
@@ -93,6 +95,18 @@ fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     // The bounds go in once every route has added its schemas and parameters.
     bounds::Bounds.modify(&mut document);
+    // A rotation's body may be left out (`OptionalJson`); utoipa would say so only by making
+    // the schema nullable, which `null` is not.
+    if let Some(body) = document
+        .paths
+        .paths
+        .get_mut("/v1/api_keys/{api_key_id}/rotate")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|operation| operation.request_body.as_mut())
+        && let utoipa::openapi::RefOr::T(body) = body
+    {
+        body.required = None;
+    }
     (router, document)
 }
 

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 
 use super::AppState;
 use super::auth::Caller;
@@ -20,7 +20,9 @@ use crate::domain::scope::{Access, ORGANIZATIONS};
     params(PrettyParams),
     request_body = OrganizationCreate,
     responses(
-        (status = 201, description = "The organization was created", body = OrganizationCreated),
+        (status = 201, description = "The organization was created", body = OrganizationCreated, headers(
+            ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
+        )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -39,7 +41,7 @@ pub async fn organization_create(
     State(state): State<AppState>,
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
     ApiJson(body): ApiJson<OrganizationCreate>,
-) -> Result<(StatusCode, Json<OrganizationCreated>), ApiError> {
+) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<OrganizationCreated>), ApiError> {
     caller.require(ORGANIZATIONS, Access::Create)?;
     let (organization, root, secret) = state.app.organization_create(&body.name).await?;
     let created = OrganizationCreated {
@@ -48,7 +50,7 @@ pub async fn organization_create(
         links: Links::to("/v1/organization"),
         api_key: root.into(),
     };
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, [super::api_keys::NO_STORE], Json(created)))
 }
 
 /// Show the caller's organization

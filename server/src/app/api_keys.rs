@@ -93,8 +93,7 @@ impl App {
                 return Err(AppError::Revoked);
             }
             precondition.check(key)?;
-            patch.apply(key, now);
-            Ok(())
+            Ok(patch.apply(key, now))
         })
         .await
     }
@@ -108,7 +107,7 @@ impl App {
             key.deleted_at = Some(now);
             key.updated_at = now;
             key.revision += 1;
-            Ok(())
+            Ok(true)
         })
         .await
     }
@@ -150,22 +149,30 @@ impl App {
     }
 
     /// Reads the key, lets `change` decide and alter it, and writes it back if no other writer
-    /// came in between (else reads again), with a change record of `kind`; logs `done`.
+    /// came in between (else reads again), with a change record of `kind`; logs `done`. A change
+    /// that says it altered nothing writes nothing: no revision, no change record.
     async fn write(
         &self,
         organization_id: Uuid,
         id: Uuid,
         kind: ChangeKind,
         done: &'static str,
-        change: impl Fn(&mut ApiKey, Millis) -> Result<(), AppError> + Send + 'static,
+        change: impl Fn(&mut ApiKey, Millis) -> Result<bool, AppError> + Send + 'static,
     ) -> Result<ApiKey, AppError> {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
                 let expected = key.revision;
-                change(&mut key, app.now())?;
-                if let Some(record) = app.store.api_key_write(&key, expected, kind).await? {
+                let now = app.now();
+                let was_manager = key.manages_keys_at(now);
+                if !change(&mut key, now)? {
+                    app.verifier.overlay(&mut key);
+                    return Ok(key);
+                }
+                // A change that takes away a key's power to manage keys needs another key with it.
+                let keep_manager = (was_manager && !key.manages_keys_at(now)).then_some(now);
+                if let Some(record) = app.store.api_key_write(&key, expected, kind, keep_manager).await? {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");
                     app.verifier.overlay(&mut key);

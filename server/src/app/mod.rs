@@ -37,9 +37,18 @@ pub enum AppError {
     RevisionMismatch { current: i64 },
     #[error("the key was revoked and cannot change")]
     Revoked,
+    /// The change would leave the organization without a usable key that can manage keys.
+    #[error("the change would leave the organization without a key that can manage keys")]
+    LastManager,
     /// The store is busy (concurrent writers, a lock held too long): trying again may succeed.
     #[error("the store is busy: {0}")]
     Contention(&'static str),
+    /// The store refused a value the checks let through: the request's fault, never retried.
+    #[error("the store refused a value: {0}")]
+    Rejected(String),
+    /// The store cannot be reached now.
+    #[error("the store cannot be reached: {0}")]
+    Unavailable(String),
     #[error("the operation's task failed: {0}")]
     Aborted(String),
     #[error(transparent)]
@@ -51,6 +60,9 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Contention(why) => AppError::Contention(why),
+            StoreError::Rejected(why) => AppError::Rejected(why),
+            StoreError::LastManager => AppError::LastManager,
+            StoreError::Unavailable(why) => AppError::Unavailable(why),
             other => AppError::Store(other),
         }
     }

@@ -27,4 +27,28 @@ impl App {
     pub async fn organization_view(&self, id: Uuid) -> Result<Organization, AppError> {
         Ok(self.store.organization_get(id).await?)
     }
+
+    /// Every organization of the instance, oldest first: for its operator.
+    pub async fn organization_list(&self) -> Result<Vec<Organization>, AppError> {
+        Ok(self.store.organization_list().await?)
+    }
+
+    /// Mints a new root key for an organization, whose secret is shown once: an operator's way
+    /// back into an organization that lost its keys. The first organization's root key also
+    /// administers the instance, as the one made at the first start does.
+    pub async fn root_key_create(&self, id: Uuid) -> Result<(Organization, ApiKey, Secret), AppError> {
+        let organizations = self.store.organization_list().await?;
+        let organization = organizations.iter().find(|o| o.id == id).cloned().ok_or(AppError::NotFound)?;
+        let instance_admin = organizations.first().is_some_and(|first| first.id == id);
+        let (root, secret) =
+            root_key(&organization, self.hasher(), instance_admin, self.now()).map_err(AppError::Invalid)?;
+        let app = self.clone();
+        self.detached(async move {
+            let change = app.store.api_key_insert(&root).await?;
+            app.committed(&change);
+            tracing::info!(organization_id = %organization.id, api_key_id = %root.api_key.id, "root key minted by the operator");
+            Ok((organization, root.api_key, secret))
+        })
+        .await
+    }
 }

@@ -5,10 +5,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Millis;
-use super::bounds::NAME;
 use super::key::{KeyDigest, KeyHasher, Secret};
 use super::limits::{Credits, RateLimit};
-use super::scope::Scope;
+use super::scope::{Scope, can_manage_keys};
 use super::validation::{Checker, FieldError};
 
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
@@ -90,6 +89,11 @@ impl ApiKey {
         }
     }
 
+    /// Whether the key works at `now` and can manage its organization's keys.
+    pub fn manages_keys_at(&self, now: Millis) -> bool {
+        self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
+    }
+
     /// The strong entity tag of this revision, quoted as HTTP wants it.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.revision)
@@ -141,7 +145,7 @@ impl NewApiKey {
         now: Millis,
     ) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
         let mut checker = Checker::default();
-        checker.text("name", &self.name, NAME);
+        checker.name("name", &self.name);
         checker.description("description", self.description.as_deref());
         checker.label("user_id", self.user_id.as_deref());
         checker.label("customer_id", self.customer_id.as_deref());
@@ -203,7 +207,7 @@ impl ApiKeyPatch {
     pub fn check(self) -> Result<Self, Vec<FieldError>> {
         let mut checker = Checker::default();
         if let Some(name) = &self.name {
-            checker.text("name", name, NAME);
+            checker.name("name", name);
         }
         checker.description("description", self.description.as_ref().and_then(|d| d.as_deref()));
         checker.time("expires_at", self.expires_at.flatten());
@@ -218,36 +222,53 @@ impl ApiKeyPatch {
         checker.finish(self)
     }
 
-    /// Applies the patch to `key` at `now`, bumping its revision.
-    pub fn apply(&self, key: &mut ApiKey, now: Millis) {
+    /// Applies the patch to `key` at `now`, bumping its revision, and says whether anything
+    /// changed: a patch that sets every field to what it holds leaves the key as it was.
+    /// Setting credits always changes them: it starts a new budget, whatever was spent.
+    pub fn apply(&self, key: &mut ApiKey, now: Millis) -> bool {
+        let mut changed = false;
+        let mut set = |changed_here: bool| changed |= changed_here;
         if let Some(name) = &self.name {
+            set(key.name != *name);
             key.name.clone_from(name);
         }
         if let Some(description) = &self.description {
+            set(key.description != *description);
             key.description.clone_from(description);
         }
         if let Some(status) = self.status {
+            set(key.status != status);
             key.status = status;
         }
         if let Some(scopes) = &self.scopes {
+            set(key.scopes != *scopes);
             key.scopes.clone_from(scopes);
         }
         if let Some(expires_at) = self.expires_at {
+            set(key.expires_at != expires_at);
             key.expires_at = expires_at;
         }
         if let Some(metadata) = &self.metadata {
+            set(key.metadata != *metadata);
             key.metadata.clone_from(metadata);
         }
         if let Some(rate_limit) = self.rate_limit {
+            set(key.rate_limit != rate_limit);
             key.rate_limit = rate_limit;
         }
         if let Some(credits) = self.credits {
-            key.credits = credits;
-            key.credits_refilled_at = now;
-            key.credits_version += 1;
+            if credits.is_some() || key.credits.is_some() {
+                set(true);
+                key.credits = credits;
+                key.credits_refilled_at = now;
+                key.credits_version += 1;
+            }
         }
-        key.revision += 1;
-        key.updated_at = now;
+        if changed {
+            key.revision += 1;
+            key.updated_at = now;
+        }
+        changed
     }
 }
 
@@ -288,11 +309,31 @@ mod tests {
                 .unwrap();
         let mut key = issued.api_key;
         let patch = ApiKeyPatch { description: Some(None), ..Default::default() }.check().unwrap();
-        patch.apply(&mut key, 9_000);
+        assert!(patch.apply(&mut key, 9_000));
         assert_eq!(key.name, "ci");
         assert_eq!(key.description, None);
         assert_eq!(key.revision, 2);
         assert_eq!(key.updated_at, 9_000);
+    }
+
+    #[test]
+    fn a_patch_that_sets_what_the_key_holds_changes_nothing() {
+        let (issued, _) =
+            issue(NewApiKey { name: "ci".into(), description: Some("d".into()), ..Default::default() })
+                .unwrap();
+        let mut key = issued.api_key;
+        let before = key.clone();
+        let same = ApiKeyPatch {
+            name: Some("ci".into()),
+            description: Some(Some("d".into())),
+            status: Some(KeyStatus::Enabled),
+            rate_limit: Some(None),
+            credits: Some(None),
+            ..Default::default()
+        };
+        assert!(!same.apply(&mut key, 9_000));
+        assert!(!ApiKeyPatch::default().apply(&mut key, 9_000));
+        assert_eq!(key, before, "neither the revision nor the update time moved");
     }
 
     #[test]

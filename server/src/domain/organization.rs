@@ -3,7 +3,6 @@
 use uuid::Uuid;
 
 use super::Millis;
-use super::bounds::NAME;
 use super::validation::{Checker, FieldError};
 
 /// A tenant. Every key belongs to exactly one.
@@ -21,7 +20,7 @@ impl Organization {
     /// A new organization named `name`, checked.
     pub fn parse_new(name: &str, now: Millis) -> Result<Self, Vec<FieldError>> {
         let mut checker = Checker::default();
-        checker.text("name", name, NAME);
+        checker.name("name", name);
         checker.finish(Self { id: Uuid::now_v7(), name: name.to_owned(), created_at: now })
     }
 }

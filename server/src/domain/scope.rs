@@ -90,6 +90,14 @@ pub fn ungrantable<'a>(held: &[Scope], wanted: &'a [Scope]) -> Vec<&'a Scope> {
     wanted.iter().filter(|w| w.is_management() && !held.iter().any(|h| h.covers(w))).collect()
 }
 
+/// Whether `held` lets a key read, create, update and delete every key of its organization:
+/// what an organization must keep at least one usable key for, or it is locked out.
+pub fn can_manage_keys(held: &[Scope]) -> bool {
+    [Access::Read, Access::Create, Access::Update, Access::Delete]
+        .into_iter()
+        .all(|access| any_grants(held, API_KEYS, access))
+}
+
 /// The scopes of an organization's root key.
 pub fn root_scopes() -> Vec<Scope> {
     vec![
@@ -148,6 +156,19 @@ mod tests {
         ];
         let refused = ungrantable(&held, &wanted);
         assert_eq!(refused, vec![&wanted[1]]);
+    }
+
+    #[test]
+    fn managing_keys_takes_every_access_to_all_of_them() {
+        assert!(can_manage_keys(&root_scopes()));
+        assert!(can_manage_keys(&[
+            scope(API_KEYS, Access::Read, &[]),
+            scope(API_KEYS, Access::Create, &[]),
+            scope(API_KEYS, Access::Update, &[]),
+            scope(API_KEYS, Access::Delete, &[]),
+        ]));
+        assert!(!can_manage_keys(&[scope(API_KEYS, Access::Read, &[])]));
+        assert!(!can_manage_keys(&[scope(API_KEYS, Access::Write, &["one"])]));
     }
 
     #[test]

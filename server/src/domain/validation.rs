@@ -29,8 +29,15 @@ impl Checker {
         self.errors.push(FieldError { code, message: message.into(), field: field.into() });
     }
 
-    /// A string whose length in characters lies within `bound`.
+    /// A string whose length in characters lies within `bound`, holding no NUL (no database
+    /// stores one in text: PostgreSQL refuses it, so no store takes it).
     pub fn text(&mut self, field: &str, value: &str, bound: Length) {
+        self.no_nul(field, value);
+        self.length(field, value, bound);
+    }
+
+    /// A string whose length in characters lies within `bound`, whatever it holds.
+    pub fn length(&mut self, field: &str, value: &str, bound: Length) {
         let Length { min, max } = bound;
         // A character takes one to four bytes: the byte length often settles it uncounted.
         if value.len() <= max && value.len().div_ceil(4) >= min {
@@ -44,16 +51,51 @@ impl Checker {
         }
     }
 
-    /// An optional name, id or other short label.
+    /// A string without the NUL character.
+    pub fn no_nul(&mut self, field: &str, value: &str) {
+        if value.contains('\0') {
+            self.fail(field, "invalid_character", NUL_MESSAGE);
+        }
+    }
+
+    /// A name people read (a key's, an organization's): within [`NAME`], on one line, without
+    /// control characters or the invisible marks that reorder text around them.
+    pub fn name(&mut self, field: &str, value: &str) {
+        self.text(field, value, NAME);
+        self.readable(field, value, Lines::One);
+    }
+
+    /// An optional id of yours (user, customer, billing) or a scope's target: within [`NAME`].
     pub fn label(&mut self, field: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.text(field, value, NAME);
         }
     }
 
+    /// A description: within [`DESCRIPTION`], readable, line breaks and tabs allowed.
     pub fn description(&mut self, field: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.text(field, value, DESCRIPTION);
+            self.readable(field, value, Lines::Many);
+        }
+    }
+
+    /// Text free of control characters and bidirectional formatting characters (a NUL is
+    /// reported by [`Checker::text`]).
+    fn readable(&mut self, field: &str, value: &str, lines: Lines) {
+        let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\t');
+        if let Some(c) = value.chars().find(|&c| c != '\0' && is_unreadable(c) && !allowed(c)) {
+            let message = match lines {
+                Lines::One => {
+                    "must not contain control characters (line breaks and tabs included) or \
+                               bidirectional formatting characters"
+                }
+                Lines::Many => {
+                    "must not contain control characters other than line breaks and tabs, or \
+                                bidirectional formatting characters"
+                }
+            };
+            self.fail(field, "invalid_character", format!("{message}; found U+{:04X}", u32::from(c)));
         }
     }
 
@@ -115,6 +157,9 @@ impl Checker {
     }
 
     pub fn metadata(&mut self, field: &str, metadata: &Map<String, Value>) {
+        if let Some(path) = nul_in_object(field, metadata) {
+            self.fail(path, "invalid_character", NUL_MESSAGE);
+        }
         if metadata.len() > MAX_METADATA_ENTRIES {
             self.fail(field, "too_many", format!("must hold at most {MAX_METADATA_ENTRIES} entries"));
         }
@@ -172,6 +217,43 @@ impl Checker {
     /// The checked value, or every problem found.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
         if self.errors.is_empty() { Ok(value) } else { Err(self.errors) }
+    }
+}
+
+/// The message for a NUL where text is stored.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Whether a text may span lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// A control character (C0, DEL, C1) or a bidirectional formatting character (the marks, embeddings,
+/// overrides and isolates of Unicode's bidirectional algorithm), which a terminal or a page would
+/// act on instead of showing.
+pub fn is_unreadable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The path of the first key or string under `object` (named `field`) holding a NUL.
+fn nul_in_object(field: &str, object: &Map<String, Value>) -> Option<String> {
+    object.iter().find_map(|(key, value)| {
+        let path = format!("{field}.{key}");
+        if key.contains('\0') { Some(path) } else { nul_in(&path, value) }
+    })
+}
+
+fn nul_in(path: &str, value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_in(&format!("{path}[{i}]"), item))
+        }
+        Value::Object(entries) => nul_in_object(path, entries),
+        _ => None,
     }
 }
 

@@ -60,7 +60,53 @@ pub fn check_key(
     if covered { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
 }
 
+/// "the key expires in 1 hour and 30 minutes": the time left until `expires_at`, in the two
+/// largest units it spans (days and hours, hours and minutes, or minutes), rounded down.
+pub fn expiry_message(expires_at: Millis, now: Millis) -> String {
+    const MINUTE: Millis = 60_000;
+    const HOUR: Millis = 60 * MINUTE;
+    const DAY: Millis = 24 * HOUR;
+    fn count(n: Millis, unit: &str) -> String {
+        if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+    }
+    fn two(first: Millis, first_unit: &str, second: Millis, second_unit: &str) -> String {
+        if second == 0 {
+            count(first, first_unit)
+        } else {
+            format!("{} and {}", count(first, first_unit), count(second, second_unit))
+        }
+    }
+    let left = (expires_at - now).max(0);
+    let when = if left < MINUTE {
+        "less than a minute".to_owned()
+    } else if left < HOUR {
+        count(left / MINUTE, "minute")
+    } else if left < DAY {
+        two(left / HOUR, "hour", left % HOUR / MINUTE, "minute")
+    } else {
+        two(left / DAY, "day", left % DAY / HOUR, "hour")
+    };
+    format!("the key expires in {when}")
+}
+
 /// When the key expires, if that is within [`EXPIRY_WARNING_MS`] of `now`.
 pub fn expires_soon(key: &ApiKey, now: Millis) -> Option<Millis> {
     key.expires_at.filter(|&at| at > now && at - now <= EXPIRY_WARNING_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_warning_says_the_time_left_in_words() {
+        let at = |left: Millis| expiry_message(1_000_000 + left, 1_000_000);
+        assert_eq!(at(30_000), "the key expires in less than a minute");
+        assert_eq!(at(60_000), "the key expires in 1 minute");
+        assert_eq!(at(5 * 60_000 + 59_000), "the key expires in 5 minutes");
+        assert_eq!(at(60 * 60_000), "the key expires in 1 hour");
+        assert_eq!(at(90 * 60_000), "the key expires in 1 hour and 30 minutes");
+        assert_eq!(at(26 * 60 * 60_000), "the key expires in 1 day and 2 hours");
+        assert_eq!(at(7 * 24 * 60 * 60_000), "the key expires in 7 days");
+    }
 }

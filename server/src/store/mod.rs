@@ -44,6 +44,17 @@ pub enum StoreError {
     /// Trying again later may succeed.
     #[error("the database is busy: {0}")]
     Contention(&'static str),
+    /// The database refused a value (text it cannot hold, a number out of its range, a broken
+    /// constraint): the request is at fault, and trying again will not help.
+    #[error("the database refused a value: {0}")]
+    Rejected(String),
+    /// The database cannot be reached (the connection was refused, lost or timed out, or the
+    /// server is shutting down). Trying again later may succeed.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
+    /// The write would leave the organization without a usable key that can manage keys.
+    #[error("the write would leave the organization without a key that can manage keys")]
+    LastManager,
     #[error("a stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot open the database file: {0}")]
@@ -187,6 +198,8 @@ pub trait Store: Send + Sync + 'static {
         root: &IssuedKey,
     ) -> Result<KeyChange, StoreError>;
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError>;
+    /// Every organization, oldest first (the first is the one made at the first start).
+    async fn organization_list(&self) -> Result<Vec<Organization>, StoreError>;
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError>;
     /// Stores many keys in one transaction (imports, benchmarks), a change record each.
@@ -199,12 +212,16 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
     /// Writes `key` over the stored record if that is still at revision `expected` and not
-    /// revoked, with a change record of `kind`; `None` when it was not.
+    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager` at a
+    /// time, the write is refused ([`StoreError::LastManager`]) unless another key of the
+    /// organization can manage keys at that time; of such writes racing on one organization,
+    /// the check and the write of each are one step, so two cannot each leave the other last.
     async fn api_key_write(
         &self,
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError>;
     /// Like `api_key_write`, and gives the key a new current secret; its older secrets stop
     /// working at `grace_until` at the latest.
@@ -237,23 +254,57 @@ pub trait Store: Send + Sync + 'static {
 }
 
 impl From<sqlx::Error> for StoreError {
-    /// A lock held too long (SQLite's `SQLITE_BUSY`, PostgreSQL's `lock_not_available`,
-    /// a deadlock or a serialization failure) or a pool with no free connection is contention,
-    /// which a client may retry; anything else is a database error.
+    /// Classified by the database the error came from (their codes overlap: SQLite's 5 is
+    /// `SQLITE_BUSY`, PostgreSQL's `22021` a bad byte): contention a client may retry, a value
+    /// the database refuses, a database out of reach, or a fault.
     fn from(error: sqlx::Error) -> Self {
+        use sqlx::postgres::PgDatabaseError;
+        use sqlx::sqlite::SqliteError;
         match &error {
             sqlx::Error::PoolTimedOut => StoreError::Contention("no database connection was free in time"),
-            sqlx::Error::Database(db) => match db.code().as_deref() {
-                // SQLite: SQLITE_BUSY and its extended codes (5, 261, 517, ...).
-                Some(code) if code.parse::<i32>().is_ok_and(|c| c & 0xff == 5) => {
-                    StoreError::Contention("another writer held the database lock")
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default().into_owned();
+                if db.try_downcast_ref::<SqliteError>().is_some() {
+                    sqlite_error(&code, error)
+                } else if db.try_downcast_ref::<PgDatabaseError>().is_some() {
+                    postgres_error(&code, error)
+                } else {
+                    StoreError::Database(error)
                 }
-                Some("55P03") => StoreError::Contention("another writer held the record's lock"),
-                Some("40001" | "40P01") => StoreError::Contention("a concurrent write conflicted"),
-                _ => StoreError::Database(error),
-            },
+            }
             _ => StoreError::Database(error),
         }
+    }
+}
+
+/// A SQLite error by its (extended) result code.
+fn sqlite_error(code: &str, error: sqlx::Error) -> StoreError {
+    match code.parse::<i32>().map(|c| c & 0xff) {
+        // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (5, 261, 517, 6, 262, ...).
+        Ok(5 | 6) => StoreError::Contention("another writer held the database lock"),
+        // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH.
+        Ok(18 | 19 | 20) => StoreError::Rejected(error.to_string()),
+        _ => StoreError::Database(error),
+    }
+}
+
+/// A PostgreSQL error by its SQLSTATE.
+fn postgres_error(sqlstate: &str, error: sqlx::Error) -> StoreError {
+    match sqlstate {
+        "55P03" => StoreError::Contention("another writer held the record's lock"),
+        "40001" | "40P01" => StoreError::Contention("a concurrent write conflicted"),
+        // Class 22, data exception (a NUL in text, a bad byte, a number out of range); class 23,
+        // integrity constraint violation.
+        s if s.starts_with("22") || s.starts_with("23") => StoreError::Rejected(error.to_string()),
+        // Class 08, connection exception; the server shutting down or starting.
+        s if s.starts_with("08") || matches!(s, "57P01" | "57P02" | "57P03") => {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Database(error),
     }
 }
 

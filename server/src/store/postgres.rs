@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
@@ -22,6 +24,7 @@ use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::key::KeyDigest;
 use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
+use crate::domain::scope::{Scope, can_manage_keys};
 
 /// The channel change records are announced on; the payload is the record's `seq`.
 const CHANNEL: &str = "keyward_changes";
@@ -133,6 +136,21 @@ async fn notify(tx: &mut PgConnection, seq: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether a key of `key`'s organization other than `key` can manage keys at `at`.
+async fn another_manager(tx: &mut PgConnection, key: &ApiKey, at: Millis) -> Result<bool, StoreError> {
+    let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
+        .bind(key.organization_id)
+        .bind(key.id)
+        .bind(at)
+        .fetch(&mut *tx);
+    while let Some(scopes) = rows.try_next().await? {
+        if can_manage_keys(&scopes.0) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -195,6 +213,15 @@ impl Store for PostgresStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         Ok(Organization { id, name, created_at })
+    }
+
+    async fn organization_list(&self) -> Result<Vec<Organization>, StoreError> {
+        let rows = sqlx::query_as::<_, (Uuid, String, Millis)>(
+            "SELECT id, name, created_at FROM organizations ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, name, created_at)| Organization { id, name, created_at }).collect())
     }
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError> {
@@ -260,10 +287,24 @@ impl Store for PostgresStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        if keep_manager.is_some() {
+            // Guarded writes on one organization take their turns: each one's check sees the
+            // last one's write.
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(key.organization_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
+        }
+        if let Some(at) = keep_manager
+            && !another_manager(&mut tx, key, at).await?
+        {
+            return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;
         tx.commit().await?;

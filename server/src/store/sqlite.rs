@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -24,6 +26,7 @@ use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::key::KeyDigest;
 use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
+use crate::domain::scope::{Scope, can_manage_keys};
 
 /// Keys inserted by one statement of a batch insert.
 const INSERT_CHUNK: usize = 1_000;
@@ -55,7 +58,11 @@ impl SqliteStore {
         let lock = if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
             None
         } else {
-            let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+            // A new file is its owner's alone (SQLite gives its journal files the same mode).
+            let mut open = OpenOptions::new();
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+            let file = open.read(true).write(true).create(true).truncate(false).open(path)?;
             match file.try_lock() {
                 Ok(()) => Some(file),
                 Err(std::fs::TryLockError::WouldBlock) => {
@@ -146,6 +153,21 @@ async fn last_change(pool: &SqlitePool) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes").fetch_one(pool).await?)
 }
 
+/// Whether a key of `key`'s organization other than `key` can manage keys at `at`.
+async fn another_manager(tx: &mut SqliteConnection, key: &ApiKey, at: Millis) -> Result<bool, StoreError> {
+    let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
+        .bind(key.organization_id)
+        .bind(key.id)
+        .bind(at)
+        .fetch(&mut *tx);
+    while let Some(scopes) = rows.try_next().await? {
+        if can_manage_keys(&scopes.0) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -210,6 +232,15 @@ impl Store for SqliteStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         Ok(Organization { id, name, created_at })
+    }
+
+    async fn organization_list(&self) -> Result<Vec<Organization>, StoreError> {
+        let rows = sqlx::query_as::<_, (Uuid, String, Millis)>(
+            "SELECT id, name, created_at FROM organizations ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, name, created_at)| Organization { id, name, created_at }).collect())
     }
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError> {
@@ -277,10 +308,17 @@ impl Store for SqliteStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The overwrite takes SQLite's one write lock: the check after it sees every other write.
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
+        }
+        if let Some(at) = keep_manager
+            && !another_manager(&mut tx, key, at).await?
+        {
+            return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;
         tx.commit().await?;

@@ -115,8 +115,12 @@ pub struct Verdict {
     pub key: Option<Arc<CachedKey>>,
     pub rate_limit: Option<RateLimitState>,
     pub credits_remaining: Option<i64>,
-    /// When the key expires, if within the warning window.
+    /// When the key expires, if within the warning window and the key has not already stopped
+    /// working (revoked or expired).
     pub expires_soon: Option<Millis>,
+    /// When the presented secret stops working, if a rotation replaced it and its grace period
+    /// is still running.
+    pub grace_ends_at: Option<Millis>,
     /// The key's usage and credits with what is held in memory, once the key is found.
     pub usage: Option<KeyUsage>,
 }
@@ -139,7 +143,15 @@ impl Found {
 
 impl Verdict {
     fn bare(code: VerifyCode) -> Self {
-        Self { code, key: None, rate_limit: None, credits_remaining: None, expires_soon: None, usage: None }
+        Self {
+            code,
+            key: None,
+            rate_limit: None,
+            credits_remaining: None,
+            expires_soon: None,
+            grace_ends_at: None,
+            usage: None,
+        }
     }
 }
 
@@ -264,9 +276,14 @@ impl Verifier {
             rate_limit: None,
             credits_remaining: None,
             expires_soon: expires_soon(&key, now),
+            grace_ends_at: secret_expires_at.filter(|&at| at > now),
             usage: None,
         };
         self.judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now).await?;
+        if matches!(verdict.code, VerifyCode::Revoked | VerifyCode::Expired) {
+            verdict.expires_soon = None;
+            verdict.grace_ends_at = None;
+        }
         verdict.usage = Some(runtime.usage(&key, flushed_at_load));
         Ok(verdict)
     }

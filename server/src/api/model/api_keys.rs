@@ -213,7 +213,7 @@ pub struct ApiKeyUpdate {
 }
 
 /// The body of `api_key_rotate`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRotate {
     /// How long the old secret keeps working (0 if left out; at most 30 days)

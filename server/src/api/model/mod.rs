@@ -84,7 +84,7 @@ problem_responses! {
     Forbidden => "The key lacks the scope the operation needs",
     NotFound => "No such key in the caller's organization",
     NotAcceptable => "The `Accept` header allows no JSON",
-    Conflict => "The key was revoked and cannot change",
+    Conflict => "The key was revoked and cannot change, or the change would leave its organization without a working key that can manage keys",
     PreconditionFailed => "The key changed since the `If-Match` revision",
     PayloadTooLarge => "The body is over 64 KiB",
     UnsupportedMediaType => "The body is not `application/json`",

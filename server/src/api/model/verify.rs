@@ -36,11 +36,22 @@ pub struct VerifyResponse<'a> {
     pub credits: Option<CreditsState>,
     #[schema(nullable = false)]
     pub expiry_warning: Option<ExpiryWarning>,
+    /// Sent when the presented secret was replaced by a rotation and works only until its
+    /// grace period ends: tell its holder to switch to the new one
+    #[schema(nullable = false)]
+    pub rotated: Option<RotatedSecret>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreditsState {
     pub remaining: i64,
+}
+
+/// A rotated-away secret still in its grace period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    /// When the presented secret stops working (epoch milliseconds)
+    pub grace_ends_at: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -98,6 +98,10 @@ impl VerifyResponse<'_> {
             out.extend_from_slice(b",\"expiry_warning\":");
             serde_json::to_writer(&mut *out, expiry_warning)?;
         }
+        if let Some(rotated) = &self.rotated {
+            out.extend_from_slice(b",\"rotated\":");
+            serde_json::to_writer(&mut *out, rotated)?;
+        }
         out.push(b'}');
         Ok(())
     }
@@ -108,7 +112,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::api::model::{ApiKeyBody, CreditsState, ExpiryWarning};
+    use crate::api::model::{ApiKeyBody, CreditsState, ExpiryWarning, RotatedSecret};
     use crate::domain::api_key::NewApiKey;
     use crate::domain::key::KeyHasher;
     use crate::domain::limits::{Credits, CreditsRefill, RateLimit, RateLimitState};
@@ -170,6 +174,8 @@ mod tests {
             credits: Option<CreditsState>,
             #[serde(skip_serializing_if = "Option::is_none")]
             expiry_warning: Option<ExpiryWarning>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rotated: Option<RotatedSecret>,
         }
         let (issued, _) = NewApiKey { name: "verdict \"q\" é".into(), ..Default::default() }
             .issue(Uuid::now_v7(), &KeyHasher::default(), 1)
@@ -185,7 +191,8 @@ mod tests {
                 rate_limit: full.then_some(RateLimitState { limit: 5, remaining: 4, reset_at: 9 }),
                 credits: full.then_some(CreditsState { remaining: 7 }),
                 expiry_warning: full
-                    .then(|| ExpiryWarning { expires_at: 11, message: "the key expires in 0 hours".into() }),
+                    .then(|| ExpiryWarning { expires_at: 11, message: "the key expires in 1 minute".into() }),
+                rotated: full.then_some(RotatedSecret { grace_ends_at: 13 }),
             };
             let mut out = Vec::new();
             response.write(&mut out).unwrap();
@@ -199,7 +206,8 @@ mod tests {
                 rate_limit: full.then_some(RateLimitState { limit: 5, remaining: 4, reset_at: 9 }),
                 credits: full.then_some(CreditsState { remaining: 7 }),
                 expiry_warning: full
-                    .then(|| ExpiryWarning { expires_at: 11, message: "the key expires in 0 hours".into() }),
+                    .then(|| ExpiryWarning { expires_at: 11, message: "the key expires in 1 minute".into() }),
+                rotated: full.then_some(RotatedSecret { grace_ends_at: 13 }),
             })
             .unwrap()
         };

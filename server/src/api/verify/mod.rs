@@ -16,7 +16,7 @@ use super::model::*;
 use crate::domain::bounds::{COST, MAX_SCOPES, PRESENTED_KEY, RESOURCE};
 use crate::domain::scope::{Access, VERIFICATIONS};
 use crate::domain::validation::Checker;
-use crate::domain::verification::VerifyCode;
+use crate::domain::verification::{VerifyCode, expiry_message};
 
 /// The header that carries an expiry warning.
 pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-expires");
@@ -69,10 +69,9 @@ pub async fn api_key_verify(
         },
         rate_limit: verdict.rate_limit,
         credits: verdict.credits_remaining.map(|remaining| CreditsState { remaining }),
-        expiry_warning: expiry.map(|expires_at| ExpiryWarning {
-            expires_at,
-            message: format!("the key expires in {} hours", (expires_at - now) / 3_600_000),
-        }),
+        expiry_warning: expiry
+            .map(|expires_at| ExpiryWarning { expires_at, message: expiry_message(expires_at, now) }),
+        rotated: verdict.grace_ends_at.map(|grace_ends_at| RotatedSecret { grace_ends_at }),
     };
     // Sized for a typical verdict with its key, so the body is written without regrowing.
     let mut body = Vec::with_capacity(1024);
@@ -88,7 +87,7 @@ pub async fn api_key_verify(
 /// The bounds of a verify request that deserialization does not check.
 fn check(body: &VerifyRequest, cost: i64) -> Result<(), ApiError> {
     let mut checker = Checker::default();
-    checker.text("key", &body.key, PRESENTED_KEY);
+    checker.length("key", &body.key, PRESENTED_KEY);
     checker.range("cost", cost, COST);
     if body.scopes.len() > MAX_SCOPES {
         checker.fail("scopes", "too_many", format!("must hold at most {MAX_SCOPES} scopes"));

@@ -1,0 +1,139 @@
+//! Request ids and the access log: every response carries `X-Request-Id` (a well-formed one the
+//! client sent, else a new one), and every request leaves one log line, written by the
+//! connection loop where the client's address is known.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use uuid::Uuid;
+
+/// The header that names a request, in both directions.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest request id a client may give.
+const MAX_REQUEST_ID: usize = 128;
+
+/// What the handling of a request learns for its log line, shared through the request's
+/// extensions: the route it matched and the key that acted.
+#[derive(Debug, Default)]
+pub struct RequestNote {
+    route: OnceLock<MatchedPath>,
+    api_key_id: OnceLock<Uuid>,
+}
+
+impl RequestNote {
+    /// Notes the route template (`/v1/api_keys/{api_key_id}`) a request matched.
+    pub fn route(&self, route: Option<&MatchedPath>) {
+        if let Some(route) = route {
+            let _ = self.route.set(route.clone());
+        }
+    }
+
+    /// Notes the id of the key that authenticated the request.
+    pub fn acting_key(&self, id: Uuid) {
+        let _ = self.api_key_id.set(id);
+    }
+}
+
+/// A request on its way in: its id, and what its log line needs of it.
+#[derive(Debug)]
+pub struct Access {
+    request_id: HeaderValue,
+    method: Method,
+    path: String,
+    started: Instant,
+    note: Arc<RequestNote>,
+}
+
+impl Access {
+    /// Takes the request's id (a well-formed `X-Request-Id` it came with, else a new one) and
+    /// gives it, with the note its handling fills, to the request.
+    pub fn begin<B>(request: &mut Request<B>) -> Self {
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|id| is_well_formed(id.as_bytes()))
+            .cloned()
+            .unwrap_or_else(new_request_id);
+        request.headers_mut().insert(REQUEST_ID, request_id.clone());
+        let note = Arc::new(RequestNote::default());
+        request.extensions_mut().insert(note.clone());
+        Self {
+            request_id,
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            started: Instant::now(),
+            note,
+        }
+    }
+
+    /// Gives the response the request's id and writes the request's log line: at info, or at
+    /// warn with the path for a failed authentication or a fault of the server. No secret is in
+    /// it: keys travel in headers and bodies, neither of which is logged.
+    pub fn end<B>(self, response: &mut Response<B>, client: SocketAddr) {
+        response.headers_mut().insert(REQUEST_ID, self.request_id.clone());
+        let status = response.status();
+        let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let route = self.note.route.get().map_or(self.path.as_str(), MatchedPath::as_str);
+        let request_id = self.request_id.to_str().unwrap_or_default();
+        let api_key_id = self.note.api_key_id.get().map(tracing::field::display);
+        let method = self.method.as_str();
+        let status = status.as_u16();
+        if status == StatusCode::UNAUTHORIZED.as_u16() || status >= 500 {
+            tracing::warn!(
+                target: "keyward::access",
+                method, route, path = %self.path, status, latency_us, %client, request_id, api_key_id,
+                "request failed"
+            );
+        } else {
+            tracing::info!(
+                target: "keyward::access",
+                method, route, status, latency_us, %client, request_id, api_key_id,
+                "request"
+            );
+        }
+    }
+}
+
+/// 1 to 128 characters, each a letter, a digit or one of `-_.:/+=`: what a tracing system
+/// sends, and nothing a log line or a terminal could misread.
+fn is_well_formed(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
+}
+
+/// A new request id: a time-ordered UUID.
+fn new_request_id() -> HeaderValue {
+    let mut buffer = Uuid::encode_buffer();
+    let id = Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(id).expect("a UUID is a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_plain_ids_are_kept() {
+        assert!(is_well_formed(b"0190c8c2-3f4a-7d1e-9b6a-2f1c3d4e5a6b"));
+        assert!(is_well_formed(b"Root=1-5759e988-bd862e3fe1be46a994272793"));
+        assert!(!is_well_formed(b""));
+        assert!(!is_well_formed(b"has space"));
+        assert!(!is_well_formed(b"quote\""));
+        assert!(!is_well_formed(&[b'a'; MAX_REQUEST_ID + 1]));
+    }
+
+    #[test]
+    fn a_request_keeps_a_well_formed_id_and_gets_a_new_one_otherwise() {
+        let mut kept = Request::builder().header("x-request-id", "abc-123").body(()).unwrap();
+        assert_eq!(Access::begin(&mut kept).request_id, "abc-123");
+        let mut replaced = Request::builder().header("x-request-id", "bad id").body(()).unwrap();
+        let access = Access::begin(&mut replaced);
+        assert_eq!(access.request_id.len(), 36);
+        assert_eq!(replaced.headers()["x-request-id"], access.request_id, "handlers see the id used");
+        assert!(replaced.extensions().get::<Arc<RequestNote>>().is_some());
+    }
+}

@@ -1,0 +1,57 @@
+//! The operator's commands of the `keyward-server` binary: list the organizations, mint a root key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use uuid::Uuid;
+
+use crate::app::{App, AppError};
+use crate::config::Config;
+use crate::domain::clock::SystemClock;
+use crate::domain::key::KeyHasher;
+use crate::store;
+use crate::verifier::Verifier;
+
+/// The application over the configured store, with the server's pepper checked, to run one
+/// command through the same write path as the API.
+async fn open(config: &Config) -> anyhow::Result<App> {
+    let database = store::redacted(&config.database_url);
+    let store = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
+    store.pepper_check(&hasher.fingerprint()).await?;
+    let (verifier, _) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
+    Ok(App::new(store, Arc::new(verifier), Arc::new(SystemClock)))
+}
+
+/// `keyward-server organizations`: a header, then one line an organization (id, creation time in
+/// epoch milliseconds, name), oldest first.
+pub async fn organizations(config: &Config) -> anyhow::Result<String> {
+    let app = open(config).await?;
+    let mut out = String::from("ID\tCREATED_AT_MS\tNAME\n");
+    for organization in app.organization_list().await? {
+        let created = organization.created_at;
+        out.push_str(&format!("{}\t{created}\t{}\n", organization.id, organization.name.escape_debug()));
+    }
+    Ok(out)
+}
+
+/// `keyward-server root-key --organization ID`: a new root key, to print once.
+pub async fn root_key(config: &Config, organization: Uuid) -> anyhow::Result<String> {
+    let app = open(config).await?;
+    let (organization, key, secret) = app.root_key_create(organization).await.map_err(|e| match e {
+        AppError::NotFound => anyhow::anyhow!(
+            "no organization has the id {organization} (`keyward-server organizations` lists them)"
+        ),
+        other => anyhow::Error::from(other),
+    })?;
+    Ok(format!(
+        "root key of the organization {} ({}), key id {}: {}\n(shown once: store it now; Keyward keeps only its digest)\n",
+        organization.name.escape_debug(),
+        organization.id,
+        key.id,
+        secret.expose()
+    ))
+}
