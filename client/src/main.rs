@@ -43,7 +43,8 @@ https:// URLs are checked against the system's roots (or the file
 SSL_CERT_FILE names) and --ca-cert.
 
 Output: tables on a terminal, JSON when piped; --output json|yaml|table.
-Control and bidirectional formatting characters in values show as \\u{1b}.
+Tables fit the terminal's width, or COLUMNS; ids are never cut. Control
+and bidirectional formatting characters in values show as \\u{1b}.
 
 Exit codes:
   0  success

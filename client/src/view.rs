@@ -7,28 +7,40 @@ use serde::Serialize;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, Serializer};
 use serde_json::{Map, Value};
 
-use crate::output::{fields, table};
+use crate::output::{Column, fields, table};
 use crate::when::{local_time, local_time_short, now, relative, window};
+
+/// The columns of `keys list`, the first to be left out last. A time cut short still shows its
+/// date (`2026-12-10…`).
+const KEY_COLUMNS: [Column; 6] = [
+    Column::whole("ID"),
+    Column::cut("NAME", 8),
+    Column::whole("STATUS"),
+    Column::whole("KEY"),
+    Column::cut("EXPIRES", 11),
+    Column::cut("LAST USED", 11),
+];
 
 /// `keys list`: one key a row, newest first.
 pub fn key_rows(keys: &[ApiKey]) -> String {
-    let now = now();
     if keys.is_empty() {
         return "No API keys.\n".to_owned();
     }
-    table(
-        ["ID", "NAME", "STATUS", "KEY", "EXPIRES", "LAST USED"],
-        keys.iter().map(|key| {
-            [
-                key.id.to_string(),
-                key.name.clone(),
-                status(key, now).to_owned(),
-                short_mask(&key.masked_key),
-                key.expires_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
-                key.last_used_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
-            ]
-        }),
-    )
+    table(KEY_COLUMNS, key_cells(keys, now()))
+}
+
+/// The cells of each key's row in `keys list`, at `now`.
+fn key_cells(keys: &[ApiKey], now: i64) -> impl Iterator<Item = [String; 6]> + '_ {
+    keys.iter().map(move |key| {
+        [
+            key.id.to_string(),
+            key.name.clone(),
+            status(key, now).to_owned(),
+            short_mask(&key.masked_key),
+            key.expires_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
+            key.last_used_at.map_or_else(|| "never".to_owned(), |at| local_time_short(at, now)),
+        ]
+    })
 }
 
 /// One key, a field a line.
@@ -199,6 +211,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::output::table_at;
     use crate::terminal::is_escaped;
 
     const NOW: i64 = 1_800_000_000_000;
@@ -312,5 +325,123 @@ mod tests {
 
     fn view_of_verdict(response: &VerifyResponse) -> String {
         verdict(response)
+    }
+
+    /// A page of keys as people name them, each expiring and used at some time.
+    fn a_page_of_keys() -> Vec<ApiKey> {
+        let names = [
+            "billing worker (EU) for the nightly invoice run",
+            "ci",
+            "deploy — staging and production, rotated every month by the platform team",
+            "日本のパートナー向けキー",
+        ];
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                key(json!({
+                    "id": format!("0b6f3c52-8a41-4f7e-9c1d-2e5a7b9d4f1{i}"),
+                    "name": name,
+                    "expires_at": NOW + 3 * 86_400_000,
+                    "last_used_at": if i % 2 == 0 { json!(NOW - 7_200_000) } else { json!(null) },
+                    "status": if i == 1 { "disabled" } else { "enabled" }
+                }))
+            })
+            .collect()
+    }
+
+    fn key_table(keys: &[ApiKey], width: Option<u16>) -> String {
+        table_at(width, KEY_COLUMNS, key_cells(keys, NOW))
+    }
+
+    /// Every id of `keys` whole on its own row of `shown`, under the header.
+    fn ids_are_whole(keys: &[ApiKey], shown: &str) {
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 1 + keys.len(), "a line a key:\n{shown}");
+        for (key, line) in keys.iter().zip(&lines[1..]) {
+            let id = key.id.to_string();
+            assert!(line.starts_with(&id), "{id} is not whole on its line:\n{shown}");
+        }
+    }
+
+    /// The number of columns `line` takes on a terminal (these are all one column wide but
+    /// the CJK ideographs and kana, which take two).
+    fn columns(line: &str) -> usize {
+        line.chars().map(|c| if ('\u{3000}'..='\u{9fff}').contains(&c) { 2 } else { 1 }).sum()
+    }
+
+    #[test]
+    fn at_80_columns_a_key_table_keeps_every_id_whole_and_fits() {
+        let keys = a_page_of_keys();
+        let shown = key_table(&keys, Some(80));
+        ids_are_whole(&keys, &shown);
+        for line in shown.lines() {
+            assert!(columns(line) <= 80, "{} columns: {line:?}\n{shown}", columns(line));
+        }
+        let first = shown.lines().nth(1).unwrap();
+        assert!(first.contains("billing…") && first.contains("enabled"), "names are cut, not ids: {shown}");
+        assert!(
+            first.contains("kw_7Qk2…") && first.contains("2027-01-1"),
+            "the expiry's date shows: {shown}"
+        );
+    }
+
+    #[test]
+    fn at_40_columns_ids_stay_whole_and_the_other_columns_are_left_out() {
+        let keys = a_page_of_keys();
+        let shown = key_table(&keys, Some(40));
+        ids_are_whole(&keys, &shown);
+        for line in shown.lines() {
+            assert!(columns(line) <= 40, "{line:?}\n{shown}");
+        }
+    }
+
+    #[test]
+    fn a_wide_terminal_shows_the_whole_table_as_a_pipe_does() {
+        let keys = a_page_of_keys();
+        let natural = key_table(&keys, None);
+        assert_eq!(key_table(&keys, Some(250)), natural);
+        assert!(natural.contains(&format!("{}  ", keys[2].name)), "{natural}");
+        assert!(natural.contains("(in 3 days)") && natural.contains("(2 hours ago)"), "{natural}");
+    }
+
+    #[test]
+    fn a_terminal_that_reports_0_columns_gets_the_table_at_its_natural_width() {
+        let keys = a_page_of_keys();
+        for width in [Some(0), Some(1), Some(12), None] {
+            let shown = key_table(&keys, width);
+            ids_are_whole(&keys, &shown);
+            assert_eq!(shown, key_table(&keys, None), "{width:?} is no width at all");
+        }
+    }
+
+    #[test]
+    fn every_width_keeps_ids_whole_and_fits_all_but_an_id_alone() {
+        let keys = a_page_of_keys();
+        for width in 20..=250 {
+            let shown = key_table(&keys, Some(width));
+            ids_are_whole(&keys, &shown);
+            for line in shown.lines() {
+                let over = columns(line) > usize::from(width);
+                assert!(!over || line.len() == 36, "{width} columns: {line:?}\n{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_s_fields_keep_its_id_and_labels_whole_at_any_width() {
+        let key = key(json!({"description": "what the nightly invoice run of the billing worker uses"}));
+        let id = key.id.to_string();
+        for width in [Some(0), Some(30), Some(40), Some(80), None] {
+            let shown = crate::output::fields_at(
+                width,
+                [("ID", id.clone()), ("Description", key.description.clone().unwrap())],
+            );
+            assert!(shown.lines().any(|line| line == format!("ID           {id}")), "{width:?}:\n{shown}");
+            assert!(
+                shown.lines().nth(1).is_some_and(|line| line.starts_with("Description  what")),
+                "{width:?}:\n{shown}"
+            );
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! What the server holds reaches a terminal with its control and bidirectional formatting characters escaped, and JSON and YAML exactly.
+//! What the server holds reaches a terminal with its control and bidirectional formatting characters escaped, JSON and YAML exactly, and tables fit the terminal with ids whole.
 
 use serde_json::{Value, json as value};
 
@@ -112,4 +112,40 @@ async fn a_field_the_server_names_with_a_control_character_reaches_stderr_escape
     assert!(!holds_a_raw_control(&stderr), "{stderr:?}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("metadata.note\\u{1b}[31m\\u{202e}: "), "the field is named, escaped: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_80_columns_keys_list_keeps_every_id_whole_on_one_line() {
+    let server = spawn_server().await;
+    let names = [
+        "billing worker (EU) for the nightly invoice run",
+        "deploy — staging and production, rotated every month by the platform team",
+        "ci",
+    ];
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(server.create_key(&["--name", name, "--expires-in", "30d", "--user-id", "wide"]).await.0);
+    }
+    for columns in ["80", "40"] {
+        let shown = stdout(
+            &server
+                .run(&["keys", "list", "--user-id", "wide", "-o", "table"])
+                .env("COLUMNS", columns)
+                .output()
+                .await,
+        );
+        assert_eq!(shown.lines().count(), 1 + ids.len(), "a line a key at {columns}:\n{shown}");
+        for id in &ids {
+            assert!(
+                shown.lines().any(|line| line.starts_with(id.as_str())),
+                "{id} whole at {columns}:\n{shown}"
+            );
+        }
+        let width: usize = columns.parse().unwrap();
+        assert!(shown.lines().all(|line| line.chars().count() <= width), "within {columns}:\n{shown}");
+    }
+    let natural = stdout(
+        &server.run(&["keys", "list", "--user-id", "wide", "-o", "table"]).env("COLUMNS", "0").output().await,
+    );
+    assert!(natural.contains(names[1]), "COLUMNS=0 says nothing: the table at its natural width:\n{natural}");
 }
