@@ -305,7 +305,14 @@ pub async fn run(context: &Context, command: KeysCommand) -> Result<(), Failure>
         }
         KeysCommand::Update(args) => {
             let if_match = args.if_match.clone();
-            let mut request = client.api_key_update().api_key_id(args.id).body(update_body(args));
+            let (id, body) = (args.id, update_body(args));
+            if changes_nothing(&body) {
+                return Err(Failure::Usage(format!(
+                    "keys update needs something to change: {}",
+                    change_options().join(", ")
+                )));
+            }
+            let mut request = client.api_key_update().api_key_id(id).body(body);
             if let Some(etag) = if_match {
                 request = request.if_match(etag);
             }
@@ -424,6 +431,23 @@ fn update_body(args: UpdateArgs) -> ApiKeyUpdate {
             args.clear_credits,
         ),
     }
+}
+
+/// Whether `body` would change nothing: every field left out. The server would still count it
+/// a write and raise the key's revision, so it is not sent.
+fn changes_nothing(body: &ApiKeyUpdate) -> bool {
+    serde_json::to_value(body).is_ok_and(|body| body.as_object().is_some_and(Map::is_empty))
+}
+
+/// The options of `keys update` that change something, as `--name`: all but the id, the
+/// condition (`--if-match`) and `--refill`, which goes with `--credits`.
+fn change_options() -> Vec<String> {
+    let command = UpdateArgs::augment_args(clap::Command::new("update"));
+    command
+        .get_arguments()
+        .filter(|arg| !matches!(arg.get_id().as_str(), "if_match" | "refill"))
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect()
 }
 
 /// A field of an update: set to `value` if given, cleared if `clear`, else kept.

@@ -138,6 +138,30 @@ async fn keys_update_clears_what_its_clear_flags_name_and_keeps_the_rest() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn keys_update_with_nothing_to_change_is_a_usage_error_and_sends_nothing() {
+    let server = spawn_server().await;
+    let (id, _) = server.create_key(&["--name", "unchanged"]).await;
+    let before = json(&server.keyward(&["keys", "get", &id]).await);
+
+    for args in [vec!["keys", "update", &id], vec!["keys", "update", &id, "--if-match", "1"]] {
+        let (code, stderr) = failed(&server.keyward(&args).await);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: keys update needs something to change: --name, "), "{stderr}");
+        for option in
+            ["--description", "--clear-expiry", "--scope", "--metadata", "--credits", "--clear-credits"]
+        {
+            assert!(stderr.contains(option), "{option} is named: {stderr}");
+        }
+        assert!(!stderr.contains("--if-match"), "a condition changes nothing: {stderr}");
+    }
+
+    let after = json(&server.keyward(&["keys", "get", &id]).await);
+    assert_eq!(after["revision"], before["revision"], "nothing was sent: {after}");
+    assert_eq!(after["updated_at"], before["updated_at"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn keys_get_update_and_delete_act_on_one_key() {
     let server = spawn_server().await;
     let created = json(&server.keyward(&["keys", "create", "--name", "ci"]).await);
