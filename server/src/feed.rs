@@ -4,7 +4,14 @@
 //! The follower keeps the verifier live only while it knows it has seen every record: when the
 //! signal is lost (PostgreSQL's `LISTEN` connection dropped) or a read fails, the verifier stops
 //! using its cache until the follower has subscribed again and re-read every record since the
-//! last one it applied. A writer applies its own record as soon as it commits (`crate::app`), so
+//! last one it applied.
+//!
+//! Every read of the follower has a deadline ([`READ_DEADLINE`]): a database that does not answer
+//! in time (stopped, or cut off by a partition that keeps the sockets open and forwards nothing)
+//! is out of reach. The follower then goes dark and says so to [`Reachability`], so that every
+//! other call to the store fails fast instead of waiting for it; it goes on trying, and the
+//! first read that succeeds brings both back. With a poll every [`POLL_EVERY`], a lost database
+//! is noticed within `POLL_EVERY + READ_DEADLINE`: two seconds. A writer applies its own record as soon as it commits (`crate::app`), so
 //! its instance never answers from the old state after the write returns; the follower applies
 //! it again, which costs that key one cache miss.
 
@@ -12,11 +19,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use crate::store::{Signal, Store, StoreError};
+use crate::store::{Reachability, Signal, Store, StoreError};
 use crate::verifier::Verifier;
 
 /// How often the store is read for records whose signal went missing.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long one read of the feed (or a subscription) may take before the database is taken to
+/// be out of reach.
+pub const READ_DEADLINE: Duration = Duration::from_millis(750);
 /// Records read at a time while catching up.
 const BATCH: i64 = 1_000;
 /// The wait before subscribing again after a failure.
@@ -26,6 +36,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 pub struct Follower {
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
+    reachability: Arc<Reachability>,
     /// The `seq` of the last record applied, in order.
     applied: AtomicI64,
     /// One catch-up at a time, so records are applied in order.
@@ -33,9 +44,42 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// A follower that goes on from `seq`, the last record the verifier's state includes.
-    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, seq: i64) -> Self {
-        Self { store, verifier, applied: AtomicI64::new(seq), reading: tokio::sync::Mutex::new(()) }
+    /// A follower that goes on from `seq`, the last record the verifier's state includes,
+    /// reading `store` directly (not through the guard it tells whether the database answers).
+    pub fn new(
+        store: Arc<dyn Store>,
+        verifier: Arc<Verifier>,
+        seq: i64,
+        reachability: Arc<Reachability>,
+    ) -> Self {
+        Self {
+            store,
+            verifier,
+            reachability,
+            applied: AtomicI64::new(seq),
+            reading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// `call` under [`READ_DEADLINE`]; a database that does not answer in time, or cannot be
+    /// reached, is marked out of reach, and one that answers as reachable again.
+    async fn timed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(READ_DEADLINE, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} ms",
+                READ_DEADLINE.as_millis()
+            ))),
+        };
+        match &result {
+            Err(StoreError::Unavailable(_)) => self.reachability.set(false),
+            // Any answer, even an error, says the database is there.
+            _ => self.reachability.set(true),
+        }
+        result
     }
 
     /// The `seq` of the last record applied.
@@ -47,7 +91,7 @@ impl Follower {
     pub async fn catch_up(&self) -> Result<i64, StoreError> {
         let _reading = self.reading.lock().await;
         loop {
-            let changes = self.store.changes_since(self.applied(), BATCH).await?;
+            let changes = self.timed(self.store.changes_since(self.applied(), BATCH)).await?;
             for change in &changes {
                 self.verifier.apply(change);
                 self.applied.store(change.seq, Ordering::Release);
@@ -67,7 +111,7 @@ impl Follower {
                 tokio::time::sleep(RETRY_AFTER).await;
             }
             first = false;
-            let mut signals = match self.store.change_signals().await {
+            let mut signals = match self.timed(self.store.change_signals()).await {
                 Ok(signals) => signals,
                 Err(error) => {
                     self.verifier.set_live(false);

@@ -19,7 +19,7 @@ use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::feed::{self, Follower};
 use crate::serve::{ConnectionLimits, serve};
-use crate::store;
+use crate::store::{self, Guarded, Reachability, Store};
 use crate::verifier::{LEASE_IDLE_MS, Verifier};
 
 /// How often usage held in memory is written to the store.
@@ -65,15 +65,19 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let database = store::redacted(&config.database_url);
-        let store = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
+        let direct = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
             .await
             .with_context(|| format!("cannot open the database {database}"))?;
+        // Everything but the feed's follower reaches the store through the guard the follower
+        // keeps: while the database is out of reach, calls fail fast.
+        let reachability = Arc::new(Reachability::default());
+        let store: Arc<dyn Store> = Arc::new(Guarded::new(direct.clone(), reachability.clone()));
         let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
         store.pepper_check(&hasher.fingerprint()).await?;
         let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
         let (verifier, seq) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
         let verifier = Arc::new(verifier);
-        let follower = Arc::new(Follower::new(store.clone(), verifier.clone(), seq));
+        let follower = Arc::new(Follower::new(direct, verifier.clone(), seq, reachability));
         let app = Arc::new(App::new(store, verifier.clone(), clock.clone()));
         let quota =
             std::num::NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(std::num::NonZeroU32::MIN);

@@ -105,6 +105,13 @@ pub async fn spawn_peer(app: &TestApp) -> TestApp {
     spawn_app_in(dir, app.postgres.clone(), database, root_key, app.max_age_ms, app.configure).await
 }
 
+/// Another instance over `app`'s PostgreSQL database, reached at `database_url` (through a proxy).
+pub async fn spawn_peer_at(app: &TestApp, database_url: String) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root_key = app.root_key.clone();
+    spawn_app_in(dir, app.postgres.clone(), database_url, root_key, app.max_age_ms, app.configure).await
+}
+
 /// Starts the real application over `database_url`, adopting `root_key` on first start.
 async fn spawn_app_in(
     dir: TempDir,

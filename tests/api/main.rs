@@ -12,6 +12,7 @@ mod errors;
 mod instances;
 mod limits;
 mod organizations;
+mod partition;
 mod revocation;
 mod secrets;
 mod system;

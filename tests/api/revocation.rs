@@ -9,7 +9,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_postgres_app};
+use crate::helpers::{
+    TestApp, assert_problem, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_peer_at,
+    spawn_postgres_app,
+};
+use crate::partition::{Proxy, through, upstream};
 
 /// How long a change may take to reach a verifier here: generous for a loaded CI machine, and
 /// still far from "until a restart", which is what a lost invalidation used to mean.
@@ -226,4 +230,79 @@ async fn a_change_that_left_no_record_is_still_seen_once_the_cached_copy_is_too_
         .unwrap();
     let took = until(&app, &key, json!([]), VerifyCode::Disabled, Duration::from_secs(5)).await;
     println!("the unrecorded change was seen after {took:?}");
+}
+
+/// What `app` says of `key` now: the verdict, or the status of a refusal (503 while it cannot
+/// reach the store).
+async fn answer(app: &TestApp, key: &str) -> Result<VerifyCode, u16> {
+    let response =
+        app.request(Method::POST, "/v1/keys/verify").json(&json!({"key": key})).send().await.unwrap();
+    match response.status().as_u16() {
+        200 => Ok(response.json::<types::VerifyResponse>().await.unwrap().code),
+        status => Err(status),
+    }
+}
+
+/// The bound ARCHITECTURE.md states: a poll a second, and a second for its read to answer.
+const PARTITION_NOTICED: Duration = Duration::from_secs(2);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_partitioned_from_the_database_stops_answering_valid_within_two_seconds() {
+    let b = spawn_postgres_app().await;
+    let proxy = Proxy::start(upstream(&b.database_url)).await;
+    let a = spawn_peer_at(&b, through(&b.database_url, proxy.addr)).await;
+    let (key, id) = create(&b, json!({"name": "partitioned"})).await;
+    until(&a, &key, json!([]), VerifyCode::Valid, PROPAGATION).await;
+    assert_eq!(answer(&a, &key).await, Ok(VerifyCode::Valid), "A's cache holds the key");
+
+    // Cut A off (its sockets stay open, nothing goes through), then revoke through B.
+    proxy.cut();
+    let cut_at = Instant::now();
+    let revoked = b.request(Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
+    assert_eq!(revoked.status(), 200);
+    let stopped_valid = loop {
+        let answered = answer(&a, &key).await;
+        if answered != Ok(VerifyCode::Valid) {
+            assert_eq!(answered, Err(503), "A cannot know the key is revoked, so it says it cannot tell");
+            break cut_at.elapsed();
+        }
+        assert!(
+            cut_at.elapsed() < PARTITION_NOTICED * 2,
+            "A still answers VALID after {:?}",
+            cut_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    println!("partitioned, A stopped answering VALID after {stopped_valid:?} (bound {PARTITION_NOTICED:?})");
+    assert!(stopped_valid <= PARTITION_NOTICED + Duration::from_millis(500), "{stopped_valid:?}");
+
+    // While cut off, what needs the store fails fast with a 503 that says why; ready says so too.
+    let started = Instant::now();
+    let write =
+        a.request(Method::POST, "/v1/api_keys").json(&json!({"name": "during"})).send().await.unwrap();
+    let problem = assert_problem(write, 503, "system.store_unavailable").await;
+    assert!(problem["detail"].as_str().unwrap().contains("cannot be reached"), "{problem}");
+    let ready = a.anonymous(Method::GET, "/v1/ready").send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let failing_fast = started.elapsed();
+    println!("a write and a readiness check while cut off took {failing_fast:?} together");
+    assert!(failing_fast < Duration::from_secs(1), "{failing_fast:?}");
+
+    // Healed, A catches up and says REVOKED, never VALID again.
+    proxy.heal();
+    let healed_at = Instant::now();
+    loop {
+        match answer(&a, &key).await {
+            Ok(VerifyCode::Revoked) => break,
+            Ok(VerifyCode::Valid) => panic!("A answered VALID for a revoked key after the partition"),
+            _ => {}
+        }
+        assert!(healed_at.elapsed() < Duration::from_secs(15), "A never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("healed, A answered REVOKED after {:?}", healed_at.elapsed());
+    a.wait_until_ready().await;
+    for _ in 0..20 {
+        assert_eq!(answer(&a, &key).await, Ok(VerifyCode::Revoked));
+    }
 }

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::auth::Caller;
@@ -41,7 +42,7 @@ pub async fn organization_create(
     State(state): State<AppState>,
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
     ApiJson(body): ApiJson<OrganizationCreate>,
-) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<OrganizationCreated>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(ORGANIZATIONS, Access::Create)?;
     let (organization, root, secret) = state.app.organization_create(&body.name).await?;
     let created = OrganizationCreated {
@@ -50,7 +51,7 @@ pub async fn organization_create(
         links: Links::to("/v1/organization"),
         api_key: root.into(),
     };
-    Ok((StatusCode::CREATED, [super::api_keys::NO_STORE], Json(created)))
+    Ok((StatusCode::CREATED, [super::api_keys::NO_STORE], Json(created)).into_response())
 }
 
 /// Show the caller's organization

@@ -165,7 +165,7 @@ mod tests {
 
     fn message_of<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
         field_message(
-            &serde_json::from_str::<T>(json).unwrap_err().to_string().split(" at line").next().unwrap(),
+            serde_json::from_str::<T>(json).unwrap_err().to_string().split(" at line").next().unwrap(),
         )
     }
 

@@ -17,6 +17,9 @@ use crate::verifier::Verifier;
 
 pub use api_keys::Precondition;
 
+/// How long readiness waits for the store to answer.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How often a write is retried when another writer changed the key in between.
 const WRITE_ATTEMPTS: usize = 8;
 
@@ -96,7 +99,13 @@ impl App {
 
     /// Whether this instance should get traffic: the store answers and the change feed is live.
     pub async fn ready(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| format!("the store does not answer: {e}"))?;
+        match tokio::time::timeout(READY_DEADLINE, self.store.ping()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("the store does not answer: {e}")),
+            Err(_) => {
+                return Err(format!("the store did not answer within {} ms", READY_DEADLINE.as_millis()));
+            }
+        }
         if !self.verifier.is_live() {
             return Err("the change feed is not followed yet (starting, or re-reading after a lost \
                         connection)"

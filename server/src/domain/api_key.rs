@@ -256,13 +256,13 @@ impl ApiKeyPatch {
             set(key.rate_limit != rate_limit);
             key.rate_limit = rate_limit;
         }
-        if let Some(credits) = self.credits {
-            if credits.is_some() || key.credits.is_some() {
-                set(true);
-                key.credits = credits;
-                key.credits_refilled_at = now;
-                key.credits_version += 1;
-            }
+        if let Some(credits) = self.credits
+            && (credits.is_some() || key.credits.is_some())
+        {
+            set(true);
+            key.credits = credits;
+            key.credits_refilled_at = now;
+            key.credits_version += 1;
         }
         if changed {
             key.revision += 1;

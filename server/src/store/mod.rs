@@ -1,6 +1,7 @@
 //! The storage trait, its error enum, the change records every write leaves, and the choice of
 //! backend by database URL.
 
+mod guard;
 mod postgres;
 mod row;
 mod sql;
@@ -18,6 +19,7 @@ use crate::domain::key::KeyDigest;
 use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
 
+pub use guard::{Guarded, Reachability};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -287,7 +289,7 @@ fn sqlite_error(code: &str, error: sqlx::Error) -> StoreError {
         // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (5, 261, 517, 6, 262, ...).
         Ok(5 | 6) => StoreError::Contention("another writer held the database lock"),
         // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH.
-        Ok(18 | 19 | 20) => StoreError::Rejected(error.to_string()),
+        Ok(18..=20) => StoreError::Rejected(error.to_string()),
         _ => StoreError::Database(error),
     }
 }
