@@ -8,7 +8,10 @@
 //! server serves the very same files under `/docs`.
 //!
 //! The request examples are rendered from templates in `templates/samples/`
-//! and are run against a real server by `tests/examples.rs`.
+//! and are run against a real server by `tests/docs/examples.rs`; the document's
+//! response examples are checked against that server's answers by
+//! `tests/docs/answers.rs`. The pages call the document's first server; a server
+//! that serves them names itself instead ([`Site::resolve_for`]).
 
 mod example;
 mod markdown;
@@ -17,10 +20,13 @@ mod samples;
 pub mod spec;
 mod status;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use samples::{LANGUAGES, Language, credential_variable};
+pub use samples::{
+    LANGUAGES, Language, SampleBody, SampleHeader, SampleRequest, credential_variable, sample_request,
+};
 
 /// Everything that can stop the site from being built.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +45,51 @@ pub enum DocsError {
 #[derive(Debug, Clone, Default)]
 pub struct Site {
     files: BTreeMap<String, Vec<u8>>,
+    /// The scheme and authority of the server the examples call, such as `http://127.0.0.1:8080`.
+    origin: String,
+}
+
+/// The scheme and authority of a server, such as `http://127.0.0.1:8080`: what the pages'
+/// examples call when a server serves them. Only a well-formed host (a name, an IPv4 address or
+/// a bracketed IPv6 address, then an optional port) gets in, so it needs no escaping in HTML,
+/// Markdown, a shell string or any example's string literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// `scheme://authority`, when the scheme is `http` or `https` and `authority` is `host[:port]`.
+    pub fn new(scheme: &str, authority: &str) -> Option<Self> {
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "http" | "https") {
+            return None;
+        }
+        let (host_ok, port) = match authority.strip_prefix('[') {
+            Some(bracketed) => {
+                let (address, after) = bracketed.split_once(']')?;
+                let port = if after.is_empty() { None } else { Some(after.strip_prefix(':')?) };
+                let ipv6 = !address.is_empty()
+                    && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+                (ipv6, port)
+            }
+            None => {
+                let (host, port) = match authority.split_once(':') {
+                    Some((host, port)) => (host, Some(port)),
+                    None => (authority, None),
+                };
+                let name = !host.is_empty()
+                    && host.len() <= 253
+                    && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+                (name, port)
+            }
+        };
+        let port_ok =
+            port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
+        (host_ok && port_ok).then(|| Self(format!("{scheme}://{}", authority.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Site {
@@ -55,6 +106,25 @@ impl Site {
     /// Every file's path, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
+    }
+
+    /// The scheme and authority of the server the pages' examples call: the document's first.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The file at `url_path`, as [`Site::resolve`] finds it, its pages' examples calling `base`
+    /// instead of the document's server; every other file as it is.
+    pub fn resolve_for(&self, url_path: &str, base: &BaseUrl) -> Option<(&str, Cow<'_, [u8]>)> {
+        let (path, bytes) = self.resolve(url_path)?;
+        let is_page = path.ends_with(".html") || path.ends_with(".md");
+        let text = std::str::from_utf8(bytes).ok().filter(|_| is_page && !self.origin.is_empty());
+        match text {
+            Some(text) if text.contains(&self.origin) => {
+                Some((path, Cow::Owned(text.replace(&self.origin, base.as_str()).into_bytes())))
+            }
+            _ => Some((path, Cow::Borrowed(bytes))),
+        }
     }
 
     /// The file a URL path below the site's root names: `""` is `index.html`, and `problems`
@@ -108,7 +178,17 @@ pub fn build_site(spec_yaml: &str) -> Result<Site, DocsError> {
     let api = spec::Api::parse(spec_yaml)?;
     let mut site = render::render(&api)?;
     site.insert("openapi.yaml", spec_yaml.as_bytes());
+    site.origin = origin(&api.server_url).to_owned();
     Ok(site)
+}
+
+/// The scheme and authority of a URL: `http://host:8080` of `http://host:8080/base`.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +213,36 @@ mod tests {
         assert_eq!(content_type("operations/a.md"), "text/markdown; charset=utf-8");
         assert_eq!(content_type("openapi.yaml"), "application/yaml");
         assert_eq!(content_type("assets/favicon.svg"), "image/svg+xml");
+    }
+
+    #[test]
+    fn a_base_url_takes_a_host_name_or_address_and_a_port_and_nothing_to_escape() {
+        let base = |scheme, authority| BaseUrl::new(scheme, authority).map(|b| b.0);
+        assert_eq!(base("http", "127.0.0.1:41234").as_deref(), Some("http://127.0.0.1:41234"));
+        assert_eq!(base("HTTPS", "Keys.Example.com").as_deref(), Some("https://keys.example.com"));
+        assert_eq!(base("http", "[::1]:8080").as_deref(), Some("http://[::1]:8080"));
+        assert_eq!(base("http", "[::1]").as_deref(), Some("http://[::1]"));
+        for refused in
+            ["", "a b", "x'y", "x\"y", "<script>", "host:port", "host:123456", "u@host", "[::1]x", "a/b"]
+        {
+            assert_eq!(base("http", refused), None, "{refused}");
+        }
+        assert_eq!(base("javascript", "host"), None);
+    }
+
+    #[test]
+    fn pages_served_for_another_base_url_call_it_and_other_files_stay_as_they_are() {
+        let mut site = Site { origin: "http://127.0.0.1:8080".into(), ..Site::default() };
+        site.insert("index.html", "<code>curl 'http://127.0.0.1:8080/v1/health'</code>");
+        site.insert("index.md", "`http://127.0.0.1:8080/v1/health`");
+        site.insert("openapi.yaml", "url: http://127.0.0.1:8080");
+        let base = BaseUrl::new("http", "localhost:3000").unwrap();
+        let text =
+            |path: &str| String::from_utf8(site.resolve_for(path, &base).unwrap().1.into_owned()).unwrap();
+        assert_eq!(text(""), "<code>curl 'http://localhost:3000/v1/health'</code>");
+        assert_eq!(text("index.md"), "`http://localhost:3000/v1/health`");
+        assert_eq!(text("openapi.yaml"), "url: http://127.0.0.1:8080");
+        assert_eq!(origin("https://keys.example.com/base"), "https://keys.example.com");
     }
 
     #[test]

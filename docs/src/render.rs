@@ -1,14 +1,12 @@
 //! Turns the model into pages: views for the templates in `templates/`, rendered with minijinja.
 
-use std::collections::BTreeMap;
-
 use minijinja::{Environment, Value as TemplateValue};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::samples::{self, Sample};
-use crate::spec::{Api, Example, Media, Operation, SecurityKind};
-use crate::{DocsError, Site, example, markdown, status};
+use crate::spec::{self, Api, Example, Media, NamedSchema, Operation, SecurityKind};
+use crate::{DocsError, Site, markdown, status};
 
 /// Every template, by the name the others use for it.
 const TEMPLATES: [(&str, &str); 14] = [
@@ -49,26 +47,8 @@ pub fn render(api: &Api) -> Result<Site, DocsError> {
     site.insert("index.html", render_template(&env, "index.html", &context)?);
     site.insert("index.md", render_template(&env, "index.md", &context)?);
 
-    let mut problems: BTreeMap<String, ProblemView> = BTreeMap::new();
     for operation in &api.operations {
         let view = OperationView::new(&env, api, operation)?;
-        for response in &view.responses {
-            for media in &response.content {
-                for example in media.examples.iter().filter(|e| !e.code.is_empty()) {
-                    let entry = problems.entry(example.code.clone()).or_insert_with(|| ProblemView {
-                        code: example.code.clone(),
-                        status: response.status.clone(),
-                        reason: response.reason.clone(),
-                        summary: example.summary.clone(),
-                        json: example.json.clone(),
-                        operations: Vec::new(),
-                    });
-                    if !entry.operations.iter().any(|o: &NavItem| o.id == operation.id) {
-                        entry.operations.push(NavItem::new(operation));
-                    }
-                }
-            }
-        }
         let context = page(&common, "../", &operation.id, &view);
         site.insert(
             format!("operations/{}.html", operation.id),
@@ -81,13 +61,29 @@ pub fn render(api: &Api) -> Result<Site, DocsError> {
     }
 
     for schema in &api.schemas {
-        let view = SchemaView::new(api, &schema.name, &schema.schema);
+        let view = SchemaView::new(api, schema);
         let context = page(&common, "../", &schema.name, &view);
         site.insert(format!("schemas/{}.html", schema.name), render_template(&env, "schema.html", &context)?);
         site.insert(format!("schemas/{}.md", schema.name), render_template(&env, "schema.md", &context)?);
     }
 
-    let mut problems: Vec<ProblemView> = problems.into_values().collect();
+    let mut problems: Vec<ProblemView> = api
+        .problems
+        .iter()
+        .map(|problem| ProblemView {
+            code: problem.code.clone(),
+            status: problem.status.clone(),
+            reason: problem.status.parse().map(status::reason).unwrap_or_default().to_owned(),
+            summary: problem.summary.clone(),
+            json: serde_json::to_string_pretty(&problem.value).unwrap_or_default(),
+            operations: problem
+                .operations
+                .iter()
+                .filter_map(|id| api.operations.iter().find(|op| &op.id == id))
+                .map(NavItem::new)
+                .collect(),
+        })
+        .collect();
     problems.sort_by(|a, b| (&a.status, &a.code).cmp(&(&b.status, &b.code)));
     let problems = ProblemsView { problems };
     let context = page(&common, "", "problems", &problems);
@@ -418,7 +414,11 @@ impl MediaView {
         MediaView {
             media_type: media.media_type.clone(),
             kind: media.schema.as_ref().map(|schema| describe(api, schema)).unwrap_or_default(),
-            examples: media.examples.iter().map(ExampleView::new).collect(),
+            examples: media
+                .examples
+                .iter()
+                .map(|example| ExampleView::new(example, &media.media_type))
+                .collect(),
         }
     }
 }
@@ -427,29 +427,31 @@ impl MediaView {
 struct ExampleView {
     name: String,
     summary: String,
+    /// The example as the body's text: JSON, or YAML for a YAML media type.
     json: String,
+    /// The code fence's language: `json` or `yaml`.
+    language: &'static str,
     synthesized: bool,
     /// The problem code the example shows, when it is a problem document.
     code: String,
 }
 
 impl ExampleView {
-    fn new(example: &Example) -> Self {
-        let code = example.value.get("code").and_then(Value::as_str).unwrap_or_default();
-        let is_problem = example
-            .value
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.ends_with(&format!("#{code}")));
+    fn new(example: &Example, media_type: &str) -> Self {
+        let yaml = media_type.split(';').next().unwrap_or_default().trim().ends_with("yaml");
+        let text = match &example.value {
+            Value::String(text) => text.clone(),
+            other if yaml => yaml_serde::to_string(other).unwrap_or_default().trim_end().to_owned(),
+            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        };
+        let code = if example.synthesized { None } else { spec::problem_code(&example.value) };
         ExampleView {
             name: example.name.clone().unwrap_or_default(),
             summary: example.summary.clone(),
-            json: match &example.value {
-                Value::String(text) => text.clone(),
-                other => serde_json::to_string_pretty(other).unwrap_or_default(),
-            },
+            json: text,
+            language: if yaml { "yaml" } else { "json" },
             synthesized: example.synthesized,
-            code: if is_problem && !example.synthesized { code.to_owned() } else { String::new() },
+            code: code.unwrap_or_default().to_owned(),
         }
     }
 }
@@ -483,7 +485,8 @@ struct SchemaView {
 }
 
 impl SchemaView {
-    fn new(api: &Api, name: &str, schema: &Value) -> Self {
+    fn new(api: &Api, named: &NamedSchema) -> Self {
+        let (name, schema) = (named.name.as_str(), &named.schema);
         let mut properties = Vec::new();
         property_rows(api, schema, "", &mut properties, 0);
         let composition = ["allOf", "oneOf", "anyOf"]
@@ -499,7 +502,6 @@ impl SchemaView {
             .filter(|operation| api.schemas_reached(&api.raw_operation(operation)).contains(name))
             .map(NavItem::new)
             .collect();
-        let value = example::synthesize(api, schema, example::Mode::Response);
         SchemaView {
             name: name.to_owned(),
             description: schema.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -507,7 +509,7 @@ impl SchemaView {
             properties,
             constraints: constraints(api, schema, false),
             composition,
-            example: serde_json::to_string_pretty(&value).unwrap_or_default(),
+            example: serde_json::to_string_pretty(&named.example.value).unwrap_or_default(),
             used_by,
         }
     }

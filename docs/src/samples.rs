@@ -64,41 +64,44 @@ pub fn credential_variable(api: &Api) -> String {
     if stem.is_empty() { "API_KEY".to_owned() } else { format!("{stem}_KEY") }
 }
 
-/// What every template is given.
-#[derive(Debug, Serialize)]
-struct RequestView {
-    method: String,
-    method_lower: String,
-    url: String,
-    variable: String,
-    headers: Vec<HeaderView>,
-    body: Option<BodyView>,
+/// The request every example of an operation sends, as every template is given it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRequest {
+    pub method: String,
+    pub method_lower: String,
+    /// The document's first server, the path with its parameters' examples, and the query
+    /// parameters that are required or exemplified.
+    pub url: String,
+    /// The environment variable the credential is read from.
+    pub variable: String,
+    pub headers: Vec<SampleHeader>,
+    pub body: Option<SampleBody>,
 }
 
-#[derive(Debug, Serialize)]
-struct HeaderView {
-    name: String,
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleHeader {
+    pub name: String,
     /// The literal value, for headers that are not the credential.
-    value: String,
+    pub value: String,
     /// Whether the value is the credential, read from the environment after `prefix`.
-    credential: bool,
-    prefix: String,
+    pub credential: bool,
+    pub prefix: String,
 }
 
-#[derive(Debug, Serialize)]
-struct BodyView {
-    media_type: String,
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleBody {
+    pub media_type: String,
     /// Whether the body is JSON (sent with `json=` by Python).
-    json: bool,
+    pub json: bool,
     /// The body as the text sent on the wire, pretty-printed when JSON.
-    text: String,
+    pub text: String,
     /// The body as a Python literal.
-    python: String,
+    pub python: String,
 }
 
 /// The four examples of `operation`.
 pub fn samples(env: &Environment<'_>, api: &Api, operation: &Operation) -> Result<Vec<Sample>, DocsError> {
-    let request = request_view(api, operation);
+    let request = sample_request(api, operation);
     LANGUAGES
         .iter()
         .map(|language| {
@@ -114,7 +117,9 @@ fn template_error(name: &str, err: &minijinja::Error) -> DocsError {
     DocsError::Template { name: name.to_owned(), detail: format!("{err:#}") }
 }
 
-fn request_view(api: &Api, operation: &Operation) -> RequestView {
+/// The request the examples of `operation` send: its first request example, its path and
+/// header parameters' examples, the credential and the `Accept` its success needs.
+pub fn sample_request(api: &Api, operation: &Operation) -> SampleRequest {
     let variable = credential_variable(api);
     let mut path = operation.path.clone();
     for parameter in operation.path_parameters() {
@@ -141,13 +146,13 @@ fn request_view(api: &Api, operation: &Operation) -> RequestView {
                 SecurityKind::Basic => ("Authorization".to_owned(), "Basic ".to_owned()),
                 SecurityKind::Other(_) => continue,
             };
-            headers.push(HeaderView { name, value: String::new(), credential: true, prefix });
+            headers.push(SampleHeader { name, value: String::new(), credential: true, prefix });
         }
     }
     for parameter in
         operation.parameters.iter().filter(|p| p.location == "header" && (p.required || p.example_given))
     {
-        headers.push(HeaderView {
+        headers.push(SampleHeader {
             name: parameter.name.clone(),
             value: scalar(&parameter.example),
             credential: false,
@@ -172,12 +177,17 @@ fn request_view(api: &Api, operation: &Operation) -> RequestView {
             (Value::String(text), false) => text.clone(),
             (other, false) => other.to_string(),
         };
-        Some(BodyView { media_type: media.media_type.clone(), json, python: python_literal(&value, 0), text })
+        Some(SampleBody {
+            media_type: media.media_type.clone(),
+            json,
+            python: python_literal(&value, 0),
+            text,
+        })
     });
     if let Some(body) = &body {
         headers.push(literal_header("Content-Type", &body.media_type));
     }
-    RequestView {
+    SampleRequest {
         method: operation.method.clone(),
         method_lower: operation.method.to_ascii_lowercase(),
         url,
@@ -187,8 +197,8 @@ fn request_view(api: &Api, operation: &Operation) -> RequestView {
     }
 }
 
-fn literal_header(name: &str, value: &str) -> HeaderView {
-    HeaderView { name: name.to_owned(), value: value.to_owned(), credential: false, prefix: String::new() }
+fn literal_header(name: &str, value: &str) -> SampleHeader {
+    SampleHeader { name: name.to_owned(), value: value.to_owned(), credential: false, prefix: String::new() }
 }
 
 fn is_json(media_type: &str) -> bool {

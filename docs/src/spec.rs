@@ -16,6 +16,10 @@ const MAX_REF_DEPTH: usize = 32;
 /// The URL examples use when the document names no server.
 const DEFAULT_SERVER: &str = "http://localhost:8080";
 
+/// The extension of a named example that lists the only operations it applies to, for an example
+/// of a response that several operations share: `x-operations: [api_key_create]`.
+pub const EXAMPLE_OPERATIONS: &str = "x-operations";
+
 /// The whole document, ready to render.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -31,7 +35,23 @@ pub struct Api {
     /// Every schema of `components.schemas`, in document order.
     pub schemas: Vec<NamedSchema>,
     pub security_schemes: BTreeMap<String, SecurityScheme>,
+    /// Every problem code the document's examples show, with the operations that answer it.
+    pub problems: Vec<ProblemCode>,
     doc: Value,
+}
+
+/// A problem code, as an example of the document shows it.
+#[derive(Debug, Clone)]
+pub struct ProblemCode {
+    pub code: String,
+    /// The status of the responses that show it, such as `404`.
+    pub status: String,
+    pub summary: String,
+    /// The first example that shows it.
+    pub value: Value,
+    /// The ids of the operations whose pages show it, in document order; empty for a problem that
+    /// no operation answers (such as one for a path no operation has).
+    pub operations: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +65,8 @@ pub struct NamedSchema {
     pub name: String,
     /// The schema as written, its `$ref`s unresolved.
     pub schema: Value,
+    /// What its page shows: the schema's `example`, or one synthesized from it.
+    pub example: Example,
 }
 
 /// How a security scheme carries the credential, which decides the examples' header.
@@ -183,6 +205,7 @@ impl Api {
             operations: Vec::new(),
             schemas: Vec::new(),
             security_schemes: BTreeMap::new(),
+            problems: Vec::new(),
             doc,
         };
         api.security_schemes = api.read_security_schemes()?;
@@ -193,12 +216,20 @@ impl Api {
             .map(|schemas| {
                 schemas
                     .iter()
-                    .map(|(name, schema)| NamedSchema { name: name.clone(), schema: schema.clone() })
+                    .map(|(name, schema)| NamedSchema {
+                        name: name.clone(),
+                        schema: schema.clone(),
+                        example: match schema.get("example") {
+                            Some(value) => Example::given(None, String::new(), value.clone()),
+                            None => Example::synthesized(synthesize(&api, schema, Mode::Response)),
+                        },
+                    })
                     .collect()
             })
             .unwrap_or_default();
         api.operations = api.read_operations()?;
         api.tags = api.read_tags();
+        api.problems = api.read_problems()?;
         Ok(api)
     }
 
@@ -374,7 +405,7 @@ impl Api {
                 Some(RequestBody {
                     required: body.get("required").and_then(Value::as_bool).unwrap_or(false),
                     description: text(body, "description"),
-                    content: self.read_content(body.get("content"), Mode::Request)?,
+                    content: self.read_content(body.get("content"), Mode::Request, &id)?,
                 })
             }
             None => None,
@@ -392,7 +423,7 @@ impl Api {
                     schema: header.get("schema").cloned().unwrap_or(Value::Null),
                 });
             }
-            let mut content = self.read_content(response.get("content"), Mode::Response)?;
+            let mut content = self.read_content(response.get("content"), Mode::Response, &id)?;
             for media in &mut content {
                 for example in media.examples.iter_mut().filter(|e| e.synthesized) {
                     fill_problem(&mut example.value, &media.media_type, status);
@@ -451,44 +482,126 @@ impl Api {
         })
     }
 
-    fn read_content(&self, content: Option<&Value>, mode: Mode) -> Result<Vec<Media>, DocsError> {
+    /// The media types of a body of `operation`, each with the examples its page shows: the
+    /// document's (named ones only when their [`EXAMPLE_OPERATIONS`] admit `operation`), else
+    /// one synthesized from the schema.
+    fn read_content(
+        &self,
+        content: Option<&Value>,
+        mode: Mode,
+        operation: &str,
+    ) -> Result<Vec<Media>, DocsError> {
         let mut out = Vec::new();
         for (media_type, media) in content.and_then(Value::as_object).into_iter().flatten() {
             let schema = media.get("schema").cloned();
             let mut examples = Vec::new();
             if let Some(example) = media.get("example") {
-                examples.push(Example {
-                    name: None,
-                    summary: String::new(),
-                    value: example.clone(),
-                    synthesized: false,
-                });
+                examples.push(Example::given(None, String::new(), example.clone()));
             }
-            for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
-                let example = self.resolve(example)?;
-                if let Some(value) = example.get("value") {
-                    examples.push(Example {
-                        name: Some(name.clone()),
-                        summary: text(example, "summary").if_empty(&text(example, "description")),
-                        value: value.clone(),
-                        synthesized: false,
-                    });
+            for (name, example) in self.named_examples(media)? {
+                if applies_to(example, operation)
+                    && let Some(value) = example.get("value")
+                {
+                    let summary = text(example, "summary").if_empty(&text(example, "description"));
+                    examples.push(Example::given(Some(name.clone()), summary, value.clone()));
                 }
             }
             if examples.is_empty()
                 && let Some(schema) = &schema
             {
-                examples.push(Example {
-                    name: None,
-                    summary: String::new(),
-                    value: synthesize(self, schema, mode),
-                    synthesized: true,
-                });
+                examples.push(Example::synthesized(synthesize(self, schema, mode)));
             }
             out.push(Media { media_type: media_type.clone(), schema, examples });
         }
         Ok(out)
     }
+
+    /// The named examples of a media type object, their `$ref`s resolved.
+    fn named_examples<'a>(&'a self, media: &'a Value) -> Result<Vec<(&'a String, &'a Value)>, DocsError> {
+        media
+            .get("examples")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, example)| Ok((name, self.resolve(example)?)))
+            .collect()
+    }
+
+    /// Every problem code the operations' pages show, then those of shared responses that no
+    /// operation shows (each with no operation).
+    fn read_problems(&self) -> Result<Vec<ProblemCode>, DocsError> {
+        let mut problems: Vec<ProblemCode> = Vec::new();
+        for operation in &self.operations {
+            for response in &operation.responses {
+                for media in &response.content {
+                    for example in media.examples.iter().filter(|e| !e.synthesized) {
+                        let Some(code) = problem_code(&example.value) else { continue };
+                        match problems.iter_mut().find(|p| p.code == code) {
+                            Some(known) => {
+                                if !known.operations.contains(&operation.id) {
+                                    known.operations.push(operation.id.clone());
+                                }
+                            }
+                            None => problems.push(ProblemCode {
+                                code: code.to_owned(),
+                                status: response.status.clone(),
+                                summary: example.summary.clone(),
+                                value: example.value.clone(),
+                                operations: vec![operation.id.clone()],
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+        let shared = self.doc.pointer("/components/responses").and_then(Value::as_object);
+        for response in shared.into_iter().flat_map(|responses| responses.values()) {
+            let response = self.resolve(response)?;
+            for media in
+                response.get("content").and_then(Value::as_object).into_iter().flat_map(|c| c.values())
+            {
+                for (_, example) in self.named_examples(media)? {
+                    let Some(value) = example.get("value") else { continue };
+                    let Some(code) = problem_code(value) else { continue };
+                    if problems.iter().all(|p| p.code != code) {
+                        problems.push(ProblemCode {
+                            code: code.to_owned(),
+                            status: value.get("status").map(|s| s.to_string()).unwrap_or_default(),
+                            summary: text(example, "summary").if_empty(&text(example, "description")),
+                            value: value.clone(),
+                            operations: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(problems)
+    }
+}
+
+impl Example {
+    fn given(name: Option<String>, summary: String, value: Value) -> Self {
+        Example { name, summary, value, synthesized: false }
+    }
+
+    fn synthesized(value: Value) -> Self {
+        Example { name: None, summary: String::new(), value, synthesized: true }
+    }
+}
+
+/// Whether a named example applies to `operation`: it lists no operations, or lists this one.
+fn applies_to(example: &Value, operation: &str) -> bool {
+    match example.get(EXAMPLE_OPERATIONS).and_then(Value::as_array) {
+        Some(operations) => operations.iter().any(|id| id.as_str() == Some(operation)),
+        None => true,
+    }
+}
+
+/// The `code` of an RFC 9457 problem document whose `type` names that code, as Keyward's do.
+pub fn problem_code(value: &Value) -> Option<&str> {
+    let code = value.get("code").and_then(Value::as_str)?;
+    let kind = value.get("type").and_then(Value::as_str)?;
+    kind.strip_suffix(code).is_some_and(|rest| rest.ends_with('#')).then_some(code)
 }
 
 /// A synthesized RFC 9457 problem document tells its own status and title, as real ones do.
@@ -497,12 +610,8 @@ fn fill_problem(value: &mut Value, media_type: &str, status: &str) {
     if !media_type.starts_with("application/problem+") {
         return;
     }
-    if object.contains_key("status") {
-        object.insert("status".into(), Value::from(code));
-    }
-    if object.contains_key("title") {
-        object.insert("title".into(), Value::from(crate::status::reason(code)));
-    }
+    object.insert("status".into(), Value::from(code));
+    object.insert("title".into(), Value::from(crate::status::reason(code)));
 }
 
 fn first_example_value(examples: &Value) -> Option<Value> {
@@ -570,6 +679,7 @@ paths:
       operationId: pet_view
       responses:
         '404': {$ref: '#/components/responses/Missing'}
+        '409': {$ref: '#/components/responses/Shared'}
         '200':
           description: The pet
           content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
@@ -577,6 +687,11 @@ paths:
       security: []
       responses:
         '204': {description: Gone}
+        '409': {$ref: '#/components/responses/Shared'}
+    put:
+      operationId: pet_replace
+      responses:
+        '409': {$ref: '#/components/responses/Shared'}
 components:
   securitySchemes:
     key: {type: apiKey, in: header, name: X-Key}
@@ -584,6 +699,19 @@ components:
     Missing:
       description: No such pet
       content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+    Shared:
+      description: Refused
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+          examples:
+            pets.gone: {value: {type: '/problems#pets.gone', status: 409, code: pets.gone}}
+            pets.busy:
+              x-operations: [pet_view]
+              value: {type: '/problems#pets.busy', status: 409, code: pets.busy}
+            route.none:
+              x-operations: []
+              value: {type: '/problems#route.none', status: 409, code: route.none}
   schemas:
     Pet:
       type: object
@@ -609,7 +737,7 @@ components:
         let api = Api::parse(SPEC).unwrap();
         let view = &api.operations[0];
         let statuses: Vec<&str> = view.responses.iter().map(|r| r.status.as_str()).collect();
-        assert_eq!(statuses, ["200", "404"]);
+        assert_eq!(statuses, ["200", "404", "409"]);
         assert_eq!(view.success_status(), Some(200));
         assert_eq!(view.responses[1].description, "No such pet");
         let problem = &view.responses[1].content[0].examples[0].value;
@@ -618,9 +746,35 @@ components:
     }
 
     #[test]
+    fn a_shared_example_shows_only_on_the_operations_it_names_and_the_problems_list_every_code() {
+        let api = Api::parse(SPEC).unwrap();
+        let shown = |id: &str| -> Vec<String> {
+            let operation = api.operations.iter().find(|op| op.id == id).unwrap();
+            let conflict = operation.responses.iter().find(|r| r.status == "409").unwrap();
+            conflict.content[0].examples.iter().filter_map(|e| e.name.clone()).collect()
+        };
+        assert_eq!(shown("pet_view"), ["pets.gone", "pets.busy"]);
+        assert_eq!(shown("pet_replace"), ["pets.gone"]);
+        let problems: Vec<(&str, Vec<String>)> =
+            api.problems.iter().map(|p| (p.code.as_str(), p.operations.clone())).collect();
+        assert_eq!(
+            problems,
+            [
+                (
+                    "pets.gone",
+                    vec!["pet_view".to_owned(), "pet_replace".to_owned(), "delete_pets_pet_id".to_owned()]
+                ),
+                ("pets.busy", vec!["pet_view".to_owned()]),
+                ("route.none", vec![]),
+            ]
+        );
+        assert_eq!(api.problems[2].status, "409");
+    }
+
+    #[test]
     fn an_operation_without_an_id_gets_one_from_its_method_and_path() {
         let api = Api::parse(SPEC).unwrap();
-        let delete = &api.operations[1];
+        let delete = api.operations.iter().find(|op| op.method == "DELETE").unwrap();
         assert_eq!(delete.id, "delete_pets_pet_id");
         assert!(delete.security.is_empty());
         assert_eq!(api.tags[0].name, "default");

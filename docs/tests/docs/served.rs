@@ -1,9 +1,11 @@
-//! A running server serves the generated site at `/docs`, file for file, whatever the `Accept` header.
+//! A running server serves the generated site at `/docs`, file for file, whatever the `Accept`
+//! header, its pages' examples calling that very server.
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use keyward_docs::{BaseUrl, LANGUAGES};
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HOST, LOCATION};
 use reqwest::redirect::Policy;
 
-use crate::helpers::{site, spawn_server};
+use crate::helpers::{api, sample_in_html, sample_in_markdown, site, spawn_server};
 
 #[tokio::test]
 async fn the_server_serves_every_file_of_the_site_under_docs_with_its_content_type() {
@@ -22,8 +24,67 @@ async fn the_server_serves_every_file_of_the_site_under_docs_with_its_content_ty
         assert_eq!(content_type, keyward_docs::content_type(path), "/docs/{path}");
         assert!(response.headers().contains_key("content-security-policy"), "/docs/{path}");
         let body = response.bytes().await.expect("a body");
-        assert_eq!(body.as_ref(), site().get(path).unwrap(), "/docs/{path} is the generated file");
+        let base = BaseUrl::new("http", server.base_url.trim_start_matches("http://")).unwrap();
+        let generated = site().resolve_for(path, &base).unwrap().1;
+        assert_eq!(body.as_ref(), generated.as_ref(), "/docs/{path} is the generated file, for this server");
     }
+}
+
+#[tokio::test]
+async fn the_served_pages_examples_call_the_server_that_serves_them() {
+    let server = spawn_server().await;
+    let port = server.base_url.rsplit(':').next().unwrap().to_owned();
+    assert_ne!(format!("http://127.0.0.1:{port}"), api().server_url, "the test server has a port of its own");
+    for operation in &api().operations {
+        let url =
+            |extension: &str| format!("{}/docs/operations/{}.{extension}", server.base_url, operation.id);
+        let response = server.http.get(url("html")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(policy.starts_with("default-src 'none'"), "the pages keep their CSP: {policy}");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-cache");
+        let html = response.text().await.unwrap();
+        let markdown = server.http.get(url("md")).send().await.unwrap().text().await.unwrap();
+        for language in &LANGUAGES {
+            for shown in [sample_in_html(&html, language), sample_in_markdown(&markdown, language)] {
+                assert!(
+                    shown.contains(&format!(
+                        "http://127.0.0.1:{port}{}",
+                        operation.path.split('{').next().unwrap()
+                    )),
+                    "{} in {} calls the server on port {port}:\n{shown}",
+                    operation.id,
+                    language.label
+                );
+                assert!(!shown.contains(&api().server_url), "{} in {}", operation.id, language.label);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_proxys_host_and_scheme_name_the_server_and_a_host_that_is_no_host_names_the_documents() {
+    let server = spawn_server().await;
+    let page = |host: &'static str, proto: Option<&'static str>| {
+        let mut request = server
+            .http
+            .get(format!("{}/docs/operations/health_view.html", server.base_url))
+            .header(HOST, host);
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let curl = |html: &str| sample_in_html(html, &LANGUAGES[0]);
+    assert!(
+        curl(&page("keys.example.com", Some("https")).await).contains("'https://keys.example.com/v1/health'")
+    );
+    assert!(
+        curl(&page("keys.example.com:8443", None).await).contains("'http://keys.example.com:8443/v1/health'")
+    );
+    let refused = page("evil.example.com'; rm -rf ~; echo '", None).await;
+    assert!(curl(&refused).contains(&format!("'{}/v1/health'", api().server_url)), "{}", curl(&refused));
+    assert!(!refused.contains("rm -rf"));
 }
 
 #[tokio::test]
@@ -34,15 +95,22 @@ async fn docs_redirects_to_the_index_and_pages_resolve_without_their_extension()
     assert_eq!(response.status().as_u16(), 308);
     assert_eq!(response.headers()[LOCATION], "docs/");
 
+    let base = BaseUrl::new("http", server.base_url.trim_start_matches("http://")).unwrap();
     let index =
         http.get(format!("{}/docs/", server.base_url)).header(ACCEPT, "text/html").send().await.unwrap();
     assert_eq!(index.status().as_u16(), 200);
-    assert_eq!(index.bytes().await.unwrap().as_ref(), site().get("index.html").unwrap());
+    assert_eq!(
+        index.bytes().await.unwrap().as_ref(),
+        site().resolve_for("index.html", &base).unwrap().1.as_ref()
+    );
 
     // Problem documents' `type` is `/docs/problems#<code>`: that path must be a page.
     let problems = http.get(format!("{}/docs/problems", server.base_url)).send().await.unwrap();
     assert_eq!(problems.status().as_u16(), 200);
-    assert_eq!(problems.bytes().await.unwrap().as_ref(), site().get("problems.html").unwrap());
+    assert_eq!(
+        problems.bytes().await.unwrap().as_ref(),
+        site().resolve_for("problems.html", &base).unwrap().1.as_ref()
+    );
 }
 
 #[tokio::test]
