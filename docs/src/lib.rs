@@ -246,6 +246,47 @@ mod tests {
     }
 
     #[test]
+    fn an_example_made_up_for_want_of_one_in_the_document_says_so_and_a_given_one_does_not() {
+        let spec = r#"
+openapi: 3.0.3
+info: {title: Pets, version: "1"}
+paths:
+  /pets/{pet_id}:
+    get:
+      operationId: pet_view
+      parameters: [{name: pet_id, in: path, required: true, schema: {type: string}, example: rex}]
+      responses:
+        '200':
+          description: The pet
+          content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
+components:
+  schemas:
+    Pet: {type: object, required: [name], properties: {name: {type: string}}}
+"#;
+        let note = "Made up from the schema, as the document gives no example: not a real answer.";
+        let site = build_site(spec).unwrap();
+        for page in
+            ["operations/pet_view.html", "operations/pet_view.md", "schemas/Pet.html", "schemas/Pet.md"]
+        {
+            assert!(site.text(page).unwrap().contains(note), "{page}");
+        }
+        let given = spec.replace(
+            "properties: {name: {type: string}}",
+            "properties: {name: {type: string}}, example: {name: Rex}",
+        );
+        let given = given.replace(
+            "schema: {$ref: '#/components/schemas/Pet'}}",
+            "schema: {$ref: '#/components/schemas/Pet'}, example: {name: Rex}}",
+        );
+        let site = build_site(&given).unwrap();
+        for page in
+            ["operations/pet_view.html", "operations/pet_view.md", "schemas/Pet.html", "schemas/Pet.md"]
+        {
+            assert!(!site.text(page).unwrap().contains(note), "{page}");
+        }
+    }
+
+    #[test]
     fn the_generator_reports_a_document_that_is_not_yaml() {
         assert!(matches!(build_site("openapi: [unclosed"), Err(DocsError::Yaml(_))));
     }

@@ -481,6 +481,8 @@ struct SchemaView {
     /// `allOf`, `oneOf` or `anyOf`, and their members.
     composition: Vec<(String, Vec<Vec<TypePart>>)>,
     example: String,
+    /// Whether the example was made up, the document giving none.
+    example_synthesized: bool,
     used_by: Vec<NavItem>,
 }
 
@@ -510,6 +512,7 @@ impl SchemaView {
             constraints: constraints(api, schema, false),
             composition,
             example: serde_json::to_string_pretty(&named.example.value).unwrap_or_default(),
+            example_synthesized: named.example.synthesized,
             used_by,
         }
     }

@@ -460,11 +460,13 @@ impl Api {
     fn read_parameter(&self, parameter: &Value) -> Result<Parameter, DocsError> {
         let parameter = self.resolve(parameter)?;
         let schema = parameter.get("schema").cloned().unwrap_or(Value::Null);
+        // The parameter's own example, or its inline schema's: a shared schema's example (a
+        // `$ref`'s) shows what the type looks like, not a value this parameter is worth sending.
         let given = parameter
             .get("example")
             .cloned()
             .or_else(|| parameter.pointer("/examples").and_then(first_example_value))
-            .or_else(|| self.resolve(&schema).ok().and_then(|s| s.get("example")).cloned());
+            .or_else(|| schema.get("example").cloned());
         let location = text(parameter, "in");
         Ok(Parameter {
             name: text(parameter, "name"),
