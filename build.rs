@@ -29,8 +29,8 @@ fn main() {
         // say (it sends no `null` and no empty list), so the SDK's own type stands in for it.
         .with_replacement("ApiKeyUpdate", "crate::update::ApiKeyUpdate", std::iter::empty())
         // Every request goes through the SDK's own `exec` (src/client.rs), which retries what is
-        // safe to retry by the policy the client carries.
-        .with_inner_type("crate::client::RetryPolicy".parse().expect("a type path"))
+        // safe to retry by the policy the client carries, and sends the newest consistency token.
+        .with_inner_type("crate::client::Session".parse().expect("a type path"))
         .with_hooks(HooksMode::Expected);
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)

@@ -9,6 +9,7 @@ use reqwest::{
 };
 
 use crate::Client;
+use crate::consistency::Tokens;
 
 /// How long a request may take, connecting included, unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +51,7 @@ impl Client {
             connect_timeout: None,
             retry: RetryPolicy { retries: DEFAULT_RETRIES, max_delay: DEFAULT_MAX_RETRY_DELAY },
             roots: Ok(Vec::new()),
+            consistency_token: None,
         }
     }
 
@@ -61,8 +63,33 @@ impl Client {
 
     /// The retry policy this client follows.
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.inner
+        self.inner.retry
     }
+
+    /// The newest consistency token this client (or a clone of it) was answered with: hand it to
+    /// another client, in this process or another ([`ClientBuilder::consistency_token`],
+    /// [`Client::read_after`]), and that client's requests see every write this one saw
+    /// acknowledged, on whichever instance answers them.
+    pub fn consistency_token(&self) -> Option<String> {
+        self.inner.tokens.current().and_then(|token| token.to_str().ok().map(str::to_owned))
+    }
+
+    /// From now on, answers to this client reflect at least the write that answered with
+    /// `token` (ignored unless it is newer than the one the client holds).
+    pub fn read_after(&self, token: &str) -> Result<(), ClientBuildError> {
+        let token = HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
+        self.inner.tokens.raise(&token);
+        Ok(())
+    }
+}
+
+/// What a [`Client`] carries beside its HTTP client: its retry policy, and the newest consistency
+/// token it holds (shared by its clones), sent with every request so that it reads its own writes
+/// on any instance.
+#[derive(Clone, Debug)]
+pub struct Session {
+    retry: RetryPolicy,
+    tokens: Tokens,
 }
 
 /// Sets up a [`Client`]; see [`Client::builder`].
@@ -77,6 +104,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
     roots: Result<Vec<Certificate>, ClientBuildError>,
+    consistency_token: Option<String>,
 }
 
 /// Everything but the key, which is never printed.
@@ -89,6 +117,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("roots", &self.roots.as_ref().map(Vec::len))
+            .field("consistency_token", &self.consistency_token)
             .finish()
     }
 }
@@ -140,8 +169,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts the client at a consistency token another client was answered with
+    /// ([`Client::consistency_token`]): its answers reflect at least that write.
+    pub fn consistency_token(mut self, token: &str) -> Self {
+        self.consistency_token = Some(token.to_owned());
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, ClientBuildError> {
+        let tokens = Tokens::default();
+        if let Some(token) = &self.consistency_token {
+            let token =
+                HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
+            tokens.raise(&token);
+        }
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.key {
             let mut value = HeaderValue::from_str(key).map_err(|_| ClientBuildError::InvalidKey)?;
@@ -155,7 +197,7 @@ impl ClientBuilder {
             .tls_certs_merge(self.roots?)
             .build()
             .map_err(ClientBuildError::Http)?;
-        Ok(Client::new_with_client(&self.base_url, http, self.retry))
+        Ok(Client::new_with_client(&self.base_url, http, Session { retry: self.retry, tokens }))
     }
 }
 
@@ -249,19 +291,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-impl ClientHooks<RetryPolicy> for Client {
+impl ClientHooks<Session> for Client {
     async fn exec(
         &self,
         mut request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let policy = *self.inner();
+        let Session { retry: policy, tokens } = self.inner();
+        tokens.stamp(request.headers_mut());
         let mut attempt = 0;
         loop {
             // Every body the SDK sends is bytes in memory, so a copy can be made.
             let again = if attempt < policy.retries { request.try_clone() } else { None };
             let method = request.method().clone();
             let outcome = self.client().execute(request).await;
+            if let Ok(response) = &outcome {
+                tokens.observe(response.headers());
+            }
             let Some(again) = again else { return outcome };
             let Some(wait) = policy.delay(&method, &outcome, attempt) else { return outcome };
             drop(outcome);
@@ -283,6 +329,8 @@ pub enum ClientBuildError {
     InvalidCertificate(Option<reqwest::Error>),
     /// The HTTP client could not be set up.
     Http(reqwest::Error),
+    /// The consistency token holds characters an HTTP header cannot carry.
+    InvalidConsistencyToken,
 }
 
 impl fmt::Display for ClientBuildError {
@@ -291,6 +339,9 @@ impl fmt::Display for ClientBuildError {
             Self::InvalidKey => f.write_str("the key is not a valid HTTP header value"),
             Self::InvalidCertificate(_) => f.write_str("the CA certificate is not a PEM certificate"),
             Self::Http(_) => f.write_str("cannot set up the HTTP client"),
+            Self::InvalidConsistencyToken => {
+                f.write_str("the consistency token is not a valid HTTP header value")
+            }
         }
     }
 }
@@ -298,7 +349,7 @@ impl fmt::Display for ClientBuildError {
 impl StdError for ClientBuildError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::InvalidKey | Self::InvalidCertificate(None) => None,
+            Self::InvalidKey | Self::InvalidCertificate(None) | Self::InvalidConsistencyToken => None,
             Self::InvalidCertificate(Some(e)) | Self::Http(e) => Some(e),
         }
     }

@@ -25,13 +25,16 @@
 //! ```
 
 mod client;
+mod consistency;
 mod error;
 mod pages;
 pub mod update;
 
 pub use client::{
     ClientBuildError, ClientBuilder, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy,
+    Session,
 };
+pub use consistency::CONSISTENCY_TOKEN;
 pub use error::ApiError;
 pub use generated::*;
 

@@ -96,6 +96,7 @@ impl Follower {
                 self.verifier.apply(change);
                 self.applied.store(change.seq, Ordering::Release);
             }
+            self.verifier.applied_through(self.applied());
             if (changes.len() as i64) < BATCH {
                 return Ok(self.applied());
             }

@@ -7,6 +7,7 @@ mod postgres;
 
 mod api_keys;
 mod authorization;
+mod consistency;
 mod coverage;
 mod errors;
 mod instances;

@@ -1,8 +1,8 @@
 //! `cargo xtask fuzz-api`: schemathesis, an independent fuzzer, against the release server and
 //! `openapi.yaml`, with two organizations as peers so object-level authorization is checked.
 //!
-//! The run: build the release server, start it on a fresh SQLite file with a root key of its
-//! own ("alice"), create a second organization through the API ("bob"), give each a decoy key,
+//! The run, once on a fresh SQLite file and once on a fresh PostgreSQL database (`--sqlite-only`,
+//! `--postgres-only`): build the release server, start it with a root key of its own ("alice"), create a second organization through the API ("bob"), give each a decoy key,
 //! write the two identities as a Web Fuzzing Commons auth file, and run schemathesis with
 //! `xtask/fuzz-api/schemathesis.toml` (every check, every phase, a fixed seed). The hooks in
 //! `xtask/fuzz-api/hooks.py` turn writes aimed at either root key onto its organization's decoy,
@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use keyward_server::domain::key::{KeyPrefix, Secret};
 use serde_json::{Value, json};
 
+use crate::bench::postgres::Database;
 use crate::bench::{Prepared, build_release_server, launch_server};
 
 /// The schemathesis release the run is pinned to (PyPI), installed into `target/` once.
@@ -29,18 +30,30 @@ const DEFAULT_SEED: u64 = 20261207;
 struct Settings {
     max_examples: u32,
     seed: u64,
+    sqlite: bool,
+    postgres: bool,
 }
 
 impl Settings {
     fn parse(args: &[&str]) -> Result<Self> {
-        let mut settings = Self { max_examples: DEFAULT_MAX_EXAMPLES, seed: DEFAULT_SEED };
+        let mut settings =
+            Self { max_examples: DEFAULT_MAX_EXAMPLES, seed: DEFAULT_SEED, sqlite: true, postgres: true };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let value = args.next().with_context(|| format!("{arg} needs a value"))?;
             match *arg {
-                "--max-examples" => settings.max_examples = value.parse()?,
-                "--seed" => settings.seed = value.parse()?,
-                other => bail!("unknown option `{other}` (try --max-examples N, --seed N)"),
+                "--sqlite-only" => settings.postgres = false,
+                "--postgres-only" => settings.sqlite = false,
+                "--max-examples" | "--seed" => {
+                    let value = args.next().with_context(|| format!("{arg} needs a value"))?;
+                    if *arg == "--max-examples" {
+                        settings.max_examples = value.parse()?;
+                    } else {
+                        settings.seed = value.parse()?;
+                    }
+                }
+                other => bail!(
+                    "unknown option `{other}` (try --max-examples N, --seed N, --sqlite-only, --postgres-only)"
+                ),
             }
         }
         Ok(settings)
@@ -58,23 +71,50 @@ struct Identity {
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     let settings = Settings::parse(args)?;
     let (root, binary) = build_release_server()?;
-    let dir = root.join("target/fuzz-api");
+    let schemathesis = install_schemathesis(&root)?;
+    let mut passed = true;
+    if settings.sqlite {
+        let dir = fresh_dir(&root, "sqlite")?;
+        let url = format!("sqlite://{}", dir.join("keyward.db").display());
+        passed &= fuzz("SQLite", &root, &binary, &schemathesis, &settings, &dir, &url)?;
+    }
+    if settings.postgres {
+        let dir = fresh_dir(&root, "postgres")?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let database = runtime.block_on(Database::create())?;
+        let outcome = fuzz("PostgreSQL", &root, &binary, &schemathesis, &settings, &dir, &database.url);
+        runtime.block_on(database.drop_now())?;
+        passed &= outcome?;
+    }
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `target/fuzz-api/<store>`, emptied.
+fn fresh_dir(root: &Path, store: &str) -> Result<PathBuf> {
+    let dir = root.join("target/fuzz-api").join(store);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let schemathesis = install_schemathesis(&root)?;
+    Ok(dir)
+}
 
+/// One schemathesis run against a server on `url`; whether it passed.
+fn fuzz(
+    store: &str,
+    root: &Path,
+    binary: &Path,
+    schemathesis: &Path,
+    settings: &Settings,
+    dir: &Path,
+    url: &str,
+) -> Result<bool> {
     let admin_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
-    let prepared = Prepared {
-        url: format!("sqlite://{}", dir.join("keyward.db").display()),
-        admin_key: admin_key.clone(),
-        hot: Vec::new(),
-    };
+    let prepared = Prepared { url: url.to_owned(), admin_key: admin_key.clone(), hot: Vec::new() };
     // The fuzzer sends thousands of requests without or with bad credentials on purpose (to check
     // each is refused) from one address: the failed-authentication limit is tested elsewhere
     // (tests/api/limits.rs), so here it is out of the way.
     let mut launcher = Command::new("env");
     launcher.arg("KEYWARD_AUTH_FAILURES_PER_MINUTE=100000000");
-    let (mut server, port) = launch_server(launcher, &binary, &prepared, Duration::from_secs(30))?;
+    let (mut server, port) = launch_server(launcher, binary, &prepared, Duration::from_secs(30))?;
     let base = format!("http://127.0.0.1:{port}");
     let outcome = (|| -> Result<bool> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -84,10 +124,10 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         let protected: Vec<String> =
             identities.iter().map(|i| format!("{}={}", i.key_id, i.decoy_id)).collect();
         println!(
-            "schemathesis: seed {}, {} examples per operation and phase",
+            "schemathesis on {store}: seed {}, {} examples per operation and phase",
             settings.seed, settings.max_examples
         );
-        let status = Command::new(&schemathesis)
+        let status = Command::new(schemathesis)
             .arg("--config-file")
             .arg(root.join("xtask/fuzz-api/schemathesis.toml"))
             .arg("run")
@@ -103,7 +143,7 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
             .env("KEYWARD_FUZZ_HOOKS", root.join("xtask/fuzz-api/hooks.py"))
             .env("KEYWARD_FUZZ_PROTECTED", protected.join(","))
             .env("NO_COLOR", "1")
-            .current_dir(&dir)
+            .current_dir(dir)
             .status()
             .context("running schemathesis")?;
         let alive = runtime.block_on(identities_still_work(&base, &identities))?;
@@ -117,15 +157,18 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
     }
     std::fs::write(dir.join("server.log"), &log)?;
     if log.contains("panicked") {
-        bail!("the server panicked during the run; see target/fuzz-api/server.log");
+        bail!("the server panicked during the run on {store}; see {}/server.log", dir.display());
     }
-    if outcome? {
-        println!("fuzz-api: no failures, both identities still work");
-        Ok(ExitCode::SUCCESS)
+    let passed = outcome?;
+    if passed {
+        println!("fuzz-api on {store}: no failures, both identities still work");
     } else {
-        println!("fuzz-api: FAILED (schemathesis's report above; server log in target/fuzz-api/server.log)");
-        Ok(ExitCode::FAILURE)
+        println!(
+            "fuzz-api on {store}: FAILED (schemathesis's report above; server log in {}/server.log)",
+            dir.display()
+        );
     }
+    Ok(passed)
 }
 
 /// The schemathesis executable of a private virtual environment under `target/`, made once.

@@ -23,7 +23,7 @@ commands:
   clients          generate TypeScript and Python clients from openapi.yaml, compile them, drive the server
   crash-test [--rounds N] [--sqlite-only | --postgres-only]
                    SIGKILL the release server under load, restart, check every acknowledged write
-  fuzz-api [--max-examples N] [--seed N]
+  fuzz-api [--max-examples N] [--seed N] [--sqlite-only | --postgres-only]
                    schemathesis against the release server: every check, two organizations as peers
   instructions [--requests N]
                    instructions per request under callgrind: verify against the trivial route

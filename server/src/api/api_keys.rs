@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
+use super::consistency;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQueries, ApiQuery, OptionalJson};
 use super::model::*;
@@ -28,13 +29,14 @@ const DEFAULT_LIMIT: u32 = 20;
     post,
     path = "/v1/api_keys",
     tag = "API keys",
-    params(PrettyParams),
+    params(PrettyParams, ConsistencyParams),
     request_body = ApiKeyCreate,
     responses(
         (status = 201, description = "The key was created", body = ApiKeyCreated, headers(
             ("Location" = String, description = "The path of the new key"),
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
+            ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         ), links(
             ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
@@ -63,11 +65,13 @@ pub async fn api_key_create(
     caller.require(API_KEYS, Access::Create)?;
     let new = NewApiKey::from(body);
     caller.require_grantable(&new.scopes)?;
-    let (key, secret) = state.app.api_key_create(caller.organization_id, new).await?;
+    let written = state.app.api_key_create(caller.organization_id, new).await?;
+    let (key, secret) = written.value;
     let headers = [
         (header::LOCATION, header_value(&api_key_path(key.id))),
         (header::ETAG, header_value(&key.etag())),
         NO_STORE,
+        consistency::header(written.seq),
     ];
     let created = ApiKeyCreated {
         key: secret.expose().to_owned(),
@@ -82,7 +86,7 @@ pub async fn api_key_create(
     get,
     path = "/v1/api_keys",
     tag = "API keys",
-    params(ListParams, UserFilter),
+    params(ListParams, UserFilter, ConsistencyParams),
     responses(
         (status = 200, description = "A page of API keys", body = ApiKeyList),
         (status = 400, response = BadRequest),
@@ -110,7 +114,7 @@ pub async fn api_key_list(
     get,
     path = "/v1/api_keys/{api_key_id}",
     tag = "API keys",
-    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), ViewParams),
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), ViewParams, ConsistencyParams),
     responses(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
@@ -147,11 +151,13 @@ pub async fn api_key_view(
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),
         ("If-Match" = Option<String>, Header, nullable = false, description = "Update only if the key's `ETag` is still this"),
         PrettyParams,
+        ConsistencyParams,
     ),
     request_body = ApiKeyUpdate,
     responses(
         (status = 200, description = "The updated API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
+            ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         ), links(
             ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/id")))),
             ("api_key_rotate" = (operation_id = "api_key_rotate", parameters(("api_key_id" = "$response.body#/id")))),
@@ -187,8 +193,10 @@ pub async fn api_key_update(
         caller.require_grantable(scopes)?;
     }
     let precondition = precondition(&headers);
-    let key = state.app.api_key_update(caller.organization_id, api_key_id, precondition, patch).await?;
-    Ok(with_etag(key))
+    let written = state.app.api_key_update(caller.organization_id, api_key_id, precondition, patch).await?;
+    let mut response = with_etag(written.value);
+    response.headers_mut().extend([consistency::header(written.seq)]);
+    Ok(response)
 }
 
 /// Revoke an API key
@@ -196,9 +204,11 @@ pub async fn api_key_update(
     delete,
     path = "/v1/api_keys/{api_key_id}",
     tag = "API keys",
-    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams, ConsistencyParams),
     responses(
-        (status = 200, description = "The revoked API key", body = ApiKeyBody),
+        (status = 200, description = "The revoked API key", body = ApiKeyBody, headers(
+            ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
+        )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -216,10 +226,10 @@ pub async fn api_key_delete(
     State(state): State<AppState>,
     ApiPath(api_key_id): ApiPath<Uuid>,
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
-) -> Result<Json<ApiKeyBody>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Delete)?;
-    let key = state.app.api_key_revoke(caller.organization_id, api_key_id).await?;
-    Ok(Json(key.into()))
+    let written = state.app.api_key_revoke(caller.organization_id, api_key_id).await?;
+    Ok(([consistency::header(written.seq)], Json(ApiKeyBody::from(written.value))).into_response())
 }
 
 /// Rotate an API key's secret
@@ -227,12 +237,13 @@ pub async fn api_key_delete(
     post,
     path = "/v1/api_keys/{api_key_id}/rotate",
     tag = "API keys",
-    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams),
+    params(("api_key_id" = Uuid, Path, description = "The id of the API key"), PrettyParams, ConsistencyParams),
     request_body(content = ApiKeyRotate, description = "How long the old secret keeps working; the body may be left out (as `{}`)", content_type = "application/json"),
     responses(
         (status = 200, description = "The key with its new secret", body = ApiKeyCreated, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
+            ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         ), links(
             ("api_key_view" = (operation_id = "api_key_view", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
@@ -265,14 +276,15 @@ pub async fn api_key_rotate(
     let mut checker = Checker::default();
     checker.range("grace_period_ms", grace, GRACE_PERIOD_MS);
     checker.finish(()).map_err(ApiError::invalid_body)?;
-    let (key, secret) = state.app.api_key_rotate(caller.organization_id, api_key_id, grace).await?;
+    let written = state.app.api_key_rotate(caller.organization_id, api_key_id, grace).await?;
+    let (key, secret) = written.value;
     let etag = header_value(&key.etag());
     let body = ApiKeyCreated {
         key: secret.expose().to_owned(),
         links: Links::to(api_key_path(key.id)),
         api_key: key.into(),
     };
-    Ok(([(header::ETAG, etag), NO_STORE], Json(body)).into_response())
+    Ok(([(header::ETAG, etag), NO_STORE, consistency::header(written.seq)], Json(body)).into_response())
 }
 
 /// What a response that shows a secret sends: no cache, shared or private, may keep it.

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::access::RequestNote;
+use super::consistency;
 use super::error::ApiError;
 use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
@@ -69,6 +70,11 @@ impl FromRequestParts<AppState> for Caller {
         let note = parts.extensions.get::<Arc<RequestNote>>().cloned();
         if let Some(note) = &note {
             note.route(parts.extensions.get::<MatchedPath>());
+        }
+        // A request that names a change waits until this instance has applied it, so that its
+        // key (new, say, or just given a scope) is seen as that change left it.
+        if let Some(seq) = consistency::requested(&parts.headers)? {
+            state.app.caught_up_to(seq).await?;
         }
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)

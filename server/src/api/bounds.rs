@@ -9,7 +9,8 @@ use utoipa::openapi::{OpenApi, RefOr, Schema};
 
 use crate::domain::bounds::{
     COST, CREDITS, DESCRIPTION, GRACE_PERIOD_MS, Length, MAX_SCOPES, NAME, PAGE_SIZE, PREFIX, PRESENTED_KEY,
-    RATE_LIMIT, RATE_WINDOW_MS, REFILL_AMOUNT, REFILL_INTERVAL_MS, RESOURCE, Range, TIME,
+    RATE_LIMIT, RATE_WINDOW_MS, READABLE_LINE, READABLE_TEXT, REFILL_AMOUNT, REFILL_INTERVAL_MS, RESOURCE,
+    Range, STORABLE_TEXT, TIME,
 };
 
 /// A bound as a schema states it.
@@ -51,6 +52,23 @@ const PROPERTIES: &[(&str, &str, Bound)] = &[
     ("CreditsRefill", "interval_ms", Within(REFILL_INTERVAL_MS)),
 ];
 
+/// The characters each text property of a request may hold: `(schema, property, pattern)`.
+/// Only request schemas: a key stored before a rule was made is still shown as it is.
+const PATTERNS: &[(&str, &str, &str)] = &[
+    ("ApiKeyCreate", "name", READABLE_LINE),
+    ("ApiKeyCreate", "description", READABLE_TEXT),
+    ("ApiKeyCreate", "user_id", STORABLE_TEXT),
+    ("ApiKeyCreate", "customer_id", STORABLE_TEXT),
+    ("ApiKeyCreate", "billing_id", STORABLE_TEXT),
+    ("ApiKeyUpdate", "name", READABLE_LINE),
+    ("ApiKeyUpdate", "description", READABLE_TEXT),
+    ("OrganizationCreate", "name", READABLE_LINE),
+    ("ScopeCheck", "target", STORABLE_TEXT),
+];
+
+/// The characters each text parameter may hold, by name, wherever an operation takes it.
+const PARAMETER_PATTERNS: &[(&str, &str)] = &[("user_id", STORABLE_TEXT), ("customer_id", STORABLE_TEXT)];
+
 /// Each bounded parameter, by name, wherever an operation takes it.
 const PARAMETERS: &[(&str, Bound)] =
     &[("limit", Within(PAGE_SIZE)), ("user_id", Len(NAME)), ("customer_id", Len(NAME))];
@@ -70,6 +88,24 @@ impl Modify for Bounds {
             };
             apply(target, *bound, &format!("{schema}.{property}"));
         }
+        for (schema, property, pattern) in PATTERNS {
+            let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(*schema) else {
+                panic!("bounds: no object schema {schema}");
+            };
+            let Some(RefOr::T(Schema::Object(target))) = object.properties.get_mut(*property) else {
+                panic!("bounds: {schema} has no inline string property {property}");
+            };
+            target.pattern = Some((*pattern).to_owned());
+        }
+        if let Some(RefOr::T(Schema::Object(scope))) = schemas.get_mut("Scope")
+            && let Some(RefOr::T(Schema::Array(targets))) = scope.properties.get_mut("targets")
+            && let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut targets.items
+            && let RefOr::T(Schema::Object(item)) = item.as_mut()
+        {
+            item.pattern = Some(STORABLE_TEXT.to_owned());
+        } else {
+            panic!("bounds: Scope.targets is not an array of inline strings");
+        }
         let mut found = [false; PARAMETERS.len()];
         for item in openapi.paths.paths.values_mut() {
             let operations =
@@ -85,6 +121,12 @@ impl Modify for Bounds {
                     };
                     apply(schema, PARAMETERS[at].1, &parameter.name);
                     found[at] = true;
+                    if let Some((_, pattern)) =
+                        PARAMETER_PATTERNS.iter().find(|(name, _)| *name == parameter.name)
+                        && let Schema::Object(object) = schema
+                    {
+                        object.pattern = Some((*pattern).to_owned());
+                    }
                 }
             }
         }

@@ -53,6 +53,11 @@ pub enum ApiError {
     /// The store cannot be reached from this instance; retry after a while (or elsewhere).
     #[error("the store cannot be reached from this instance; try again in {retry_after_s} s")]
     StoreUnavailable { retry_after_s: u64 },
+    /// This instance has not yet applied the change a request's consistency token names.
+    #[error(
+        "this instance has not yet applied the change the consistency token names; try again in {retry_after_s} s"
+    )]
+    Behind { retry_after_s: u64 },
     /// More requests are in flight than this instance takes at once.
     #[error("this instance is at its limit of {limit} requests in flight; try again shortly")]
     Overloaded { limit: usize },
@@ -105,6 +110,7 @@ impl ApiError {
             ApiError::ServiceUnavailable { .. }
             | ApiError::Busy { .. }
             | ApiError::StoreUnavailable { .. }
+            | ApiError::Behind { .. }
             | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -129,6 +135,7 @@ impl ApiError {
             ApiError::ServiceUnavailable { .. } => "system.not_ready",
             ApiError::Busy { .. } => "system.busy",
             ApiError::StoreUnavailable { .. } => "system.store_unavailable",
+            ApiError::Behind { .. } => "system.behind",
             ApiError::Overloaded { .. } => "system.overloaded",
             ApiError::TooManyAuthFailures { .. } => "auth.too_many_failures",
             ApiError::HeadersTooLarge { .. } => "request.headers_too_large",
@@ -203,7 +210,9 @@ impl IntoResponse for ApiError {
             ApiError::ServiceUnavailable { .. } | ApiError::Overloaded { .. } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
-            ApiError::Busy { retry_after_s } | ApiError::StoreUnavailable { retry_after_s } => {
+            ApiError::Busy { retry_after_s }
+            | ApiError::StoreUnavailable { retry_after_s }
+            | ApiError::Behind { retry_after_s } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
             ApiError::TooManyAuthFailures { quota, retry_after_s } => {
@@ -247,6 +256,10 @@ impl From<AppError> for ApiError {
             AppError::Contention(why) => {
                 tracing::warn!(why, "a write gave up on a busy store");
                 ApiError::Busy { retry_after_s: 1 }
+            }
+            AppError::Behind(_) => ApiError::Behind { retry_after_s: 1 },
+            AppError::UnknownChange(_) => {
+                super::consistency::invalid("names a change this service never made")
             }
             AppError::LastManager => ApiError::Conflict {
                 code: "api_keys.last_manager",

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_keys;
 pub mod auth;
 pub mod bounds;
+pub mod consistency;
 pub mod docs;
 pub mod error;
 pub mod extract;

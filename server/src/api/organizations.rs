@@ -18,11 +18,12 @@ use crate::domain::scope::{Access, ORGANIZATIONS};
     post,
     path = "/v1/organizations",
     tag = "Organizations",
-    params(PrettyParams),
+    params(PrettyParams, ConsistencyParams),
     request_body = OrganizationCreate,
     responses(
         (status = 201, description = "The organization was created", body = OrganizationCreated, headers(
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
+            ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -44,14 +45,16 @@ pub async fn organization_create(
     ApiJson(body): ApiJson<OrganizationCreate>,
 ) -> Result<Response, ApiError> {
     caller.require(ORGANIZATIONS, Access::Create)?;
-    let (organization, root, secret) = state.app.organization_create(&body.name).await?;
+    let written = state.app.organization_create(&body.name).await?;
+    let (organization, root, secret) = written.value;
     let created = OrganizationCreated {
         organization: organization.into(),
         key: secret.expose().to_owned(),
         links: Links::to("/v1/organization"),
         api_key: root.into(),
     };
-    Ok((StatusCode::CREATED, [super::api_keys::NO_STORE], Json(created)).into_response())
+    let headers = [super::api_keys::NO_STORE, super::consistency::header(written.seq)];
+    Ok((StatusCode::CREATED, headers, Json(created)).into_response())
 }
 
 /// Show the caller's organization
@@ -59,7 +62,7 @@ pub async fn organization_create(
     get,
     path = "/v1/organization",
     tag = "Organizations",
-    params(PrettyParams),
+    params(PrettyParams, ConsistencyParams),
     responses(
         (status = 200, description = "The caller's organization", body = OrganizationBody),
         (status = 400, response = BadRequest),

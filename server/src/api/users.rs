@@ -21,7 +21,7 @@ use crate::domain::validation::Checker;
     get,
     path = "/v1/users/{user_id}/api_keys",
     tag = "Users",
-    params(("user_id" = String, Path, description = "Your id for the user the keys were issued to"), ListParams),
+    params(("user_id" = String, Path, description = "Your id for the user the keys were issued to"), ListParams, ConsistencyParams),
     responses(
         (status = 200, description = "A page of the user's API keys", body = ApiKeyList),
         (status = 400, response = BadRequest),
@@ -54,6 +54,7 @@ pub async fn user_api_key_list(
         ("user_id" = String, Path, description = "Your id for the user the keys were issued to"),
         ("api_key_id" = Uuid, Path, description = "The id of the API key"),
         ViewParams,
+        ConsistencyParams,
     ),
     responses(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(

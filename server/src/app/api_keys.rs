@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError, WRITE_ATTEMPTS};
+use super::{App, AppError, WRITE_ATTEMPTS, Written};
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
 use crate::domain::key::{KeyPrefix, Secret};
@@ -37,7 +37,7 @@ impl App {
         &self,
         organization_id: Uuid,
         new: NewApiKey,
-    ) -> Result<(ApiKey, Secret), AppError> {
+    ) -> Result<Written<(ApiKey, Secret)>, AppError> {
         let (issued, secret) =
             new.issue(organization_id, self.hasher(), self.now()).map_err(AppError::Invalid)?;
         let app = self.clone();
@@ -45,7 +45,7 @@ impl App {
             let change = app.store.api_key_insert(&issued).await?;
             app.committed(&change);
             tracing::info!(api_key_id = %issued.api_key.id, "api key created");
-            Ok((issued.api_key, secret))
+            Ok(Written { value: (issued.api_key, secret), seq: change.seq })
         })
         .await
     }
@@ -86,7 +86,7 @@ impl App {
         id: Uuid,
         precondition: Precondition,
         patch: ApiKeyPatch,
-    ) -> Result<ApiKey, AppError> {
+    ) -> Result<Written<ApiKey>, AppError> {
         let patch = patch.check().map_err(AppError::Invalid)?;
         self.write(organization_id, id, ChangeKind::Updated, "api key updated", move |key, now| {
             if key.deleted_at.is_some() {
@@ -99,7 +99,7 @@ impl App {
     }
 
     /// Revokes a key; its secrets stop working on every instance.
-    pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
+    pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<Written<ApiKey>, AppError> {
         self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key, now| {
             if key.deleted_at.is_some() {
                 return Err(AppError::NotFound);
@@ -119,7 +119,7 @@ impl App {
         organization_id: Uuid,
         id: Uuid,
         grace_ms: i64,
-    ) -> Result<(ApiKey, Secret), AppError> {
+    ) -> Result<Written<(ApiKey, Secret)>, AppError> {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
@@ -140,7 +140,7 @@ impl App {
                     app.committed(&change);
                     tracing::info!(api_key_id = %id, grace_period_ms = grace_ms, "api key rotated");
                     app.verifier.overlay(&mut key);
-                    return Ok((key, secret));
+                    return Ok(Written { value: (key, secret), seq: change.seq });
                 }
             }
             Err(AppError::Contention("the key kept changing under concurrent writers"))
@@ -158,7 +158,7 @@ impl App {
         kind: ChangeKind,
         done: &'static str,
         change: impl Fn(&mut ApiKey, Millis) -> Result<bool, AppError> + Send + 'static,
-    ) -> Result<ApiKey, AppError> {
+    ) -> Result<Written<ApiKey>, AppError> {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
@@ -167,8 +167,9 @@ impl App {
                 let now = app.now();
                 let was_manager = key.manages_keys_at(now);
                 if !change(&mut key, now)? {
+                    let seq = app.newest_change().await?;
                     app.verifier.overlay(&mut key);
-                    return Ok(key);
+                    return Ok(Written { value: key, seq });
                 }
                 // A change that takes away a key's power to manage keys needs another key with it.
                 let keep_manager = (was_manager && !key.manages_keys_at(now)).then_some(now);
@@ -176,7 +177,7 @@ impl App {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");
                     app.verifier.overlay(&mut key);
-                    return Ok(key);
+                    return Ok(Written { value: key, seq: record.seq });
                 }
             }
             Err(AppError::Contention("the key kept changing under concurrent writers"))

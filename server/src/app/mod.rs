@@ -17,6 +17,10 @@ use crate::verifier::Verifier;
 
 pub use api_keys::Precondition;
 
+/// How long a request that names a change (its consistency token) waits for this instance to
+/// apply it: past a lost signal, the follower's poll reads it within a second.
+pub const CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long readiness waits for the store to answer.
 const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -52,6 +56,12 @@ pub enum AppError {
     /// The store cannot be reached now.
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
+    /// This instance has not applied, within [`CONSISTENCY_WAIT`], a change a request names.
+    #[error("this instance has not applied change {0} yet")]
+    Behind(i64),
+    /// A request names a change the store never made.
+    #[error("no change {0} was ever made")]
+    UnknownChange(i64),
     #[error("the operation's task failed: {0}")]
     Aborted(String),
     #[error(transparent)]
@@ -69,6 +79,15 @@ impl From<StoreError> for AppError {
             other => AppError::Store(other),
         }
     }
+}
+
+/// What a write returns, with the `seq` of the change record it committed: its consistency token.
+/// A write that changed nothing has the newest record's `seq` at the time it read instead, so
+/// whatever it showed is in every state at least that fresh.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub value: T,
+    pub seq: i64,
 }
 
 /// The operations of the API, over one store and this instance's verifier.
@@ -112,6 +131,25 @@ impl App {
                 .to_owned());
         }
         Ok(())
+    }
+
+    /// Waits until this instance has applied every change up to `seq` (a consistency token from
+    /// a write's answer), so that what it answers next is at least that fresh: at once if it has
+    /// (or if its cache is off, every read going to the store); an error at once if the store
+    /// holds no such change; else for at most [`CONSISTENCY_WAIT`].
+    pub async fn caught_up_to(&self, seq: i64) -> Result<(), AppError> {
+        if self.verifier.applied() >= seq || !self.verifier.is_live() {
+            return Ok(());
+        }
+        if seq > self.store.last_change().await? {
+            return Err(AppError::UnknownChange(seq));
+        }
+        if self.verifier.reach(seq, CONSISTENCY_WAIT).await { Ok(()) } else { Err(AppError::Behind(seq)) }
+    }
+
+    /// The newest change record's `seq`: the token of a write that changed nothing.
+    async fn newest_change(&self) -> Result<i64, AppError> {
+        Ok(self.store.last_change().await?)
     }
 
     /// Runs a write to its end in a task of its own, whether or not the request that asked for

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError};
+use super::{App, AppError, Written};
 use crate::bootstrap::root_key;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::Secret;
@@ -10,7 +10,10 @@ use crate::domain::organization::Organization;
 
 impl App {
     /// Creates an organization named `name` and its root key, whose secret is shown once.
-    pub async fn organization_create(&self, name: &str) -> Result<(Organization, ApiKey, Secret), AppError> {
+    pub async fn organization_create(
+        &self,
+        name: &str,
+    ) -> Result<Written<(Organization, ApiKey, Secret)>, AppError> {
         let now = self.now();
         let organization = Organization::parse_new(name, now).map_err(AppError::Invalid)?;
         let (root, secret) = root_key(&organization, self.hasher(), false, now).map_err(AppError::Invalid)?;
@@ -19,7 +22,7 @@ impl App {
             let change = app.store.organization_create(&organization, &root).await?;
             app.committed(&change);
             tracing::info!(new_organization_id = %organization.id, "organization created");
-            Ok((organization, root.api_key, secret))
+            Ok(Written { value: (organization, root.api_key, secret), seq: change.seq })
         })
         .await
     }

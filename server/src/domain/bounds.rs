@@ -27,6 +27,15 @@ pub const PREFIX: Length = Length { min: 1, max: PREFIX_MAX_LEN };
 /// The longest presented key the verifier looks at.
 pub const PRESENTED_KEY: Length = Length { min: 0, max: 512 };
 
+/// Text every store holds: anything but NUL (PostgreSQL refuses it in text and in JSON).
+pub const STORABLE_TEXT: &str = r"^[^\x00]*$";
+/// A name people read (a key's, an organization's): no control character (line breaks and tabs
+/// included) and no bidirectional formatting character (`Checker::name`).
+pub const READABLE_LINE: &str = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$";
+/// A description: as a name, but line breaks and tabs are allowed (`Checker::description`).
+pub const READABLE_TEXT: &str =
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$";
+
 /// A time in milliseconds since the Unix epoch.
 pub const TIME: Range = Range { min: 0, max: i64::MAX };
 /// A rate limit's verifications per window.

@@ -300,6 +300,39 @@ mod tests {
     }
 
     #[test]
+    fn the_patterns_the_schema_states_accept_exactly_what_the_checks_accept() {
+        use super::super::bounds::{READABLE_LINE, READABLE_TEXT, STORABLE_TEXT};
+        let matches = |pattern: &str, c: char| {
+            let regex = regress::Regex::new(pattern).unwrap();
+            regex.find(&format!("a{c}b")).is_some()
+        };
+        let accepted = |check: fn(&mut Checker, &str), c: char| {
+            let mut checker = Checker::default();
+            check(&mut checker, &format!("a{c}b"));
+            checker.finish(()).is_ok()
+        };
+        let chars = (0..0x3000).chain([0xFEFF, 0x1F511]).filter_map(char::from_u32);
+        for c in chars {
+            let code = u32::from(c);
+            assert_eq!(
+                matches(READABLE_LINE, c),
+                accepted(|k, v| k.name("name", v), c),
+                "U+{code:04X} in a name"
+            );
+            assert_eq!(
+                matches(READABLE_TEXT, c),
+                accepted(|k, v| k.description("description", Some(v)), c),
+                "U+{code:04X} in a description"
+            );
+            assert_eq!(
+                matches(STORABLE_TEXT, c),
+                accepted(|k, v| k.label("user_id", Some(v)), c),
+                "U+{code:04X} in an id"
+            );
+        }
+    }
+
+    #[test]
     fn lengths_are_counted_in_characters_not_bytes() {
         let mut checker = Checker::default();
         checker.text("name", &"é".repeat(128), NAME);

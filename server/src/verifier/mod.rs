@@ -166,6 +166,9 @@ pub struct Verifier {
     runtimes: Runtimes,
     /// Whether the change feed is followed: while it is not, the cache is bypassed.
     live: AtomicBool,
+    /// The `seq` of the last change record applied in order (by the feed's follower), for
+    /// requests that wait to see a change (their consistency token).
+    applied: tokio::sync::watch::Sender<i64>,
     max_age_ms: i64,
 }
 
@@ -195,6 +198,7 @@ impl Verifier {
             gate: Mutex::new(()),
             runtimes: Runtimes::default(),
             live: AtomicBool::new(false),
+            applied: tokio::sync::watch::Sender::new(seq),
             max_age_ms,
         };
         Ok((verifier, seq))
@@ -375,6 +379,28 @@ impl Verifier {
             // Everything cached was loaded under the old feed: nothing of it is trusted again.
             self.found.invalidate_all();
         }
+    }
+
+    /// Says that every change record up to `seq` has been applied, in order.
+    pub fn applied_through(&self, seq: i64) {
+        self.applied.send_if_modified(|applied| {
+            let newer = seq > *applied;
+            if newer {
+                *applied = seq;
+            }
+            newer
+        });
+    }
+
+    /// The `seq` up to which every change record has been applied.
+    pub fn applied(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// Whether every change record up to `seq` is applied within `within`.
+    pub async fn reach(&self, seq: i64, within: std::time::Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        matches!(tokio::time::timeout(within, applied.wait_for(|&applied| applied >= seq)).await, Ok(Ok(_)))
     }
 
     /// Whether the change feed is followed.

@@ -116,6 +116,17 @@ pub struct TooManyRequests(Problem);
 #[allow(dead_code)]
 pub struct ServiceUnavailable(Problem);
 
+/// `Keyward-Consistency-Token`, the header every secured operation takes (read in `Caller`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct ConsistencyParams {
+    /// A token a write answered with; this request is answered only once this instance has applied that write
+    #[serde(rename = "Keyward-Consistency-Token")]
+    #[param(nullable = false)]
+    pub token: Option<String>,
+}
+
 /// `pretty`, the one query parameter every JSON operation takes.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -26,7 +26,7 @@ pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-
     post,
     path = "/v1/keys/verify",
     tag = "Verification",
-    params(PrettyParams),
+    params(PrettyParams, ConsistencyParams),
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "The verdict", body = VerifyResponse, headers(

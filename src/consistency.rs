@@ -1,0 +1,68 @@
+//! Read your own writes on any instance: a [`Client`](crate::Client) keeps the newest consistency
+//! token Keyward answered it with and sends it with every later request, so whichever instance
+//! answers has applied every write this client saw acknowledged.
+//!
+//! A token is opaque to callers; the SDK relies on one property Keyward promises: a later write's
+//! token sorts after an earlier one's, so the newest of two is the greater.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// The header a write answers with, and a request sends back.
+pub const CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("keyward-consistency-token");
+
+/// The newest token a client holds, shared by its clones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tokens(Arc<Mutex<Option<HeaderValue>>>);
+
+impl Tokens {
+    /// Keeps `token` if it is newer than the one held.
+    pub(crate) fn raise(&self, token: &HeaderValue) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if held.as_ref().is_none_or(|held| held.as_bytes() < token.as_bytes()) {
+            *held = Some(token.clone());
+        }
+    }
+
+    /// Keeps the token of an answer, if it carries a newer one.
+    pub(crate) fn observe(&self, headers: &HeaderMap) {
+        if let Some(token) = headers.get(&CONSISTENCY_TOKEN) {
+            self.raise(token);
+        }
+    }
+
+    /// Puts the newest token in a request's headers (keeping the request's own if that is newer).
+    pub(crate) fn stamp(&self, headers: &mut HeaderMap) {
+        if let Some(own) = headers.get(&CONSISTENCY_TOKEN) {
+            self.raise(&own.clone());
+        }
+        if let Some(token) = self.current() {
+            headers.insert(CONSISTENCY_TOKEN, token);
+        }
+    }
+
+    pub(crate) fn current(&self) -> Option<HeaderValue> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_token_is_kept_whatever_order_answers_come_in() {
+        let tokens = Tokens::default();
+        assert!(tokens.current().is_none());
+        tokens.raise(&HeaderValue::from_static("ct1_000000000000000a"));
+        tokens.raise(&HeaderValue::from_static("ct1_0000000000000009"));
+        assert_eq!(tokens.current().unwrap(), "ct1_000000000000000a");
+        let mut headers = HeaderMap::new();
+        headers.insert(CONSISTENCY_TOKEN, HeaderValue::from_static("ct1_0000000000000100"));
+        tokens.observe(&headers);
+        let mut request = HeaderMap::new();
+        tokens.stamp(&mut request);
+        assert_eq!(request[&CONSISTENCY_TOKEN], "ct1_0000000000000100");
+    }
+}
