@@ -286,7 +286,7 @@ pub async fn run(context: &Context, command: KeysCommand) -> Result<(), Failure>
     match command {
         KeysCommand::Create(args) => {
             let created = context.call(client.api_key_create().body(create_body(args)).send()).await?;
-            context.print(&created, || {
+            context.print_written(&created, || {
                 view::key_fields(&created.api_key) + &secret_block("The new key's secret", &created.key)
             });
         }
@@ -317,18 +317,19 @@ pub async fn run(context: &Context, command: KeysCommand) -> Result<(), Failure>
                 request = request.if_match(etag);
             }
             let key = context.call(request.send()).await?;
-            context.print(&key, || view::key_fields(&key));
+            context.print_written(&key, || view::key_fields(&key));
         }
         KeysCommand::Rotate(args) => {
             let body = types::ApiKeyRotate { grace_period_ms: args.grace };
             let rotated = context.call(client.api_key_rotate().api_key_id(args.id).body(body).send()).await?;
-            context.print(&rotated, || {
+            context.print_written(&rotated, || {
                 view::key_fields(&rotated.api_key) + &secret_block("The key's new secret", &rotated.key)
             });
         }
         KeysCommand::Delete { id } => {
             let key = context.call(client.api_key_delete().api_key_id(id).send()).await?;
-            context.print(&key, || format!("Revoked {} ({}).\n", terminal::escape(&key.name), key.id));
+            context
+                .print_written(&key, || format!("Revoked {} ({}).\n", terminal::escape(&key.name), key.id));
         }
         KeysCommand::Verify(args) => {
             let secret = match args.secret.filter(|s| s != "-") {

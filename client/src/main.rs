@@ -46,10 +46,22 @@ Output: tables on a terminal, JSON when piped; --output json|yaml|table.
 Tables fit the terminal's width, or COLUMNS; ids are never cut. Control
 and bidirectional formatting characters in values show as \\u{1b}.
 
+Reading your own writes: each write (keys create, update, rotate and
+delete; org create) prints `consistency token: ct1_…` on stderr, after its
+output. Give that token to a later command (--consistency-token or
+KEYWARD_CONSISTENCY_TOKEN) and it is answered only once the write is
+applied, on whichever instance it reaches, this one or another on the same
+database:
+  keyward keys update ID --status disabled 2> written
+  token=$(sed -n 's/^consistency token: //p' written)
+  keyward --url http://other:8080 keys get ID --consistency-token \"$token\"
+
 Exit codes:
   0  success
-  1  refused by the server (invalid values, a conflict, a stale --if-match)
-  2  usage: a wrong command line, or no key
+  1  refused by the server (invalid values, a conflict, a stale --if-match,
+     a --consistency-token it did not issue)
+  2  usage: a wrong command line (a --consistency-token no HTTP header can
+     carry), or no key
   3  not found
   4  authentication: a missing or wrong key, a missing scope, too many failures
   5  the server failed, is not ready, or cannot be reached
@@ -82,6 +94,17 @@ struct Cli {
     /// How many times a request that is safe to repeat is retried [default: 2]
     #[arg(long, global = true, env = "KEYWARD_RETRIES", value_name = "N", help_heading = "Connection")]
     retries: Option<u32>,
+
+    /// A token a write printed (every write prints one on stderr, as `consistency token: …`):
+    /// this command is answered only once that write is applied, whichever instance answers it
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_CONSISTENCY_TOKEN",
+        value_name = "TOKEN",
+        help_heading = "Connection"
+    )]
+    consistency_token: Option<String>,
 
     /// How to print results [default: table on a terminal, else json]
     #[arg(short, long, global = true, env = "KEYWARD_OUTPUT", value_enum)]
@@ -128,6 +151,7 @@ pub struct Connection {
     pub profile: String,
     timeout: Option<Duration>,
     retries: Option<u32>,
+    consistency_token: Option<String>,
     format: Format,
 }
 
@@ -169,6 +193,12 @@ impl Connection {
             profile: cli.profile.clone(),
             timeout: cli.timeout,
             retries: cli.retries,
+            consistency_token: cli
+                .consistency_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
             format: Format::choose(cli.output),
         })
     }
@@ -197,6 +227,9 @@ impl Connection {
         if let Some(retries) = self.retries {
             builder = builder.retries(retries);
         }
+        if let Some(token) = &self.consistency_token {
+            builder = builder.consistency_token(token);
+        }
         let client = builder.build().map_err(|e| Failure::Setup(report::chain(&e)))?;
         Ok(Context { client, url: self.url, format: self.format })
     }
@@ -206,6 +239,16 @@ impl Context {
     /// Prints `document` in the chosen format, or `table()` for people.
     pub fn print<T: serde::Serialize>(&self, document: &T, table: impl FnOnce() -> String) {
         output::print(self.format, document, table);
+    }
+
+    /// Prints what a write answered, as [`Context::print`] does, then on stderr the
+    /// consistency token the client now holds (`consistency token: ct1_…`): what a later
+    /// command passes as `--consistency-token` to be answered only once the write is applied.
+    pub fn print_written<T: serde::Serialize>(&self, document: &T, table: impl FnOnce() -> String) {
+        self.print(document, table);
+        if let Some(token) = self.client.consistency_token() {
+            output::write_stderr_line(&format!("consistency token: {token}"));
+        }
     }
 
     /// Sends a request and takes its answer, or the failure with this

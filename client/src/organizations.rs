@@ -31,7 +31,7 @@ pub async fn run(context: &Context, command: OrgCommand) -> Result<(), Failure> 
         OrgCommand::Create { name } => {
             let body = types::OrganizationCreate { name };
             let created = context.call(client.organization_create().body(body).send()).await?;
-            context.print(&created, || {
+            context.print_written(&created, || {
                 view::organization(&created.organization)
                     + &secret_block("The organization's root key", &created.key)
             });

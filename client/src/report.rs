@@ -9,9 +9,10 @@ use reqwest::StatusCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// The server refused the request (a conflict, a stale `If-Match`,
-    /// invalid values), or another error.
+    /// invalid values, a consistency token it did not issue), or another error.
     Refused = 1,
-    /// The command line is wrong, or there is no key to send.
+    /// The command line is wrong (a key or consistency token no HTTP header
+    /// can carry, say), or there is no key to send.
     Usage = 2,
     /// No such key or organization (404).
     NotFound = 3,
@@ -191,6 +192,7 @@ mod tests {
         assert_eq!(refused(StatusCode::FORBIDDEN, vec![]).exit(), Exit::Auth);
         assert_eq!(refused(StatusCode::SERVICE_UNAVAILABLE, vec![]).exit(), Exit::Server);
         assert_eq!(refused(StatusCode::CONFLICT, vec![]).exit(), Exit::Refused);
+        assert_eq!(refused(StatusCode::BAD_REQUEST, vec![]).exit(), Exit::Refused);
         assert_eq!(Failure::Usage("no key".into()).exit(), Exit::Usage);
     }
 

@@ -1,5 +1,6 @@
 //! The `keyward` binary against a real server on `127.0.0.1:0`: every command, every output format and every class of error.
 
+mod consistency;
 mod keys;
 mod organizations;
 mod output;
