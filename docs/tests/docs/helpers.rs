@@ -1,11 +1,12 @@
-//! What the docs tests share: the site built from the compiled-in contract, a real server, and reading pages.
+//! What the docs tests share: the site built from the compiled-in contract, a real server, sending
+//! an operation's example request to it, and reading pages.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::LazyLock;
 
-use keyward_docs::spec::Api;
-use keyward_docs::{Language, Site};
+use keyward_docs::spec::{Api, Operation};
+use keyward_docs::{Language, Site, sample_request};
 use keyward_server::config::Config;
 use keyward_server::contract::OPENAPI_YAML;
 use keyward_server::domain::key::{KeyPrefix, Secret};
@@ -49,10 +50,16 @@ pub struct TestServer {
 
 /// Starts the real application on a free loopback port, with an adopted root key.
 pub async fn spawn_server() -> TestServer {
+    spawn_server_with(|_| {}).await
+}
+
+/// Starts the real application as [`spawn_server`] does, its settings changed by `adjust` first.
+pub async fn spawn_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
     let mut config = Config::for_tests(format!("sqlite://{}", dir.path().join("keyward.db").display()));
     config.admin_key = Some(root_key.clone());
+    adjust(&mut config);
     let app = Application::build(&config).await.expect("the application builds");
     let base_url = format!("http://127.0.0.1:{}", app.port());
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -69,18 +76,104 @@ impl TestServer {
         if let Some(user_id) = user_id {
             body["user_id"] = json!(user_id);
         }
-        let response = self
-            .http
-            .post(format!("{}/v1/api_keys", self.base_url))
-            .header("x-api-key", &self.root_key)
-            .json(&body)
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status().as_u16(), 201, "creating a key for an example");
-        let created: Value = response.json().await.expect("a JSON body");
+        let created = self.create_key_from(&body).await;
         created["api_key"]["id"].as_str().expect("the new key's id").to_owned()
     }
+
+    /// Creates an API key from an `api_key_create` body with the root key, and returns the
+    /// answer: `key`, the secret, and `api_key`.
+    pub async fn create_key_from(&self, body: &Value) -> Value {
+        let (status, created) = self.call("POST", "/v1/api_keys", &self.root_key, Some(body)).await;
+        assert_eq!(status, 201, "creating a key for an example with {body}: {created}");
+        created
+    }
+
+    /// Sends `method path` with `key` and a JSON body, and returns the status and the JSON answer.
+    pub async fn call(&self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// The request `operation`'s examples send, as its pages show it, to this server: the
+    /// path's parameters are `ids` (by name) where given, the credential is `credential`.
+    pub fn sample(
+        &self,
+        operation: &Operation,
+        ids: &[(&str, &str)],
+        credential: &str,
+    ) -> reqwest::RequestBuilder {
+        let sample = self.sample_parts(operation, ids, Some(credential));
+        let method = reqwest::Method::from_bytes(sample.method.as_bytes()).expect("a method");
+        let mut request = self.http.request(method, &sample.url);
+        for (name, value) in &sample.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = sample.body {
+            request = request.body(body);
+        }
+        request
+    }
+
+    /// [`TestServer::sample`]'s request in parts, to change before sending; without a credential
+    /// header when `credential` is `None`.
+    pub fn sample_parts(
+        &self,
+        operation: &Operation,
+        ids: &[(&str, &str)],
+        credential: Option<&str>,
+    ) -> SampleParts {
+        let sample = sample_request(api(), operation);
+        let (mut shown_path, mut real_path) = (operation.path.clone(), operation.path.clone());
+        for parameter in operation.path_parameters() {
+            let placeholder = format!("{{{}}}", parameter.name);
+            let shown = match &parameter.example {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let real =
+                ids.iter().find(|(name, _)| *name == parameter.name).map_or(shown.as_str(), |(_, id)| id);
+            real_path = real_path.replace(&placeholder, real);
+            shown_path = shown_path.replace(&placeholder, &shown);
+        }
+        let shown_url = format!("{}{shown_path}", api().server_url);
+        assert!(sample.url.starts_with(&shown_url), "{}: the examples call {}", operation.id, sample.url);
+        let url = format!("{}{real_path}{}", self.base_url, &sample.url[shown_url.len()..]);
+        let headers = sample
+            .headers
+            .iter()
+            .filter_map(|header| match (header.credential, credential) {
+                (true, Some(credential)) => {
+                    Some((header.name.clone(), format!("{}{credential}", header.prefix)))
+                }
+                (true, None) => None,
+                (false, _) => Some((header.name.clone(), header.value.clone())),
+            })
+            .collect();
+        SampleParts { method: sample.method, url, headers, body: sample.body.map(|body| body.text) }
+    }
+}
+
+/// An example request to a test server, as parts: the URL is the server's.
+#[derive(Debug, Clone)]
+pub struct SampleParts {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// The example body `operation`'s examples send, as JSON, if it has one.
+pub fn sample_body(operation: &Operation) -> Option<Value> {
+    let body = sample_request(api(), operation).body?;
+    Some(serde_json::from_str(&body.text).expect("the example body is JSON"))
 }
 
 /// The values of every `name="…"` attribute in `html`, unescaped.
