@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -312,6 +313,28 @@ impl Scripts {
     }
 }
 
+/// What a server launched by [`launch_server`] wrote to stderr, read as it comes (a pipe left
+/// unread would fill and stop the server at its next log line).
+#[derive(Clone, Default)]
+pub(crate) struct ServerLog(Arc<Mutex<String>>);
+
+impl ServerLog {
+    /// Everything written so far.
+    pub(crate) fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn drain(&self, stderr: impl std::io::Read + Send + 'static) {
+        let log = self.0.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(log, "{line}");
+            }
+        });
+    }
+}
+
 /// Starts `keyward-server` through `launcher` (taskset, valgrind) on a free loopback port, over
 /// the prepared store with its admin key, and waits up to `patience` for it to listen.
 pub(crate) fn launch_server(
@@ -319,7 +342,7 @@ pub(crate) fn launch_server(
     binary: &Path,
     prepared: &Prepared,
     patience: Duration,
-) -> Result<(Child, u16)> {
+) -> Result<(Child, u16, ServerLog)> {
     let (url, admin_key) = (&prepared.url, &prepared.admin_key);
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut child = launcher
@@ -331,21 +354,21 @@ pub(crate) fn launch_server(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
+    let log = ServerLog::default();
+    if let Some(stderr) = child.stderr.take() {
+        log.drain(stderr);
+    }
     let deadline = Instant::now() + patience;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline || child.try_wait()?.is_some() {
             let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(err) = child.stderr.take() {
-                for line in BufReader::new(err).lines().map_while(Result::ok) {
-                    let _ = writeln!(stderr, "{line}");
-                }
-            }
-            bail!("the server did not start: {stderr}");
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+            bail!("the server did not start: {}", log.text());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok((child, port))
+    Ok((child, port, log))
 }
 
 /// Fails with the package to install when one of `tools` is not on the PATH.
@@ -368,7 +391,7 @@ impl Server {
     fn start(binary: &Path, prepared: &Prepared) -> Result<Self> {
         let mut taskset = Command::new("taskset");
         taskset.args(["-c", "0"]);
-        let (child, port) = launch_server(taskset, binary, prepared, Duration::from_secs(30))?;
+        let (child, port, _log) = launch_server(taskset, binary, prepared, Duration::from_secs(30))?;
         Ok(Self { child, port })
     }
 

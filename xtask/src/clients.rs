@@ -44,7 +44,8 @@ pub fn run(args: &[&str]) -> Result<ExitCode> {
         admin_key: admin_key.clone(),
         hot: Vec::new(),
     };
-    let (mut server, port) = launch_server(Command::new("env"), &binary, &prepared, Duration::from_secs(30))?;
+    let (mut server, port, _log) =
+        launch_server(Command::new("env"), &binary, &prepared, Duration::from_secs(30))?;
     let url = format!("http://127.0.0.1:{port}");
     let drives = [
         (

@@ -94,7 +94,7 @@ impl Server {
         let prepared = Prepared { url: url.to_owned(), admin_key: admin_key.to_owned(), hot: Vec::new() };
         let mut launcher = Command::new("env");
         launcher.arg("KEYWARD_AUTH_FAILURES_PER_MINUTE=100000000");
-        let (child, port) = launch_server(launcher, binary, &prepared, Duration::from_secs(30))?;
+        let (child, port, _log) = launch_server(launcher, binary, &prepared, Duration::from_secs(30))?;
         Ok(Self { child, base: format!("http://127.0.0.1:{port}") })
     }
 

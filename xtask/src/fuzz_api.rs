@@ -9,7 +9,6 @@
 //! so the run cannot revoke, disable or narrow the credentials it tests with; afterwards both
 //! must still work, and the server must not have panicked.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -114,7 +113,7 @@ fn fuzz(
     // (tests/api/limits.rs), so here it is out of the way.
     let mut launcher = Command::new("env");
     launcher.arg("KEYWARD_AUTH_FAILURES_PER_MINUTE=100000000");
-    let (mut server, port) = launch_server(launcher, binary, &prepared, Duration::from_secs(30))?;
+    let (mut server, port, server_log) = launch_server(launcher, binary, &prepared, Duration::from_secs(30))?;
     let base = format!("http://127.0.0.1:{port}");
     let outcome = (|| -> Result<bool> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -151,10 +150,9 @@ fn fuzz(
     })();
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
-    let mut log = String::new();
-    if let Some(mut stderr) = server.stderr.take() {
-        stderr.read_to_string(&mut log)?;
-    }
+    // The drain reads to the end of the pipe, which the exit closed.
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server_log.text();
     std::fs::write(dir.join("server.log"), &log)?;
     if log.contains("panicked") {
         bail!("the server panicked during the run on {store}; see {}/server.log", dir.display());

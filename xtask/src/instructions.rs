@@ -106,7 +106,7 @@ impl Callgrind {
             .arg(format!("--log-file={}", dir.join("valgrind.log").display()))
             .arg(format!("--callgrind-out-file={}/callgrind.out.%p", dumps.display()));
         // Under valgrind the server takes seconds to start.
-        let (child, port) = launch_server(valgrind, binary, prepared, Duration::from_secs(120))?;
+        let (child, port, _log) = launch_server(valgrind, binary, prepared, Duration::from_secs(120))?;
         Ok(Self { child, port, dumps })
     }
 

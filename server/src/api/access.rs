@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use uuid::Uuid;
 
 /// The header that names a request, in both directions.
@@ -43,7 +43,8 @@ impl RequestNote {
 pub struct Access {
     request_id: HeaderValue,
     method: Method,
-    path: String,
+    /// The request's URI, shared (no copy): its path goes in a line that names no route.
+    uri: Uri,
     started: Instant,
     note: Arc<RequestNote>,
 }
@@ -64,7 +65,7 @@ impl Access {
         Self {
             request_id,
             method: request.method().clone(),
-            path: request.uri().path().to_owned(),
+            uri: request.uri().clone(),
             started: Instant::now(),
             note,
         }
@@ -77,7 +78,8 @@ impl Access {
         response.headers_mut().insert(REQUEST_ID, self.request_id.clone());
         let status = response.status();
         let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let route = self.note.route.get().map_or(self.path.as_str(), MatchedPath::as_str);
+        let path = self.uri.path();
+        let route = self.note.route.get().map_or(path, MatchedPath::as_str);
         let request_id = self.request_id.to_str().unwrap_or_default();
         let api_key_id = self.note.api_key_id.get().map(tracing::field::display);
         let method = self.method.as_str();
@@ -85,7 +87,7 @@ impl Access {
         if status == StatusCode::UNAUTHORIZED.as_u16() || status >= 500 {
             tracing::warn!(
                 target: "keyward::access",
-                method, route, path = %self.path, status, latency_us, %client, request_id, api_key_id,
+                method, route, path, status, latency_us, %client, request_id, api_key_id,
                 "request failed"
             );
         } else {
