@@ -77,6 +77,9 @@ impl Client {
     /// From now on, answers to this client reflect at least the write that answered with
     /// `token` (ignored unless it is newer than the one the client holds).
     pub fn read_after(&self, token: &str) -> Result<(), ClientBuildError> {
+        if !crate::consistency::is_token(token.as_bytes()) {
+            return Err(ClientBuildError::InvalidConsistencyToken);
+        }
         let token = HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
         self.inner.tokens.raise(&token);
         Ok(())
@@ -180,6 +183,9 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ClientBuildError> {
         let tokens = Tokens::default();
         if let Some(token) = &self.consistency_token {
+            if !crate::consistency::is_token(token.as_bytes()) {
+                return Err(ClientBuildError::InvalidConsistencyToken);
+            }
             let token =
                 HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
             tokens.raise(&token);
@@ -329,7 +335,8 @@ pub enum ClientBuildError {
     InvalidCertificate(Option<reqwest::Error>),
     /// The HTTP client could not be set up.
     Http(reqwest::Error),
-    /// The consistency token holds characters an HTTP header cannot carry.
+    /// The consistency token is not of the form Keyward's tokens have (`ct1_` and 16
+    /// hexadecimal digits).
     InvalidConsistencyToken,
 }
 
@@ -340,7 +347,7 @@ impl fmt::Display for ClientBuildError {
             Self::InvalidCertificate(_) => f.write_str("the CA certificate is not a PEM certificate"),
             Self::Http(_) => f.write_str("cannot set up the HTTP client"),
             Self::InvalidConsistencyToken => {
-                f.write_str("the consistency token is not a valid HTTP header value")
+                f.write_str("the consistency token is not one Keyward gave (ct1_ and 16 hexadecimal digits)")
             }
         }
     }

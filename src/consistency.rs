@@ -16,9 +16,20 @@ pub const CONSISTENCY_TOKEN: HeaderName = HeaderName::from_static("keyward-consi
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tokens(Arc<Mutex<Option<HeaderValue>>>);
 
+/// Whether `token` has the form Keyward's tokens have (`ct1_` and 16 lowercase hexadecimal
+/// digits): anything else would sort wrongly and stick, so it is never kept.
+pub(crate) fn is_token(token: &[u8]) -> bool {
+    token.len() == 20
+        && token.starts_with(b"ct1_")
+        && token[4..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
 impl Tokens {
-    /// Keeps `token` if it is newer than the one held.
+    /// Keeps `token` if it is a token and newer than the one held.
     pub(crate) fn raise(&self, token: &HeaderValue) {
+        if !is_token(token.as_bytes()) {
+            return;
+        }
         let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if held.as_ref().is_none_or(|held| held.as_bytes() < token.as_bytes()) {
             *held = Some(token.clone());
@@ -64,5 +75,15 @@ mod tests {
         let mut request = HeaderMap::new();
         tokens.stamp(&mut request);
         assert_eq!(request[&CONSISTENCY_TOKEN], "ct1_0000000000000100");
+    }
+
+    #[test]
+    fn what_is_not_a_token_is_never_kept() {
+        let tokens = Tokens::default();
+        tokens.raise(&HeaderValue::from_static("ct1_000000000000000a"));
+        for bad in ["zzz", "ct1_ZZZZZZZZZZZZZZZZ", "ct2_000000000000000b", "ct1_000000000000000bb"] {
+            tokens.raise(&HeaderValue::from_static(bad));
+        }
+        assert_eq!(tokens.current().unwrap(), "ct1_000000000000000a");
     }
 }

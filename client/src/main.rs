@@ -60,8 +60,8 @@ Exit codes:
   0  success
   1  refused by the server (invalid values, a conflict, a stale --if-match,
      a --consistency-token it did not issue)
-  2  usage: a wrong command line (a --consistency-token no HTTP header can
-     carry), or no key
+  2  usage: a wrong command line (a --consistency-token not of the form
+     Keyward's take), or no key
   3  not found
   4  authentication: a missing or wrong key, a missing scope, too many failures
   5  the server failed, is not ready, or cannot be reached

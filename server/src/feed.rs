@@ -11,9 +11,12 @@
 //! is out of reach. The follower then goes dark and says so to [`Reachability`], so that every
 //! other call to the store fails fast instead of waiting for it; it goes on trying, and the
 //! first read that succeeds brings both back. With a poll every [`POLL_EVERY`], a lost database
-//! is noticed within `POLL_EVERY + READ_DEADLINE`: two seconds. A writer applies its own record as soon as it commits (`crate::app`), so
-//! its instance never answers from the old state after the write returns; the follower applies
-//! it again, which costs that key one cache miss.
+//! is noticed within `POLL_EVERY + READ_DEADLINE`, 1.75 s, of the last read that succeeded: the
+//! bound the documents state as two seconds, leaving room for a busy machine's scheduling.
+//!
+//! A writer applies its own record as soon as it commits (`crate::app`), so its instance never
+//! answers from the old state after the write returns; the follower applies it again, which
+//! costs that key one cache miss.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

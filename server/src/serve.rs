@@ -85,7 +85,7 @@ pub async fn serve(
         }
         let (router, auth_failures) = (router.clone(), auth_failures.clone());
         let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-            let access = Access::begin(&mut request);
+            let access = Access::begin(&mut request, remote);
             let answer = router.clone().oneshot(request.map(axum::body::Body::new));
             let auth_failures = auth_failures.clone();
             async move {
@@ -95,7 +95,7 @@ pub async fn serve(
                 {
                     response = throttled.into_response();
                 }
-                access.end(&mut response, remote);
+                access.end(&mut response);
                 Ok::<_, Infallible>(response)
             }
         });

@@ -83,6 +83,8 @@ on_every_store!(
     keys_and_organizations_are_found_only_where_they_are,
     of_concurrent_bootstraps_exactly_one_creates_the_organization,
     a_pepper_other_than_the_first_is_refused,
+    text_a_database_cannot_hold_is_refused_as_such_never_as_busy_or_a_fault,
+    the_last_key_that_manages_keys_for_good_is_never_written_away,
 );
 
 fn issue(organization_id: Uuid, name: &str, credits: Option<Credits>) -> (IssuedKey, Secret) {
@@ -95,7 +97,7 @@ fn issue(organization_id: Uuid, name: &str, credits: Option<Credits>) -> (Issued
 async fn update(store: &dyn Store, key: &ApiKey, patch: ApiKeyPatch, now: i64) -> ApiKey {
     let mut changed = key.clone();
     patch.apply(&mut changed, now);
-    store.api_key_write(&changed, key.revision, ChangeKind::Updated, None).await.unwrap().expect("written");
+    store.api_key_write(&changed, key.revision, ChangeKind::Updated, false).await.unwrap().expect("written");
     changed
 }
 
@@ -210,7 +212,7 @@ async fn a_write_at_a_stale_revision_changes_nothing_and_records_nothing(f: Fixt
     let mut changed = key.api_key.clone();
     changed.name = "lost".into();
     changed.revision = 3;
-    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated, None).await.unwrap();
+    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated, false).await.unwrap();
     assert_eq!(written, None, "the stored key is at revision 1");
     assert_eq!(f.store.api_key_get(f.org, key.api_key.id).await.unwrap().name, "w");
     assert_eq!(f.store.last_change().await.unwrap(), before);
@@ -222,12 +224,12 @@ async fn a_revoked_key_can_be_written_no_more(f: Fixture) {
     let mut revoked = key.api_key.clone();
     revoked.deleted_at = Some(50);
     revoked.revision = 2;
-    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked, None).await.unwrap().unwrap();
+    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked, false).await.unwrap().unwrap();
     assert_eq!((change.kind, change.api_key_id), (ChangeKind::Revoked, key.api_key.id));
     let mut again = revoked.clone();
     again.status = KeyStatus::Disabled;
     again.revision = 3;
-    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated, None).await.unwrap(), None);
+    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated, false).await.unwrap(), None);
     let stored = f.store.api_key_get(f.org, key.api_key.id).await.unwrap();
     assert_eq!((stored.deleted_at, stored.status), (Some(50), KeyStatus::Enabled));
     let listed = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
@@ -249,7 +251,7 @@ async fn every_write_leaves_one_change_record_in_commit_order(f: Fixture) {
     let mut revoked = renamed.clone();
     revoked.deleted_at = Some(30);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked, false).await.unwrap().unwrap();
 
     let changes = f.store.changes_since(start, 100).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
@@ -301,7 +303,7 @@ async fn lists_page_newest_first_and_filter(f: Fixture) {
     let mut revoked = ids[3].clone();
     revoked.deleted_at = Some(99);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked, false).await.unwrap().unwrap();
     assert_eq!(list(all.clone()).await, ["l4", "l2", "l1", "l0"]);
     assert_eq!(list(ListQuery { include_deleted: true, ..all }).await, ["l4", "l3", "l2", "l1", "l0"]);
 }
@@ -365,4 +367,57 @@ async fn a_pepper_other_than_the_first_is_refused(f: Fixture) {
     f.store.pepper_check(&first).await.unwrap();
     let refused = f.store.pepper_check(&second).await;
     assert!(matches!(refused, Err(StoreError::PepperMismatch { .. })), "{refused:?}");
+}
+
+/// What the checks keep from a store, sent anyway: SQLite holds a NUL in text, PostgreSQL refuses
+/// it (SQLSTATE 22021, whose number SQLite would read as its "busy" code), and the refusal must
+/// say so: not contention, which a client retries for ever, and not a fault.
+async fn text_a_database_cannot_hold_is_refused_as_such_never_as_busy_or_a_fault(f: Fixture) {
+    let (mut issued, _) = issue(f.org, "nul", None);
+    issued.api_key.name = "nul\u{0}byte".into();
+    match f.store.api_key_insert(&issued).await {
+        Ok(_) | Err(StoreError::Rejected(_)) => {}
+        Err(other) => panic!("a NUL is refused as {other:?}"),
+    }
+    let (mut issued, _) = issue(f.org, "metadata", None);
+    issued.api_key.metadata = serde_json::json!({"k": "v\u{0}"}).as_object().unwrap().clone();
+    match f.store.api_key_insert(&issued).await {
+        Ok(_) | Err(StoreError::Rejected(_)) => {}
+        Err(other) => panic!("a NUL in metadata is refused as {other:?}"),
+    }
+}
+
+/// The write that would leave an organization no enabled, never-expiring key able to manage its
+/// keys is refused, in the write's own transaction; with another such key it goes through.
+async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixture) {
+    let root = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let root = root.into_iter().find(|k| k.name == "root").expect("the root key");
+    let mut revoked = root.clone();
+    revoked.deleted_at = Some(5);
+    revoked.revision += 1;
+    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await;
+    assert!(matches!(refused, Err(StoreError::LastManager)), "{refused:?}");
+    let read = f.store.api_key_get(f.org, root.id).await.unwrap();
+    assert_eq!((read.deleted_at, read.revision), (None, root.revision), "nothing of the write stays");
+
+    let expiring = NewApiKey {
+        name: "expiring".into(),
+        expires_at: Some(i64::MAX),
+        scopes: keyward_server::domain::scope::root_scopes(),
+        ..Default::default()
+    };
+    let (expiring, _) = expiring.issue(f.org, &KeyHasher::default(), 10).unwrap();
+    f.store.api_key_insert(&expiring).await.unwrap();
+    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await;
+    assert!(matches!(refused, Err(StoreError::LastManager)), "a key that will expire is none to count on");
+
+    let lasting = NewApiKey {
+        name: "lasting".into(),
+        scopes: keyward_server::domain::scope::root_scopes(),
+        ..Default::default()
+    };
+    let (lasting, _) = lasting.issue(f.org, &KeyHasher::default(), 10).unwrap();
+    f.store.api_key_insert(&lasting).await.unwrap();
+    let written = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await.unwrap();
+    assert!(written.is_some(), "another key manages keys for good");
 }

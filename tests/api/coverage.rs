@@ -7,8 +7,10 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, hold_the_only_request_slot, spawn_app, spawn_app_configured, spawn_postgres_app,
+    TestApp, hold_the_only_request_slot, on_both_stores, spawn_app_configured, spawn_postgres_app,
 };
+
+on_both_stores!(every_documented_status_of_every_operation_is_returned_for_real);
 
 /// A documented operation, as read from `openapi.yaml`.
 pub struct Operation {
@@ -96,8 +98,7 @@ struct Harness {
 }
 
 impl Harness {
-    async fn start() -> Self {
-        let app = spawn_app().await;
+    async fn start(app: TestApp) -> Self {
         let unscoped = app.post_json("/v1/api_keys", &json!({"name": "no scopes"})).await;
         let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
         let limited = spawn_app_configured(|config| config.auth_failures_per_minute = 1).await;
@@ -203,9 +204,8 @@ async fn not_ready() -> reqwest::Result<reqwest::Response> {
     }
 }
 
-#[tokio::test]
-async fn every_documented_status_of_every_operation_is_returned_for_real() {
-    let harness = Harness::start().await;
+async fn every_documented_status_of_every_operation_is_returned_for_real(app: TestApp) {
+    let harness = Harness::start(app).await;
 
     // On drift, say so first: the scenarios below would only fail on its consequences.
     let generated = serde_json::to_value(keyward_server::api::openapi()).unwrap();

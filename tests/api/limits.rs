@@ -8,9 +8,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    TestApp, assert_problem, hold_the_only_request_slot, spawn_app_configured, spawn_postgres_app_configured,
+    TestApp, assert_problem, hold_the_only_request_slot, on_both_stores, spawn_app_configured,
+    spawn_postgres_app_configured,
 };
 use crate::revocation::WriteBlocker;
+
+on_both_stores!(metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_that_keeps_failing_authentication_gets_429s_while_a_valid_key_keeps_working() {
@@ -116,9 +119,7 @@ async fn a_write_held_back_by_another_writer_is_a_503_on_postgres() {
     a_write_held_back_past_the_lock_wait_is_a_503_and_changes_nothing(app).await;
 }
 
-#[tokio::test]
-async fn metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored() {
-    let app = spawn_app_configured(|_| {}).await;
+async fn metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored(app: TestApp) {
     let deep = (0..6).fold(json!(1), |inner, _| json!({ "n": inner }));
     for metadata in [json!({ "big": "x".repeat(9 * 1024) }), json!({ "deep": deep })] {
         let response = app

@@ -3,11 +3,15 @@
 use keyward::types;
 use reqwest::StatusCode;
 
-use crate::helpers::{problem_of, spawn_app};
+use crate::helpers::{TestApp, on_both_stores, problem_of};
 
-#[tokio::test]
-async fn the_instance_admin_creates_an_organization_whose_root_key_works_at_once() {
-    let app = spawn_app().await;
+on_both_stores!(
+    the_instance_admin_creates_an_organization_whose_root_key_works_at_once,
+    the_default_organization_is_the_admins_own,
+    a_new_organizations_root_key_cannot_create_organizations,
+);
+
+async fn the_instance_admin_creates_an_organization_whose_root_key_works_at_once(app: TestApp) {
     let response = app
         .client
         .organization_create()
@@ -29,16 +33,12 @@ async fn the_instance_admin_creates_an_organization_whose_root_key_works_at_once
     assert_eq!(issued.unwrap().into_inner().api_key.organization_id, created.organization.id);
 }
 
-#[tokio::test]
-async fn the_default_organization_is_the_admins_own() {
-    let app = spawn_app().await;
+async fn the_default_organization_is_the_admins_own(app: TestApp) {
     let organization = app.client.organization_view().send().await.unwrap().into_inner();
     assert_eq!(organization.name, "default");
 }
 
-#[tokio::test]
-async fn a_new_organizations_root_key_cannot_create_organizations() {
-    let app = spawn_app().await;
+async fn a_new_organizations_root_key_cannot_create_organizations(app: TestApp) {
     let (_, acme) = app.second_organization("acme").await;
     let (status, problem) = problem_of(
         acme.organization_create().body(types::OrganizationCreate::builder().name("evil")).send().await,

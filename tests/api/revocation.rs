@@ -243,7 +243,8 @@ async fn answer(app: &TestApp, key: &str) -> Result<VerifyCode, u16> {
     }
 }
 
-/// The bound ARCHITECTURE.md states: a poll a second, and a second for its read to answer.
+/// The bound the documents state: a poll a second and 750 ms for its read to answer (1.75 s),
+/// with room for a busy machine's scheduling.
 const PARTITION_NOTICED: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,7 +275,7 @@ async fn an_instance_partitioned_from_the_database_stops_answering_valid_within_
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     println!("partitioned, A stopped answering VALID after {stopped_valid:?} (bound {PARTITION_NOTICED:?})");
-    assert!(stopped_valid <= PARTITION_NOTICED + Duration::from_millis(500), "{stopped_valid:?}");
+    assert!(stopped_valid <= PARTITION_NOTICED, "{stopped_valid:?}");
 
     // While cut off, what needs the store fails fast with a 503 that says why; ready says so too.
     let started = Instant::now();

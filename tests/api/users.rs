@@ -4,7 +4,13 @@ use futures::TryStreamExt;
 use keyward::types;
 use reqwest::StatusCode;
 
-use crate::helpers::{problem_of, spawn_app};
+use crate::helpers::{TestApp, on_both_stores, problem_of};
+
+on_both_stores!(
+    a_users_list_holds_only_that_users_keys,
+    a_user_sees_their_own_key_and_a_404_for_anyone_elses,
+    a_users_revoked_key_is_a_404_unless_deleted_keys_are_asked_for,
+);
 
 async fn key_for(app: &crate::helpers::TestApp, user: &str) -> types::ApiKeyCreated {
     app.create(
@@ -13,9 +19,7 @@ async fn key_for(app: &crate::helpers::TestApp, user: &str) -> types::ApiKeyCrea
     .await
 }
 
-#[tokio::test]
-async fn a_users_list_holds_only_that_users_keys() {
-    let app = spawn_app().await;
+async fn a_users_list_holds_only_that_users_keys(app: TestApp) {
     let mine = [key_for(&app, "ann").await, key_for(&app, "ann").await];
     key_for(&app, "ben").await;
 
@@ -32,9 +36,7 @@ async fn a_users_list_holds_only_that_users_keys() {
     assert!(next.starts_with("/v1/users/ann/api_keys?") && !next.contains("user_id="), "{next}");
 }
 
-#[tokio::test]
-async fn a_user_sees_their_own_key_and_a_404_for_anyone_elses() {
-    let app = spawn_app().await;
+async fn a_user_sees_their_own_key_and_a_404_for_anyone_elses(app: TestApp) {
     let anns = key_for(&app, "ann").await;
     let bens = key_for(&app, "ben").await;
 
@@ -47,9 +49,7 @@ async fn a_user_sees_their_own_key_and_a_404_for_anyone_elses() {
     assert_eq!((status, problem.code.as_str()), (StatusCode::NOT_FOUND, "api_keys.key_not_found"));
 }
 
-#[tokio::test]
-async fn a_users_revoked_key_is_a_404_unless_deleted_keys_are_asked_for() {
-    let app = spawn_app().await;
+async fn a_users_revoked_key_is_a_404_unless_deleted_keys_are_asked_for(app: TestApp) {
     let anns = key_for(&app, "ann").await;
     app.client.api_key_delete().api_key_id(anns.api_key.id).send().await.unwrap();
     let view = || app.client.user_api_key_view().user_id("ann").api_key_id(anns.api_key.id);

@@ -9,7 +9,9 @@ use keyward::Client;
 use keyward::types::{self, ScopeAccess, VerifyCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, on_both_stores, spawn_app};
+
+on_both_stores!(every_failure_code_is_reported_in_a_200, verifying_needs_the_verifications_scope);
 
 fn now_ms() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
@@ -76,9 +78,7 @@ async fn a_valid_key_verifies_with_its_redacted_record_and_metadata() {
     assert!(verdict.expiry_warning.is_none() && verdict.rate_limit.is_none() && verdict.credits.is_none());
 }
 
-#[tokio::test]
-async fn every_failure_code_is_reported_in_a_200() {
-    let app = spawn_app().await;
+async fn every_failure_code_is_reported_in_a_200(app: TestApp) {
     let code = |verdict: types::VerifyResponse| {
         assert!(!verdict.valid || verdict.code == VerifyCode::Valid);
         verdict.code
@@ -139,9 +139,7 @@ async fn every_failure_code_is_reported_in_a_200() {
     assert_eq!(code(verify(&app.client, &broke).await), VerifyCode::UsageExceeded);
 }
 
-#[tokio::test]
-async fn verifying_needs_the_verifications_scope() {
-    let app = spawn_app().await;
+async fn verifying_needs_the_verifications_scope(app: TestApp) {
     let (_, reader) = app.client_scoped(&[("api_keys", ScopeAccess::Write)]).await;
     let result = reader.api_key_verify().body(types::VerifyRequest::builder().key("kw_x")).send().await;
     let (status, problem) = crate::helpers::problem_of(result);

@@ -315,23 +315,34 @@ impl Scripts {
 
 /// What a server launched by [`launch_server`] wrote to stderr, read as it comes (a pipe left
 /// unread would fill and stop the server at its next log line).
-#[derive(Clone, Default)]
-pub(crate) struct ServerLog(Arc<Mutex<String>>);
+#[derive(Default)]
+pub(crate) struct ServerLog {
+    text: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
 
 impl ServerLog {
     /// Everything written so far.
     pub(crate) fn text(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.text.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn drain(&self, stderr: impl std::io::Read + Send + 'static) {
-        let log = self.0.clone();
-        std::thread::spawn(move || {
+    /// Everything the server wrote, once it has exited (its stderr closed).
+    pub(crate) fn finish(mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.text()
+    }
+
+    fn drain(&mut self, stderr: impl std::io::Read + Send + 'static) {
+        let log = self.text.clone();
+        self.reader = Some(std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = writeln!(log, "{line}");
             }
-        });
+        }));
     }
 }
 
@@ -354,7 +365,7 @@ pub(crate) fn launch_server(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let log = ServerLog::default();
+    let mut log = ServerLog::default();
     if let Some(stderr) = child.stderr.take() {
         log.drain(stderr);
     }
@@ -363,8 +374,7 @@ pub(crate) fn launch_server(
         if Instant::now() > deadline || child.try_wait()?.is_some() {
             let _ = child.kill();
             let _ = child.wait();
-            std::thread::sleep(Duration::from_millis(100));
-            bail!("the server did not start: {}", log.text());
+            bail!("the server did not start: {}", log.finish());
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -150,9 +150,7 @@ fn fuzz(
     })();
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
-    // The drain reads to the end of the pipe, which the exit closed.
-    std::thread::sleep(Duration::from_millis(200));
-    let log = server_log.text();
+    let log = server_log.finish();
     std::fs::write(dir.join("server.log"), &log)?;
     if log.contains("panicked") {
         bail!("the server panicked during the run on {store}; see {}/server.log", dir.display());

@@ -3,6 +3,7 @@
 //! connection loop where the client's address is known.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -47,19 +48,22 @@ pub struct Access {
     uri: Uri,
     started: Instant,
     note: Arc<RequestNote>,
+    client: Option<SocketAddr>,
+    /// Whether its line was written; one dropped before (the client went away and the
+    /// request's future with it) writes its own.
+    logged: bool,
 }
 
 impl Access {
     /// Takes the request's id (a well-formed `X-Request-Id` it came with, else a new one) and
-    /// gives it, with the note its handling fills, to the request.
-    pub fn begin<B>(request: &mut Request<B>) -> Self {
+    /// gives the request the note its handling fills.
+    pub fn begin<B>(request: &mut Request<B>, client: SocketAddr) -> Self {
         let request_id = request
             .headers()
             .get(&REQUEST_ID)
             .filter(|id| is_well_formed(id.as_bytes()))
             .cloned()
             .unwrap_or_else(new_request_id);
-        request.headers_mut().insert(REQUEST_ID, request_id.clone());
         let note = Arc::new(RequestNote::default());
         request.extensions_mut().insert(note.clone());
         Self {
@@ -68,34 +72,58 @@ impl Access {
             uri: request.uri().clone(),
             started: Instant::now(),
             note,
+            client: Some(client),
+            logged: false,
         }
     }
 
     /// Gives the response the request's id and writes the request's log line: at info, or at
     /// warn with the path for a failed authentication or a fault of the server. No secret is in
     /// it: keys travel in headers and bodies, neither of which is logged.
-    pub fn end<B>(self, response: &mut Response<B>, client: SocketAddr) {
+    pub fn end<B>(mut self, response: &mut Response<B>) {
         response.headers_mut().insert(REQUEST_ID, self.request_id.clone());
-        let status = response.status();
+        self.log(response.status().as_u16());
+    }
+
+    fn log(&mut self, status: u16) {
+        self.logged = true;
         let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let path = self.uri.path();
         let route = self.note.route.get().map_or(path, MatchedPath::as_str);
         let request_id = self.request_id.to_str().unwrap_or_default();
         let api_key_id = self.note.api_key_id.get().map(tracing::field::display);
+        let client = self.client.map(tracing::field::display);
         let method = self.method.as_str();
-        let status = status.as_u16();
         if status == StatusCode::UNAUTHORIZED.as_u16() || status >= 500 {
             tracing::warn!(
                 target: "keyward::access",
-                method, route, path, status, latency_us, %client, request_id, api_key_id,
+                method, route, path, status, latency_us, client, request_id, api_key_id,
                 "request failed"
+            );
+        } else if status == CLIENT_CLOSED {
+            tracing::info!(
+                target: "keyward::access",
+                method, route, status, latency_us, client, request_id, api_key_id,
+                "the client went away before the answer"
             );
         } else {
             tracing::info!(
                 target: "keyward::access",
-                method, route, status, latency_us, %client, request_id, api_key_id,
+                method, route, status, latency_us, client, request_id, api_key_id,
                 "request"
             );
+        }
+    }
+}
+
+/// The status an access line gives a request whose client went away before its answer (as nginx
+/// logs it); a write it asked for still runs to its end (`app::App::detached`).
+const CLIENT_CLOSED: u16 = 499;
+
+impl Drop for Access {
+    fn drop(&mut self) {
+        if !self.logged {
+            self.log(CLIENT_CLOSED);
         }
     }
 }
@@ -107,11 +135,24 @@ fn is_well_formed(id: &[u8]) -> bool {
         && id.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
 }
 
-/// A new request id: a time-ordered UUID.
+/// A new request id: 32 hexadecimal digits, a random number drawn once per process followed by
+/// a count of the ids it made, so ids are unique across instances and restarts without a random
+/// draw or a clock read per request.
 fn new_request_id() -> HeaderValue {
-    let mut buffer = Uuid::encode_buffer();
-    let id = Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
-    HeaderValue::from_str(id).expect("a UUID is a valid header value")
+    static PROCESS: OnceLock<u64> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let process = *PROCESS.get_or_init(rand::random);
+    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    let mut id = [0u8; 32];
+    for (i, nibble) in (0..16)
+        .rev()
+        .map(|i| (process >> (i * 4)) & 0xf)
+        .chain((0..16).rev().map(|i| (count >> (i * 4)) & 0xf))
+        .enumerate()
+    {
+        id[i] = b"0123456789abcdef"[nibble as usize];
+    }
+    HeaderValue::from_bytes(&id).expect("hexadecimal digits are a valid header value")
 }
 
 #[cfg(test)]
@@ -131,11 +172,13 @@ mod tests {
     #[test]
     fn a_request_keeps_a_well_formed_id_and_gets_a_new_one_otherwise() {
         let mut kept = Request::builder().header("x-request-id", "abc-123").body(()).unwrap();
-        assert_eq!(Access::begin(&mut kept).request_id, "abc-123");
+        let client = SocketAddr::from(([127, 0, 0, 1], 9));
+        assert_eq!(Access::begin(&mut kept, client).request_id, "abc-123");
         let mut replaced = Request::builder().header("x-request-id", "bad id").body(()).unwrap();
-        let access = Access::begin(&mut replaced);
-        assert_eq!(access.request_id.len(), 36);
-        assert_eq!(replaced.headers()["x-request-id"], access.request_id, "handlers see the id used");
+        let access = Access::begin(&mut replaced, client);
+        assert_eq!(access.request_id.len(), 32);
+        let mut another = Request::builder().body(()).unwrap();
+        assert_ne!(Access::begin(&mut another, client).request_id, access.request_id, "each request its own");
         assert!(replaced.extensions().get::<Arc<RequestNote>>().is_some());
     }
 }

@@ -71,20 +71,29 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(note) = &note {
             note.route(parts.extensions.get::<MatchedPath>());
         }
-        // A request that names a change waits until this instance has applied it, so that its
-        // key (new, say, or just given a scope) is seen as that change left it.
-        if let Some(seq) = consistency::requested(&parts.headers)? {
-            state.app.caught_up_to(seq).await?;
-        }
+        let token = consistency::requested(&parts.headers);
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
             .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
         let now = state.app.now();
         let verifier = state.app.verifier();
-        let resolved = verifier
-            .resolve(&secret, now)
-            .await?
-            .ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
+        let mut resolved = verifier.resolve(&secret, now).await?;
+        // A request that names a change is answered once this instance has applied it, its own
+        // key included (new, say, or just given a scope). Only a caller with a key learns whether
+        // the token names a change at all; an unknown key waits at most the feed's delay (the key
+        // may be the change's) and is then refused like any other.
+        if let Ok(Some(seq)) = token
+            && state.app.is_behind(seq)
+        {
+            if resolved.is_some() {
+                state.app.caught_up_to(seq).await?;
+            } else {
+                state.app.wait_for(seq).await;
+            }
+            resolved = verifier.resolve(&secret, now).await?;
+        }
+        let resolved = resolved.ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
+        token?;
         verifier.record_use(&resolved, now);
         let key = resolved.key;
         if resolved.secret_expires_at.is_some_and(|at| at <= now) {

@@ -72,6 +72,13 @@ pub enum ApiError {
     /// The request took longer than the server allows (a slow body, a slow store).
     #[error("the request did not complete within {limit_ms} ms")]
     RequestTimeout { limit_ms: u64 },
+    /// A write's connection to the store broke: it may or may not have been made. Not a 503,
+    /// which says nothing was done and invites a retry.
+    #[error(
+        "the connection to the store broke during the write: it may or may not have been made; read the \
+         resource to find out before you try again"
+    )]
+    OutcomeUnknown,
     /// A fault of ours: the caller sees a generic message, the log sees this one.
     #[error("internal error: {0}")]
     Internal(String),
@@ -115,7 +122,7 @@ impl ApiError {
             ApiError::TooManyAuthFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::OutcomeUnknown => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -140,6 +147,7 @@ impl ApiError {
             ApiError::TooManyAuthFailures { .. } => "auth.too_many_failures",
             ApiError::HeadersTooLarge { .. } => "request.headers_too_large",
             ApiError::RequestTimeout { .. } => "request.timeout",
+            ApiError::OutcomeUnknown => "system.outcome_unknown",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -275,9 +283,16 @@ impl From<AppError> for ApiError {
                     errors: Vec::new(),
                 }
             }
-            AppError::Unavailable(why) => {
+            AppError::Unavailable(why) | AppError::Lost(why) => {
                 tracing::warn!(why, "the store cannot be reached");
                 ApiError::StoreUnavailable { retry_after_s: 1 }
+            }
+            AppError::OutcomeUnknown(why) => {
+                tracing::error!(
+                    why,
+                    "a write's connection to the store broke; whether it was made is unknown"
+                );
+                ApiError::OutcomeUnknown
             }
             other @ (AppError::Aborted(_) | AppError::Store(_)) => ApiError::Internal(other.to_string()),
         }

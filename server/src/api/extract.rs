@@ -167,6 +167,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Most requests have no query: nothing can be unknown or bad, so only defaults are made.
+        if parts.uri.query().is_none_or(str::is_empty)
+            && let Ok(value) = serde_urlencoded::from_str::<T>("")
+        {
+            return Ok(ApiQuery(value));
+        }
         let pairs = query_pairs(parts.uri.query());
         let mut errors = unknown_parameters(&pairs, &[field_names::<T>()]);
         let parsed = parse_query::<T>(&pairs, &mut errors);

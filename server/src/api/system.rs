@@ -65,10 +65,15 @@ fn healthy(path: &str) -> Health {
     security(()),
     responses(
         (status = 200, description = "The OpenAPI document, a YAML mapping", body = Object, content_type = "application/yaml"),
+        (status = 400, response = BadRequest),
         (status = 431, response = HeadersTooLarge),
         (status = 503, response = ServiceUnavailable),
     )
 )]
-pub async fn openapi_view() -> Response {
+pub async fn openapi_view(ApiQuery(NoParams {}): ApiQuery<NoParams>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"))], OPENAPI_YAML).into_response()
 }
+
+/// The query of an operation that takes no parameter: any one given is refused as unknown.
+#[derive(Debug, serde::Deserialize)]
+pub struct NoParams {}

@@ -165,14 +165,15 @@ impl App {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
                 let expected = key.revision;
                 let now = app.now();
-                let was_manager = key.manages_keys_at(now);
+                let was_manager = key.manages_keys_for_good(now);
                 if !change(&mut key, now)? {
                     let seq = app.newest_change().await?;
                     app.verifier.overlay(&mut key);
                     return Ok(Written { value: key, seq });
                 }
-                // A change that takes away a key's power to manage keys needs another key with it.
-                let keep_manager = (was_manager && !key.manages_keys_at(now)).then_some(now);
+                // A change that takes away a key's lasting power to manage keys (revoking,
+                // disabling, narrowing, giving it an expiry) needs another key that keeps it.
+                let keep_manager = was_manager && !key.manages_keys_for_good(now);
                 if let Some(record) = app.store.api_key_write(&key, expected, kind, keep_manager).await? {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");

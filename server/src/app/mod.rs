@@ -53,9 +53,15 @@ pub enum AppError {
     /// The store refused a value the checks let through: the request's fault, never retried.
     #[error("the store refused a value: {0}")]
     Rejected(String),
-    /// The store cannot be reached now.
+    /// The store cannot be reached now (a read cut off, or a call refused before it began).
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
+    /// The connection to the store broke during a call of a write.
+    #[error("the connection to the store was lost: {0}")]
+    Lost(String),
+    /// A write's connection broke: it may or may not have been made.
+    #[error("the write's outcome is unknown: {0}")]
+    OutcomeUnknown(String),
     /// This instance has not applied, within [`CONSISTENCY_WAIT`], a change a request names.
     #[error("this instance has not applied change {0} yet")]
     Behind(i64),
@@ -76,6 +82,7 @@ impl From<StoreError> for AppError {
             StoreError::Rejected(why) => AppError::Rejected(why),
             StoreError::LastManager => AppError::LastManager,
             StoreError::Unavailable(why) => AppError::Unavailable(why),
+            StoreError::Lost(why) => AppError::Lost(why),
             other => AppError::Store(other),
         }
     }
@@ -138,13 +145,25 @@ impl App {
     /// (or if its cache is off, every read going to the store); an error at once if the store
     /// holds no such change; else for at most [`CONSISTENCY_WAIT`].
     pub async fn caught_up_to(&self, seq: i64) -> Result<(), AppError> {
-        if self.verifier.applied() >= seq || !self.verifier.is_live() {
+        if !self.is_behind(seq) {
             return Ok(());
         }
         if seq > self.store.last_change().await? {
             return Err(AppError::UnknownChange(seq));
         }
         if self.verifier.reach(seq, CONSISTENCY_WAIT).await { Ok(()) } else { Err(AppError::Behind(seq)) }
+    }
+
+    /// Whether this instance's cache may not reflect change `seq` yet (while it is off, every
+    /// read goes to the store, which does).
+    pub fn is_behind(&self, seq: i64) -> bool {
+        self.verifier.applied() < seq && self.verifier.is_live()
+    }
+
+    /// Waits at most [`CONSISTENCY_WAIT`] for this instance to apply change `seq`, asking the
+    /// store nothing: for a caller not yet known to be anyone.
+    pub async fn wait_for(&self, seq: i64) {
+        self.verifier.reach(seq, CONSISTENCY_WAIT).await;
     }
 
     /// The newest change record's `seq`: the token of a write that changed nothing.
@@ -158,7 +177,13 @@ impl App {
         &self,
         write: impl Future<Output = Result<T, AppError>> + Send + 'static,
     ) -> Result<T, AppError> {
-        tokio::spawn(write).await.map_err(|e| AppError::Aborted(e.to_string()))?
+        let outcome = tokio::spawn(write).await.map_err(|e| AppError::Aborted(e.to_string()))?;
+        outcome.map_err(|error| match error {
+            // Whether the write committed is unknown: the answer must not invite a retry that
+            // would make it twice.
+            AppError::Lost(why) => AppError::OutcomeUnknown(why),
+            other => other,
+        })
     }
 
     /// What follows a commit: this instance's caches take the change at once.

@@ -1,7 +1,8 @@
 //! A store that fails fast while the database is out of reach: the change feed's follower, which
 //! reads the database every second under a deadline, says whether it answers ([`Reachability`]);
 //! while it does not, every call through [`Guarded`] is [`StoreError::Unavailable`] at once
-//! instead of waiting for a connection that will not come, and calls already waiting are let go.
+//! instead of waiting for a connection that will not come, and reads already waiting are let go
+//! (writes under way are not: one may have committed).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,8 +54,17 @@ impl Guarded {
         Self { store, reachability }
     }
 
-    /// Runs `call` unless the database is known to be out of reach, and gives up on it as soon as
-    /// it is found to be.
+    /// Runs a write unless the database is known to be out of reach. A write under way is never
+    /// given up on: it may have committed, and its caller must not be told it did nothing.
+    async fn write<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        if !self.reachability.answers() {
+            return Err(out_of_reach());
+        }
+        call.await
+    }
+
+    /// Runs a read unless the database is known to be out of reach, and gives up on it as soon as
+    /// it is found to be (a read changes nothing, so leaving it is safe).
     async fn guard<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         let mut answers = self.reachability.answers.subscribe();
         if !*answers.borrow_and_update() {
@@ -84,7 +94,7 @@ impl Store for Guarded {
     }
 
     async fn pepper_check(&self, fingerprint: &str) -> Result<(), StoreError> {
-        self.guard(self.store.pepper_check(fingerprint)).await
+        self.write(self.store.pepper_check(fingerprint)).await
     }
 
     async fn organization_count(&self) -> Result<i64, StoreError> {
@@ -96,7 +106,7 @@ impl Store for Guarded {
         organization: &Organization,
         root: &IssuedKey,
     ) -> Result<Option<KeyChange>, StoreError> {
-        self.guard(self.store.organization_bootstrap(organization, root)).await
+        self.write(self.store.organization_bootstrap(organization, root)).await
     }
 
     async fn organization_create(
@@ -104,7 +114,7 @@ impl Store for Guarded {
         organization: &Organization,
         root: &IssuedKey,
     ) -> Result<KeyChange, StoreError> {
-        self.guard(self.store.organization_create(organization, root)).await
+        self.write(self.store.organization_create(organization, root)).await
     }
 
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
@@ -116,11 +126,11 @@ impl Store for Guarded {
     }
 
     async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError> {
-        self.guard(self.store.api_key_insert(key)).await
+        self.write(self.store.api_key_insert(key)).await
     }
 
     async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
-        self.guard(self.store.api_key_insert_batch(keys)).await
+        self.write(self.store.api_key_insert_batch(keys)).await
     }
 
     async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
@@ -148,9 +158,9 @@ impl Store for Guarded {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: Option<Millis>,
+        keep_manager: bool,
     ) -> Result<Option<KeyChange>, StoreError> {
-        self.guard(self.store.api_key_write(key, expected, kind, keep_manager)).await
+        self.write(self.store.api_key_write(key, expected, kind, keep_manager)).await
     }
 
     async fn api_key_rotate(
@@ -160,11 +170,11 @@ impl Store for Guarded {
         new_digest: &KeyDigest,
         grace_until: Millis,
     ) -> Result<Option<KeyChange>, StoreError> {
-        self.guard(self.store.api_key_rotate(key, expected, new_digest, grace_until)).await
+        self.write(self.store.api_key_rotate(key, expected, new_digest, grace_until)).await
     }
 
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
-        self.guard(self.store.usage_record(deltas)).await
+        self.write(self.store.usage_record(deltas)).await
     }
 
     async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError> {
@@ -177,7 +187,7 @@ impl Store for Guarded {
         old: &StoredCredits,
         new: &CreditBalance,
     ) -> Result<bool, StoreError> {
-        self.guard(self.store.credits_swap(id, old, new)).await
+        self.write(self.store.credits_swap(id, old, new)).await
     }
 
     async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError> {

@@ -50,10 +50,13 @@ pub enum StoreError {
     /// constraint): the request is at fault, and trying again will not help.
     #[error("the database refused a value: {0}")]
     Rejected(String),
-    /// The database cannot be reached (the connection was refused, lost or timed out, or the
-    /// server is shutting down). Trying again later may succeed.
+    /// The database cannot be reached, and nothing was sent to it: the guard knows it out of
+    /// reach, or it refused the connection. Trying again later may succeed.
     #[error("the database cannot be reached: {0}")]
     Unavailable(String),
+    /// The connection broke during the call: what it sent may or may not have been applied.
+    #[error("the connection to the database was lost: {0}")]
+    Lost(String),
     /// The write would leave the organization without a usable key that can manage keys.
     #[error("the write would leave the organization without a key that can manage keys")]
     LastManager,
@@ -214,16 +217,17 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
     /// Writes `key` over the stored record if that is still at revision `expected` and not
-    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager` at a
-    /// time, the write is refused ([`StoreError::LastManager`]) unless another key of the
-    /// organization can manage keys at that time; of such writes racing on one organization,
-    /// the check and the write of each are one step, so two cannot each leave the other last.
+    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager`, the
+    /// write is refused ([`StoreError::LastManager`]) unless another key of the organization can
+    /// manage keys for good (enabled, never expiring); of such writes racing on one
+    /// organization, the check and the write of each are one step, so two cannot each leave the
+    /// other last.
     async fn api_key_write(
         &self,
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: Option<Millis>,
+        keep_manager: bool,
     ) -> Result<Option<KeyChange>, StoreError>;
     /// Like `api_key_write`, and gives the key a new current secret; its older secrets stop
     /// working at `grace_until` at the latest.
@@ -255,6 +259,21 @@ pub trait Store: Send + Sync + 'static {
     async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError>;
 }
 
+impl StoreError {
+    /// Whether the call surely left the database as it was (refused before it was sent, or
+    /// rolled back): only then may what it carried be tried again without counting it twice.
+    pub fn left_nothing(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotFound
+                | StoreError::Contention(_)
+                | StoreError::Rejected(_)
+                | StoreError::Unavailable(_)
+                | StoreError::LastManager
+        )
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     /// Classified by the database the error came from (their codes overlap: SQLite's 5 is
     /// `SQLITE_BUSY`, PostgreSQL's `22021` a bad byte): contention a client may retry, a value
@@ -267,7 +286,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            | sqlx::Error::WorkerCrashed => StoreError::Lost(error.to_string()),
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default().into_owned();
                 if db.try_downcast_ref::<SqliteError>().is_some() {
@@ -288,8 +307,9 @@ fn sqlite_error(code: &str, error: sqlx::Error) -> StoreError {
     match code.parse::<i32>().map(|c| c & 0xff) {
         // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (5, 261, 517, 6, 262, ...).
         Ok(5 | 6) => StoreError::Contention("another writer held the database lock"),
-        // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH.
-        Ok(18..=20) => StoreError::Rejected(error.to_string()),
+        // SQLITE_TOOBIG: a value larger than the database takes. (A broken constraint or a
+        // datatype mismatch is a fault of ours, not of the request.)
+        Ok(18) => StoreError::Rejected(error.to_string()),
         _ => StoreError::Database(error),
     }
 }
@@ -299,13 +319,15 @@ fn postgres_error(sqlstate: &str, error: sqlx::Error) -> StoreError {
     match sqlstate {
         "55P03" => StoreError::Contention("another writer held the record's lock"),
         "40001" | "40P01" => StoreError::Contention("a concurrent write conflicted"),
-        // Class 22, data exception (a NUL in text, a bad byte, a number out of range); class 23,
-        // integrity constraint violation.
-        s if s.starts_with("22") || s.starts_with("23") => StoreError::Rejected(error.to_string()),
-        // Class 08, connection exception; the server shutting down or starting.
-        s if s.starts_with("08") || matches!(s, "57P01" | "57P02" | "57P03") => {
-            StoreError::Unavailable(error.to_string())
-        }
+        // The statement ran past its timeout and was cancelled: nothing of it stays.
+        "57014" => StoreError::Contention("a statement ran past its time and was cancelled"),
+        // Class 22, data exception (a NUL in text, a bad byte, a number out of range). (A broken
+        // constraint, class 23, is a fault of ours, not of the request.)
+        s if s.starts_with("22") => StoreError::Rejected(error.to_string()),
+        // The server refuses new connections (starting, or at its limit): nothing was sent.
+        "57P03" | "53300" => StoreError::Unavailable(error.to_string()),
+        // Class 08, connection exception; the server shutting down: a call may have been cut.
+        s if s.starts_with("08") || matches!(s, "57P01" | "57P02") => StoreError::Lost(error.to_string()),
         _ => StoreError::Database(error),
     }
 }

@@ -41,6 +41,9 @@ const STATEMENT_TIMEOUT: &str = "10s";
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The change feed's own connections (its `LISTEN` and its reads), apart from the requests':
+    /// the follower's deadline then measures the database, never a wait for a busy pool.
+    feed: PgPool,
 }
 
 impl PostgresStore {
@@ -55,10 +58,14 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        let feed = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Ok(Self { pool, feed })
     }
 
     async fn insert_keys(tx: &mut PgConnection, keys: &[IssuedKey]) -> Result<i64, StoreError> {
@@ -136,12 +143,11 @@ async fn notify(tx: &mut PgConnection, seq: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Whether a key of `key`'s organization other than `key` can manage keys at `at`.
-async fn another_manager(tx: &mut PgConnection, key: &ApiKey, at: Millis) -> Result<bool, StoreError> {
+/// Whether a key of `key`'s organization other than `key` can manage keys for good.
+async fn another_manager(tx: &mut PgConnection, key: &ApiKey) -> Result<bool, StoreError> {
     let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
         .bind(key.organization_id)
         .bind(key.id)
-        .bind(at)
         .fetch(&mut *tx);
     while let Some(scopes) = rows.try_next().await? {
         if can_manage_keys(&scopes.0) {
@@ -287,10 +293,10 @@ impl Store for PostgresStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: Option<Millis>,
+        keep_manager: bool,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if keep_manager.is_some() {
+        if keep_manager {
             // Guarded writes on one organization take their turns: each one's check sees the
             // last one's write.
             sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
@@ -301,9 +307,7 @@ impl Store for PostgresStore {
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
         }
-        if let Some(at) = keep_manager
-            && !another_manager(&mut tx, key, at).await?
-        {
+        if keep_manager && !another_manager(&mut tx, key).await? {
             return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;
@@ -419,7 +423,7 @@ impl Store for PostgresStore {
         ))
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.feed)
         .await?;
         rows.into_iter().map(KeyChange::try_from).collect()
     }
@@ -431,7 +435,7 @@ impl Store for PostgresStore {
     }
 
     async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
+        let mut listener = PgListener::connect_with(&self.feed).await?;
         listener.listen(CHANNEL).await?;
         Ok(Box::new(Notifications(listener)))
     }

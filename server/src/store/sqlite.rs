@@ -37,6 +37,9 @@ const USAGE_CHUNK: usize = 500;
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The change feed's own connection, apart from the requests': its reads never wait for
+    /// writers that hold every pooled connection.
+    feed: SqlitePool,
     /// The newest committed change record's `seq`, for this process's followers.
     changed: watch::Sender<i64>,
     /// An exclusive lock on the database file for the life of the store: a second server on the
@@ -71,10 +74,15 @@ impl SqliteStore {
                 Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
             }
         };
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let feed = match lock {
+            // An in-memory database is one connection's own: the feed shares it.
+            None => pool.clone(),
+            Some(_) => SqlitePoolOptions::new().max_connections(1).connect_with(options).await?,
+        };
         let last = last_change(&pool).await?;
-        Ok(Self { pool, changed: watch::Sender::new(last), _lock: lock })
+        Ok(Self { pool, feed, changed: watch::Sender::new(last), _lock: lock })
     }
 
     /// Tells this process's followers that records up to `seq` committed.
@@ -153,12 +161,11 @@ async fn last_change(pool: &SqlitePool) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes").fetch_one(pool).await?)
 }
 
-/// Whether a key of `key`'s organization other than `key` can manage keys at `at`.
-async fn another_manager(tx: &mut SqliteConnection, key: &ApiKey, at: Millis) -> Result<bool, StoreError> {
+/// Whether a key of `key`'s organization other than `key` can manage keys for good.
+async fn another_manager(tx: &mut SqliteConnection, key: &ApiKey) -> Result<bool, StoreError> {
     let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
         .bind(key.organization_id)
         .bind(key.id)
-        .bind(at)
         .fetch(&mut *tx);
     while let Some(scopes) = rows.try_next().await? {
         if can_manage_keys(&scopes.0) {
@@ -308,16 +315,14 @@ impl Store for SqliteStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: Option<Millis>,
+        keep_manager: bool,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
         // The overwrite takes SQLite's one write lock: the check after it sees every other write.
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
         }
-        if let Some(at) = keep_manager
-            && !another_manager(&mut tx, key, at).await?
-        {
+        if keep_manager && !another_manager(&mut tx, key).await? {
             return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;
@@ -436,7 +441,7 @@ impl Store for SqliteStore {
         ))
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.feed)
         .await?;
         rows.into_iter().map(KeyChange::try_from).collect()
     }

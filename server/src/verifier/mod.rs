@@ -397,10 +397,23 @@ impl Verifier {
         *self.applied.borrow()
     }
 
-    /// Whether every change record up to `seq` is applied within `within`.
+    /// Whether, within `within`, every change record up to `seq` is applied or the cache is off
+    /// (every read then goes to the store, which holds every change).
     pub async fn reach(&self, seq: i64, within: std::time::Duration) -> bool {
         let mut applied = self.applied.subscribe();
-        matches!(tokio::time::timeout(within, applied.wait_for(|&applied| applied >= seq)).await, Ok(Ok(_)))
+        let reached = async {
+            loop {
+                if *applied.borrow_and_update() >= seq || !self.is_live() {
+                    return true;
+                }
+                // The feed going dark is not a change of `applied`: look again now and then.
+                let step = tokio::time::timeout(std::time::Duration::from_millis(100), applied.changed());
+                if let Ok(Err(_)) = step.await {
+                    return false;
+                }
+            }
+        };
+        tokio::time::timeout(within, reached).await.unwrap_or(false)
     }
 
     /// Whether the change feed is followed.
@@ -427,8 +440,15 @@ impl Verifier {
                 self.runtimes.written(&deltas);
                 Ok(deltas.len())
             }
-            Err(e) => {
+            // Usage is written as increments: what may have been written is not sent again (its
+            // counts and any lease it gave back are forfeit), so nothing is ever counted twice.
+            Err(e) if e.left_nothing() => {
                 self.runtimes.restore(&deltas);
+                Err(e)
+            }
+            Err(e) => {
+                self.runtimes.written(&deltas);
+                tracing::warn!(error = %e, keys = deltas.len(), "a usage flush's outcome is unknown; its counts are not sent again");
                 Err(e)
             }
         }
