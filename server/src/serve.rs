@@ -6,7 +6,6 @@
 //! `axum::serve` sets none of these bounds, so a client sending its headers a byte at a time, or
 //! opening connections without end, could hold the server's resources forever.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,20 +83,18 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
         let (router, auth_failures) = (router.clone(), auth_failures.clone());
-        let service = tower::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-            let access = Access::begin(&mut request, remote);
+        let service = tower::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let access = Access::begin(&request, remote);
             let answer = router.clone().oneshot(request.map(axum::body::Body::new));
             let auth_failures = auth_failures.clone();
-            async move {
-                let mut response = answer.await?;
+            access.serve(answer, move |response| {
                 if response.status() == StatusCode::UNAUTHORIZED
                     && let Err(throttled) = auth_failures.count(remote.ip())
                 {
-                    response = throttled.into_response();
+                    return throttled.into_response();
                 }
-                access.end(&mut response);
-                Ok::<_, Infallible>(response)
-            }
+                response
+            })
         });
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

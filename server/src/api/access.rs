@@ -2,9 +2,10 @@
 //! client sent, else a new one), and every request leaves one log line, written by the
 //! connection loop where the client's address is known.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
@@ -17,8 +18,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest request id a client may give.
 const MAX_REQUEST_ID: usize = 128;
 
-/// What the handling of a request learns for its log line, shared through the request's
-/// extensions: the route it matched and the key that acted.
+tokio::task_local! {
+    /// What the handling of the request this task serves has learned for its log line.
+    static NOTE: RequestNote;
+}
+
+/// What the handling of a request learns for its log line: the route it matched and the key
+/// that acted. Kept task-local for the request's future (`Access::serve`), so that noting
+/// costs no allocation and no entry in the request's extensions.
 #[derive(Debug, Default)]
 pub struct RequestNote {
     route: OnceLock<MatchedPath>,
@@ -26,16 +33,19 @@ pub struct RequestNote {
 }
 
 impl RequestNote {
-    /// Notes the route template (`/v1/api_keys/{api_key_id}`) a request matched.
-    pub fn route(&self, route: Option<&MatchedPath>) {
-        if let Some(route) = route {
-            let _ = self.route.set(route.clone());
-        }
+    /// Notes, for the request being served, the key that authenticated it.
+    pub fn acting_key(key_id: Uuid) {
+        let _ = NOTE.try_with(|note| note.api_key_id.set(key_id));
     }
 
-    /// Notes the id of the key that authenticated the request.
-    pub fn acting_key(&self, id: Uuid) {
-        let _ = self.api_key_id.set(id);
+    /// Notes, for the request being served, the route template it matched
+    /// (`/v1/api_keys/{api_key_id}`).
+    pub fn route(route: Option<&MatchedPath>) {
+        let _ = NOTE.try_with(|note| {
+            if let Some(route) = route {
+                let _ = note.route.set(route.clone());
+            }
+        });
     }
 }
 
@@ -47,40 +57,53 @@ pub struct Access {
     /// The request's URI, shared (no copy): its path goes in a line that names no route.
     uri: Uri,
     started: Instant,
-    note: Arc<RequestNote>,
-    client: Option<SocketAddr>,
+    note: RequestNote,
+    client: SocketAddr,
     /// Whether its line was written; one dropped before (the client went away and the
     /// request's future with it) writes its own.
     logged: bool,
 }
 
 impl Access {
-    /// Takes the request's id (a well-formed `X-Request-Id` it came with, else a new one) and
-    /// gives the request the note its handling fills.
-    pub fn begin<B>(request: &mut Request<B>, client: SocketAddr) -> Self {
+    /// Takes the request's id: a well-formed `X-Request-Id` it came with, else a new one.
+    pub fn begin<B>(request: &Request<B>, client: SocketAddr) -> Self {
         let request_id = request
             .headers()
             .get(&REQUEST_ID)
             .filter(|id| is_well_formed(id.as_bytes()))
             .cloned()
             .unwrap_or_else(new_request_id);
-        let note = Arc::new(RequestNote::default());
-        request.extensions_mut().insert(note.clone());
         Self {
             request_id,
             method: request.method().clone(),
             uri: request.uri().clone(),
             started: Instant::now(),
-            note,
-            client: Some(client),
+            note: RequestNote::default(),
+            client,
             logged: false,
         }
+    }
+
+    /// Serves the request (`answer`, the router's future) with a note its handling fills, then
+    /// gives the response its id and writes the request's log line.
+    pub async fn serve<B, E>(
+        mut self,
+        answer: impl Future<Output = Result<Response<B>, E>>,
+        finish: impl FnOnce(Response<B>) -> Response<B>,
+    ) -> Result<Response<B>, E> {
+        let answer = NOTE.scope(RequestNote::default(), answer);
+        let mut answer = std::pin::pin!(answer);
+        let response = answer.as_mut().await?;
+        self.note = answer.as_mut().take_value().unwrap_or_default();
+        let mut response = finish(response);
+        self.end(&mut response);
+        Ok(response)
     }
 
     /// Gives the response the request's id and writes the request's log line: at info, or at
     /// warn with the path for a failed authentication or a fault of the server. No secret is in
     /// it: keys travel in headers and bodies, neither of which is logged.
-    pub fn end<B>(mut self, response: &mut Response<B>) {
+    fn end<B>(&mut self, response: &mut Response<B>) {
         response.headers_mut().insert(REQUEST_ID, self.request_id.clone());
         self.log(response.status().as_u16());
     }
@@ -92,7 +115,7 @@ impl Access {
         let route = self.note.route.get().map_or(path, MatchedPath::as_str);
         let request_id = self.request_id.to_str().unwrap_or_default();
         let api_key_id = self.note.api_key_id.get().map(tracing::field::display);
-        let client = self.client.map(tracing::field::display);
+        let client = tracing::field::display(self.client);
         let method = self.method.as_str();
         if status == StatusCode::UNAUTHORIZED.as_u16() || status >= 500 {
             tracing::warn!(
@@ -173,12 +196,11 @@ mod tests {
     fn a_request_keeps_a_well_formed_id_and_gets_a_new_one_otherwise() {
         let mut kept = Request::builder().header("x-request-id", "abc-123").body(()).unwrap();
         let client = SocketAddr::from(([127, 0, 0, 1], 9));
-        assert_eq!(Access::begin(&mut kept, client).request_id, "abc-123");
+        assert_eq!(Access::begin(&kept, client).request_id, "abc-123");
         let mut replaced = Request::builder().header("x-request-id", "bad id").body(()).unwrap();
-        let access = Access::begin(&mut replaced, client);
+        let access = Access::begin(&replaced, client);
         assert_eq!(access.request_id.len(), 32);
         let mut another = Request::builder().body(()).unwrap();
-        assert_ne!(Access::begin(&mut another, client).request_id, access.request_id, "each request its own");
-        assert!(replaced.extensions().get::<Arc<RequestNote>>().is_some());
+        assert_ne!(Access::begin(&another, client).request_id, access.request_id, "each request its own");
     }
 }

@@ -67,10 +67,7 @@ impl FromRequestParts<AppState> for Caller {
     /// A failure is a 401, which the connection loop counts against the client's address
     /// (`serve.rs`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let note = parts.extensions.get::<Arc<RequestNote>>().cloned();
-        if let Some(note) = &note {
-            note.route(parts.extensions.get::<MatchedPath>());
-        }
+        RequestNote::route(parts.extensions.get::<MatchedPath>());
         let token = consistency::requested(&parts.headers);
         let presented = presented_key(&parts.headers)?;
         let secret = Secret::parse(presented)
@@ -104,9 +101,7 @@ impl FromRequestParts<AppState> for Caller {
             Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
             Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
         })?;
-        if let Some(note) = &note {
-            note.acting_key(key.id);
-        }
+        RequestNote::acting_key(key.id);
         Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
 }

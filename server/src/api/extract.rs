@@ -215,11 +215,12 @@ fn unknown_parameters(pairs: &[(String, String)], known: &[&[&str]]) -> Vec<Fiel
     for (name, _) in pairs {
         if !names.contains(&name.as_str()) && !errors.iter().any(|e| &e.field == name) {
             let expected = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-            errors.push(FieldError {
-                code: "unknown_parameter",
-                message: format!("is not a parameter of this operation; it takes {expected}"),
-                field: name.clone(),
-            });
+            let message = if names.is_empty() {
+                "is not a parameter of this operation, which takes none".to_owned()
+            } else {
+                format!("is not a parameter of this operation; it takes {expected}")
+            };
+            errors.push(FieldError { code: "unknown_parameter", message, field: name.clone() });
         }
     }
     errors
