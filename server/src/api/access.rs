@@ -194,13 +194,13 @@ mod tests {
 
     #[test]
     fn a_request_keeps_a_well_formed_id_and_gets_a_new_one_otherwise() {
-        let mut kept = Request::builder().header("x-request-id", "abc-123").body(()).unwrap();
+        let kept = Request::builder().header("x-request-id", "abc-123").body(()).unwrap();
         let client = SocketAddr::from(([127, 0, 0, 1], 9));
         assert_eq!(Access::begin(&kept, client).request_id, "abc-123");
-        let mut replaced = Request::builder().header("x-request-id", "bad id").body(()).unwrap();
+        let replaced = Request::builder().header("x-request-id", "bad id").body(()).unwrap();
         let access = Access::begin(&replaced, client);
         assert_eq!(access.request_id.len(), 32);
-        let mut another = Request::builder().body(()).unwrap();
+        let another = Request::builder().body(()).unwrap();
         assert_ne!(Access::begin(&another, client).request_id, access.request_id, "each request its own");
     }
 }
