@@ -162,18 +162,19 @@ fn is_well_formed(id: &[u8]) -> bool {
 /// a count of the ids it made, so ids are unique across instances and restarts without a random
 /// draw or a clock read per request.
 fn new_request_id() -> HeaderValue {
-    static PROCESS: OnceLock<u64> = OnceLock::new();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    static PROCESS: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNT: AtomicU64 = AtomicU64::new(0);
-    let process = *PROCESS.get_or_init(rand::random);
-    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    let process = PROCESS.get_or_init(|| {
+        let random: u64 = rand::random();
+        std::array::from_fn(|i| HEX[((random >> (60 - 4 * i)) & 0xf) as usize])
+    });
+    let mut count = COUNT.fetch_add(1, Ordering::Relaxed);
     let mut id = [0u8; 32];
-    for (i, nibble) in (0..16)
-        .rev()
-        .map(|i| (process >> (i * 4)) & 0xf)
-        .chain((0..16).rev().map(|i| (count >> (i * 4)) & 0xf))
-        .enumerate()
-    {
-        id[i] = b"0123456789abcdef"[nibble as usize];
+    id[..16].copy_from_slice(process);
+    for digit in id[16..].iter_mut().rev() {
+        *digit = HEX[(count & 0xf) as usize];
+        count >>= 4;
     }
     HeaderValue::from_bytes(&id).expect("hexadecimal digits are a valid header value")
 }
