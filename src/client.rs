@@ -198,6 +198,9 @@ impl ClientBuilder {
         }
         let http = reqwest::ClientBuilder::new()
             .default_headers(headers)
+            // Keyward closes a connection that sends no request for 10 s; one idle for 5 s is
+            // given up first, so none is reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(5))
             .connect_timeout(self.connect_timeout.unwrap_or(self.timeout))
             .timeout(self.timeout)
             .tls_certs_merge(self.roots?)

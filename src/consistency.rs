@@ -21,6 +21,7 @@ pub(crate) struct Tokens(Arc<Mutex<Option<HeaderValue>>>);
 pub(crate) fn is_token(token: &[u8]) -> bool {
     token.len() == 20
         && token.starts_with(b"ct1_")
+        && token[4] <= b'7'
         && token[4..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 

@@ -30,6 +30,9 @@ pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// How long one read of the feed (or a subscription) may take before the database is taken to
 /// be out of reach.
 pub const READ_DEADLINE: Duration = Duration::from_millis(750);
+/// How long subscribing (a connection and its `LISTEN`) may take before the database is taken to
+/// be out of reach: a new connection may need a handshake a read does not.
+pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(3);
 /// Records read at a time while catching up.
 const BATCH: i64 = 1_000;
 /// The wait before subscribing again after a failure.
@@ -64,21 +67,22 @@ impl Follower {
         }
     }
 
-    /// `call` under [`READ_DEADLINE`]; a database that does not answer in time, or cannot be
-    /// reached, is marked out of reach, and one that answers as reachable again.
+    /// `call` under `deadline`; a database that does not answer in time, or whose connection
+    /// broke, is marked out of reach, and one that answers as reachable again.
     async fn timed<T>(
         &self,
+        deadline: Duration,
         call: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let result = match tokio::time::timeout(READ_DEADLINE, call).await {
+        let result = match tokio::time::timeout(deadline, call).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "the database did not answer within {} ms",
-                READ_DEADLINE.as_millis()
+                deadline.as_millis()
             ))),
         };
         match &result {
-            Err(StoreError::Unavailable(_)) => self.reachability.set(false),
+            Err(StoreError::Unavailable(_) | StoreError::Lost(_)) => self.reachability.set(false),
             // Any answer, even an error, says the database is there.
             _ => self.reachability.set(true),
         }
@@ -94,7 +98,7 @@ impl Follower {
     pub async fn catch_up(&self) -> Result<i64, StoreError> {
         let _reading = self.reading.lock().await;
         loop {
-            let changes = self.timed(self.store.changes_since(self.applied(), BATCH)).await?;
+            let changes = self.timed(READ_DEADLINE, self.store.changes_since(self.applied(), BATCH)).await?;
             for change in &changes {
                 self.verifier.apply(change);
                 self.applied.store(change.seq, Ordering::Release);
@@ -115,7 +119,7 @@ impl Follower {
                 tokio::time::sleep(RETRY_AFTER).await;
             }
             first = false;
-            let mut signals = match self.timed(self.store.change_signals()).await {
+            let mut signals = match self.timed(SUBSCRIBE_DEADLINE, self.store.change_signals()).await {
                 Ok(signals) => signals,
                 Err(error) => {
                     self.verifier.set_live(false);

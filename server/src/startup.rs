@@ -78,7 +78,11 @@ impl Application {
         let (verifier, seq) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
         let verifier = Arc::new(verifier);
         let follower = Arc::new(Follower::new(direct, verifier.clone(), seq, reachability));
-        let app = Arc::new(App::new(store, verifier.clone(), clock.clone()));
+        // A write still running near the request's deadline is answered as of unknown outcome
+        // (500) rather than by the deadline's 408, which would say nothing was done.
+        let request_timeout = Duration::from_millis(config.request_timeout_ms);
+        let write_wait = request_timeout.saturating_sub(request_timeout / 10);
+        let app = Arc::new(App::new(store, verifier.clone(), clock.clone()).with_write_wait(write_wait));
         let quota =
             std::num::NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         let auth_failures = Arc::new(AuthFailures::per_minute(quota));

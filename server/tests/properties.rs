@@ -163,7 +163,7 @@ proptest! {
             let patch = patch.clone().check().expect("the strategy makes valid patches");
             let mut patched = before.clone();
             let changed = patch.apply(&mut patched, 2_000);
-            let written = store.api_key_write(&patched, before.revision, ChangeKind::Updated, false).await.unwrap();
+            let written = store.api_key_write(&patched, before.revision, ChangeKind::Updated, None).await.unwrap();
             assert!(written.is_some(), "the write at the read revision goes through");
             let read = store.api_key_get(organization_id, before.id).await.unwrap();
             assert_eq!(read.name, patch.name.clone().unwrap_or(before.name.clone()));

@@ -85,6 +85,7 @@ on_every_store!(
     a_pepper_other_than_the_first_is_refused,
     text_a_database_cannot_hold_is_refused_as_such_never_as_busy_or_a_fault,
     the_last_key_that_manages_keys_for_good_is_never_written_away,
+    a_lasting_manager_is_what_a_write_needing_one_counts_on,
 );
 
 fn issue(organization_id: Uuid, name: &str, credits: Option<Credits>) -> (IssuedKey, Secret) {
@@ -97,7 +98,7 @@ fn issue(organization_id: Uuid, name: &str, credits: Option<Credits>) -> (Issued
 async fn update(store: &dyn Store, key: &ApiKey, patch: ApiKeyPatch, now: i64) -> ApiKey {
     let mut changed = key.clone();
     patch.apply(&mut changed, now);
-    store.api_key_write(&changed, key.revision, ChangeKind::Updated, false).await.unwrap().expect("written");
+    store.api_key_write(&changed, key.revision, ChangeKind::Updated, None).await.unwrap().expect("written");
     changed
 }
 
@@ -212,7 +213,7 @@ async fn a_write_at_a_stale_revision_changes_nothing_and_records_nothing(f: Fixt
     let mut changed = key.api_key.clone();
     changed.name = "lost".into();
     changed.revision = 3;
-    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated, false).await.unwrap();
+    let written = f.store.api_key_write(&changed, 2, ChangeKind::Updated, None).await.unwrap();
     assert_eq!(written, None, "the stored key is at revision 1");
     assert_eq!(f.store.api_key_get(f.org, key.api_key.id).await.unwrap().name, "w");
     assert_eq!(f.store.last_change().await.unwrap(), before);
@@ -224,12 +225,12 @@ async fn a_revoked_key_can_be_written_no_more(f: Fixture) {
     let mut revoked = key.api_key.clone();
     revoked.deleted_at = Some(50);
     revoked.revision = 2;
-    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked, false).await.unwrap().unwrap();
+    let change = f.store.api_key_write(&revoked, 1, ChangeKind::Revoked, None).await.unwrap().unwrap();
     assert_eq!((change.kind, change.api_key_id), (ChangeKind::Revoked, key.api_key.id));
     let mut again = revoked.clone();
     again.status = KeyStatus::Disabled;
     again.revision = 3;
-    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated, false).await.unwrap(), None);
+    assert_eq!(f.store.api_key_write(&again, 2, ChangeKind::Updated, None).await.unwrap(), None);
     let stored = f.store.api_key_get(f.org, key.api_key.id).await.unwrap();
     assert_eq!((stored.deleted_at, stored.status), (Some(50), KeyStatus::Enabled));
     let listed = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
@@ -251,7 +252,7 @@ async fn every_write_leaves_one_change_record_in_commit_order(f: Fixture) {
     let mut revoked = renamed.clone();
     revoked.deleted_at = Some(30);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked, false).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, renamed.revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
 
     let changes = f.store.changes_since(start, 100).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
@@ -303,7 +304,7 @@ async fn lists_page_newest_first_and_filter(f: Fixture) {
     let mut revoked = ids[3].clone();
     revoked.deleted_at = Some(99);
     revoked.revision += 1;
-    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked, false).await.unwrap().unwrap();
+    f.store.api_key_write(&revoked, ids[3].revision, ChangeKind::Revoked, None).await.unwrap().unwrap();
     assert_eq!(list(all.clone()).await, ["l4", "l2", "l1", "l0"]);
     assert_eq!(list(ListQuery { include_deleted: true, ..all }).await, ["l4", "l3", "l2", "l1", "l0"]);
 }
@@ -388,14 +389,15 @@ async fn text_a_database_cannot_hold_is_refused_as_such_never_as_busy_or_a_fault
 }
 
 /// The write that would leave an organization no enabled, never-expiring key able to manage its
-/// keys is refused, in the write's own transaction; with another such key it goes through.
+/// keys is refused, in the write's own transaction; one that needs a manager only now counts a
+/// key that expires later.
 async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixture) {
     let root = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
     let root = root.into_iter().find(|k| k.name == "root").expect("the root key");
     let mut revoked = root.clone();
     revoked.deleted_at = Some(5);
     revoked.revision += 1;
-    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await;
+    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
     assert!(matches!(refused, Err(StoreError::LastManager)), "{refused:?}");
     let read = f.store.api_key_get(f.org, root.id).await.unwrap();
     assert_eq!((read.deleted_at, read.revision), (None, root.revision), "nothing of the write stays");
@@ -408,7 +410,7 @@ async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixtur
     };
     let (expiring, _) = expiring.issue(f.org, &KeyHasher::default(), 10).unwrap();
     f.store.api_key_insert(&expiring).await.unwrap();
-    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await;
+    let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
     assert!(matches!(refused, Err(StoreError::LastManager)), "a key that will expire is none to count on");
 
     let lasting = NewApiKey {
@@ -418,6 +420,26 @@ async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixtur
     };
     let (lasting, _) = lasting.issue(f.org, &KeyHasher::default(), 10).unwrap();
     f.store.api_key_insert(&lasting).await.unwrap();
-    let written = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, true).await.unwrap();
-    assert!(written.is_some(), "another key manages keys for good");
+    // Past a time, the expiring key does count: a write that only needs a manager that works
+    // now goes through.
+    let now_only = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(10)).await;
+    assert!(matches!(now_only, Ok(Some(_))), "{now_only:?}");
+}
+
+/// A key that never expires is what a write needing a lasting manager counts on.
+async fn a_lasting_manager_is_what_a_write_needing_one_counts_on(f: Fixture) {
+    let root = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let root = root.into_iter().find(|k| k.name == "root").expect("the root key");
+    let lasting = NewApiKey {
+        name: "lasting".into(),
+        scopes: keyward_server::domain::scope::root_scopes(),
+        ..Default::default()
+    };
+    let (lasting, _) = lasting.issue(f.org, &KeyHasher::default(), 10).unwrap();
+    f.store.api_key_insert(&lasting).await.unwrap();
+    let mut revoked = root.clone();
+    revoked.deleted_at = Some(5);
+    revoked.revision += 1;
+    let written = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
+    assert!(matches!(written, Ok(Some(_))), "another key manages keys for good: {written:?}");
 }

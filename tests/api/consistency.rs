@@ -11,7 +11,10 @@ use crate::helpers::{
     TestApp, assert_problem, on_both_stores, problem_fields, scope, spawn_app, spawn_peer, spawn_postgres_app,
 };
 
-on_both_stores!(a_token_this_service_never_gave_or_a_malformed_one_is_a_400);
+on_both_stores!(
+    a_token_this_service_never_gave_or_a_malformed_one_is_a_400,
+    a_token_tells_nothing_to_a_caller_whose_key_does_not_work,
+);
 
 /// The bound a change takes to reach another instance without a token: the follower's poll, when
 /// the signal is lost (ARCHITECTURE.md, "Consistency model").
@@ -174,5 +177,29 @@ async fn the_sdk_carries_its_newest_token_so_a_client_reads_its_writes_through_a
         holder.read_after(&writer.consistency_token().unwrap()).unwrap();
         let organization = holder.organization_view().send().await;
         assert!(organization.is_ok(), "trial {trial}: a new key works on B at once: {organization:?}");
+    }
+}
+
+async fn a_token_tells_nothing_to_a_caller_whose_key_does_not_work(app: TestApp) {
+    let created = app.post_json("/v1/api_keys", &json!({"name": "revoked"})).await;
+    let revoked = created["key"].as_str().unwrap().to_owned();
+    let id = created["api_key"]["id"].as_str().unwrap();
+    assert_eq!(
+        app.request(Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap().status(),
+        200
+    );
+    let unknown = keyward_server::domain::key::Secret::generate(&Default::default()).expose().to_owned();
+    for key in [unknown.as_str(), revoked.as_str(), "not-a-key"] {
+        for token in ["ct1_7fffffffffffffff", "not-a-token"] {
+            let response = app
+                .anonymous(Method::GET, "/v1/api_keys")
+                .header("x-api-key", key)
+                .header("keyward-consistency-token", token)
+                .send()
+                .await
+                .unwrap();
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["status"], 401, "{key} with {token}: {problem}");
+        }
     }
 }

@@ -17,6 +17,10 @@ use tokio::sync::oneshot;
 
 pub use crate::postgres::TestDatabase;
 
+/// How long a client keeps an idle connection: less than the server's wait for a request's
+/// headers, after which it closes the connection.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     /// The store it serves: a SQLite file in `dir`, or a PostgreSQL database of its own.
@@ -143,7 +147,9 @@ async fn spawn_app_in(
         client: client_for(&base_url, &root_key),
         base_url,
         root_key,
-        http: reqwest::Client::new(),
+        // Idle connections are given up before the server's 10 s wait for a next request's
+        // headers closes them, so none is reused just as it is closed.
+        http: reqwest::Client::builder().pool_idle_timeout(IDLE).build().expect("a client"),
         db_path,
         dir,
         postgres,

@@ -4,8 +4,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
@@ -20,12 +20,13 @@ const MAX_REQUEST_ID: usize = 128;
 
 tokio::task_local! {
     /// What the handling of the request this task serves has learned for its log line.
-    static NOTE: RequestNote;
+    static NOTE: Arc<RequestNote>;
 }
 
 /// What the handling of a request learns for its log line: the route it matched and the key
-/// that acted. Kept task-local for the request's future (`Access::serve`), so that noting
-/// costs no allocation and no entry in the request's extensions.
+/// that acted. Shared task-local with the request's future (`Access::serve`), so that noting
+/// costs no entry in the request's extensions, and kept by the `Access` too, so that a request
+/// whose client went away still has it for its line.
 #[derive(Debug, Default)]
 pub struct RequestNote {
     route: OnceLock<MatchedPath>,
@@ -57,7 +58,7 @@ pub struct Access {
     /// The request's URI, shared (no copy): its path goes in a line that names no route.
     uri: Uri,
     started: Instant,
-    note: RequestNote,
+    note: Arc<RequestNote>,
     client: SocketAddr,
     /// Whether its line was written; one dropped before (the client went away and the
     /// request's future with it) writes its own.
@@ -78,7 +79,7 @@ impl Access {
             method: request.method().clone(),
             uri: request.uri().clone(),
             started: Instant::now(),
-            note: RequestNote::default(),
+            note: Arc::default(),
             client,
             logged: false,
         }
@@ -91,10 +92,7 @@ impl Access {
         answer: impl Future<Output = Result<Response<B>, E>>,
         finish: impl FnOnce(Response<B>) -> Response<B>,
     ) -> Result<Response<B>, E> {
-        let answer = NOTE.scope(RequestNote::default(), answer);
-        let mut answer = std::pin::pin!(answer);
-        let response = answer.as_mut().await?;
-        self.note = answer.as_mut().take_value().unwrap_or_default();
+        let response = NOTE.scope(self.note.clone(), answer).await?;
         let mut response = finish(response);
         self.end(&mut response);
         Ok(response)

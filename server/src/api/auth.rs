@@ -14,7 +14,7 @@ use crate::domain::Millis;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
-use crate::verifier::CachedKey;
+use crate::verifier::{CachedKey, Resolved};
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
 pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
@@ -76,21 +76,22 @@ impl FromRequestParts<AppState> for Caller {
         let verifier = state.app.verifier();
         let mut resolved = verifier.resolve(&secret, now).await?;
         // A request that names a change is answered once this instance has applied it, its own
-        // key included (new, say, or just given a scope). Only a caller with a key learns whether
-        // the token names a change at all; an unknown key waits at most the feed's delay (the key
-        // may be the change's) and is then refused like any other.
+        // key included (new, say, or just given a scope). Only a caller whose key works learns
+        // whether the token names a change at all; any other waits at most the feed's delay (its
+        // key may be the change's), if a place to wait is free, and is then judged as any other.
         if let Ok(Some(seq)) = token
             && state.app.is_behind(seq)
         {
-            if resolved.is_some() {
-                state.app.caught_up_to(seq).await?;
-            } else {
+            if !works(resolved.as_ref(), now) {
                 state.app.wait_for(seq).await;
+                resolved = verifier.resolve(&secret, now).await?;
             }
-            resolved = verifier.resolve(&secret, now).await?;
+            if works(resolved.as_ref(), now) && state.app.is_behind(seq) {
+                state.app.caught_up_to(seq).await?;
+                resolved = verifier.resolve(&secret, now).await?;
+            }
         }
         let resolved = resolved.ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-        token?;
         verifier.record_use(&resolved, now);
         let key = resolved.key;
         if resolved.secret_expires_at.is_some_and(|at| at <= now) {
@@ -101,9 +102,15 @@ impl FromRequestParts<AppState> for Caller {
             Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
             Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
         })?;
+        token?;
         RequestNote::acting_key(key.id);
         Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
+}
+
+/// Whether a key was found whose presented secret and record work at `now`.
+fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
+    resolved.is_some_and(|r| r.secret_expires_at.is_none_or(|at| at > now) && r.key.usable_at(now).is_ok())
 }
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.

@@ -271,9 +271,10 @@ impl From<AppError> for ApiError {
             }
             AppError::LastManager => ApiError::Conflict {
                 code: "api_keys.last_manager",
-                detail: "this is the organization's last working key that can manage keys: revoking, \
-                         disabling, expiring or narrowing it would lock the organization out; create \
-                         another such key first (an operator can mint one with `keyward-server root-key`)"
+                detail: "this is the organization's last working key that can manage keys and never \
+                         expires: revoking, disabling, expiring or narrowing it would lock the organization \
+                         out; first create another key that can manage keys and never expires (an operator \
+                         can mint one with `keyward-server root-key`)"
                     .into(),
             },
             AppError::Rejected(why) => {

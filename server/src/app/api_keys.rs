@@ -165,15 +165,23 @@ impl App {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
                 let expected = key.revision;
                 let now = app.now();
-                let was_manager = key.manages_keys_for_good(now);
+                let (was_manager, was_lasting) = (key.manages_keys_at(now), key.manages_keys_for_good(now));
                 if !change(&mut key, now)? {
                     let seq = app.newest_change().await?;
                     app.verifier.overlay(&mut key);
                     return Ok(Written { value: key, seq });
                 }
                 // A change that takes away a key's lasting power to manage keys (revoking,
-                // disabling, narrowing, giving it an expiry) needs another key that keeps it.
-                let keep_manager = was_manager && !key.manages_keys_for_good(now);
+                // disabling, narrowing, giving it an expiry) needs another key that never expires
+                // with it; one that takes away a power that was to end anyway needs another key
+                // that works now.
+                let keep_manager = if was_lasting && !key.manages_keys_for_good(now) {
+                    Some(Millis::MAX)
+                } else if was_manager && !key.manages_keys_at(now) {
+                    Some(now)
+                } else {
+                    None
+                };
                 if let Some(record) = app.store.api_key_write(&key, expected, kind, keep_manager).await? {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");

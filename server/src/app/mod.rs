@@ -21,6 +21,9 @@ pub use api_keys::Precondition;
 /// apply it: past a lost signal, the follower's poll reads it within a second.
 pub const CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How many requests with a key this instance does not know may wait for their token at once.
+pub const UNKNOWN_WAITS: usize = 16;
+
 /// How long readiness waits for the store to answer.
 const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -103,11 +106,29 @@ pub struct App {
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
     clock: Arc<dyn Clock>,
+    /// Places for requests whose key is unknown to wait for their consistency token.
+    unknown_waits: Arc<tokio::sync::Semaphore>,
+    /// How long a request waits for its write's task before it answers that the outcome is not
+    /// known yet (the task goes on): short of the request's own deadline, whose 408 would say
+    /// the request was never acted on.
+    write_wait: Option<std::time::Duration>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, verifier, clock }
+        Self {
+            store,
+            verifier,
+            clock,
+            unknown_waits: Arc::new(tokio::sync::Semaphore::new(UNKNOWN_WAITS)),
+            write_wait: None,
+        }
+    }
+
+    /// The same, answering a write still running after `wait` as one whose outcome is unknown.
+    pub fn with_write_wait(mut self, wait: std::time::Duration) -> Self {
+        self.write_wait = Some(wait);
+        self
     }
 
     /// The time, by the application's clock.
@@ -161,9 +182,13 @@ impl App {
     }
 
     /// Waits at most [`CONSISTENCY_WAIT`] for this instance to apply change `seq`, asking the
-    /// store nothing: for a caller not yet known to be anyone.
+    /// store nothing: for a caller not yet known to be anyone. At most [`UNKNOWN_WAITS`] such
+    /// callers wait at once; past them, one does not wait, so made-up keys with made-up tokens
+    /// cannot hold the requests in flight.
     pub async fn wait_for(&self, seq: i64) {
-        self.verifier.reach(seq, CONSISTENCY_WAIT).await;
+        if let Ok(_place) = self.unknown_waits.try_acquire() {
+            self.verifier.reach(seq, CONSISTENCY_WAIT).await;
+        }
     }
 
     /// The newest change record's `seq`: the token of a write that changed nothing.
@@ -177,7 +202,14 @@ impl App {
         &self,
         write: impl Future<Output = Result<T, AppError>> + Send + 'static,
     ) -> Result<T, AppError> {
-        let outcome = tokio::spawn(write).await.map_err(|e| AppError::Aborted(e.to_string()))?;
+        let task = tokio::spawn(write);
+        let joined = match self.write_wait {
+            Some(wait) => tokio::time::timeout(wait, task).await.map_err(|_| {
+                AppError::OutcomeUnknown(format!("the write was still running after {} ms", wait.as_millis()))
+            })?,
+            None => task.await,
+        };
+        let outcome = joined.map_err(|e| AppError::Aborted(e.to_string()))?;
         outcome.map_err(|error| match error {
             // Whether the write committed is unknown: the answer must not invite a retry that
             // would make it twice.

@@ -89,10 +89,15 @@ impl ApiKey {
         }
     }
 
-    /// Whether the key works at `now`, will not expire, and can manage its organization's keys:
-    /// a key an organization can count on to manage its keys.
+    /// Whether the key works at `now` and can manage its organization's keys.
+    pub fn manages_keys_at(&self, now: Millis) -> bool {
+        self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
+    }
+
+    /// Whether the key manages keys at `now` and will not expire: a key an organization can
+    /// count on to manage its keys.
     pub fn manages_keys_for_good(&self, now: Millis) -> bool {
-        self.expires_at.is_none() && self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
+        self.expires_at.is_none() && self.manages_keys_at(now)
     }
 
     /// The strong entity tag of this revision, quoted as HTTP wants it.

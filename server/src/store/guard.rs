@@ -77,7 +77,11 @@ impl Guarded {
         };
         tokio::select! {
             biased;
-            result = call => result,
+            // A read whose connection broke changed nothing: it is simply out of reach.
+            result = call => result.map_err(|error| match error {
+                StoreError::Lost(why) => StoreError::Unavailable(why),
+                other => other,
+            }),
             () = lost => Err(out_of_reach()),
         }
     }
@@ -158,7 +162,7 @@ impl Store for Guarded {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: bool,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError> {
         self.write(self.store.api_key_write(key, expected, kind, keep_manager)).await
     }

@@ -217,17 +217,17 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
     /// Writes `key` over the stored record if that is still at revision `expected` and not
-    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager`, the
-    /// write is refused ([`StoreError::LastManager`]) unless another key of the organization can
-    /// manage keys for good (enabled, never expiring); of such writes racing on one
-    /// organization, the check and the write of each are one step, so two cannot each leave the
-    /// other last.
+    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager` at a
+    /// time, the write is refused ([`StoreError::LastManager`]) unless another key of the
+    /// organization can manage keys and works past that time (`Millis::MAX`: never expires); of
+    /// such writes racing on one organization, the check and the write of each are one step, so
+    /// two cannot each leave the other last.
     async fn api_key_write(
         &self,
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: bool,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError>;
     /// Like `api_key_write`, and gives the key a new current secret; its older secrets stop
     /// working at `grace_until` at the latest.

@@ -61,10 +61,14 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        // Its LISTEN and a reader, and room for a connection a cut-off read left behind while it
+        // closes; connected now, so that its first read need not connect within its deadline.
         let feed = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(4)
+            .min_connections(2)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options);
+            .connect_with(options)
+            .await?;
         Ok(Self { pool, feed })
     }
 
@@ -143,11 +147,12 @@ async fn notify(tx: &mut PgConnection, seq: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Whether a key of `key`'s organization other than `key` can manage keys for good.
-async fn another_manager(tx: &mut PgConnection, key: &ApiKey) -> Result<bool, StoreError> {
+/// Whether a key of `key`'s organization other than `key` can manage keys past `until`.
+async fn another_manager(tx: &mut PgConnection, key: &ApiKey, until: Millis) -> Result<bool, StoreError> {
     let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
         .bind(key.organization_id)
         .bind(key.id)
+        .bind(until)
         .fetch(&mut *tx);
     while let Some(scopes) = rows.try_next().await? {
         if can_manage_keys(&scopes.0) {
@@ -293,10 +298,10 @@ impl Store for PostgresStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: bool,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if keep_manager {
+        if keep_manager.is_some() {
             // Guarded writes on one organization take their turns: each one's check sees the
             // last one's write.
             sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
@@ -307,7 +312,9 @@ impl Store for PostgresStore {
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
         }
-        if keep_manager && !another_manager(&mut tx, key).await? {
+        if let Some(until) = keep_manager
+            && !another_manager(&mut tx, key, until).await?
+        {
             return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;

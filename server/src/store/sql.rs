@@ -12,12 +12,12 @@ use super::row::{NewChange, key_columns};
 use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::scope::Scope;
 
-/// The scopes of the keys of an organization (`$1`) other than one (`$2`) that work for good (not
-/// revoked, enabled, never expiring) and hold some scope on `api_keys`: those that may manage
-/// keys, as `can_manage_keys` then tells.
+/// The scopes of the keys of an organization (`$1`) other than one (`$2`) that are not revoked, are
+/// enabled, do not expire until after `$3` (`i64::MAX`: never expire), and hold some scope on
+/// `api_keys`: those that may manage keys, as `can_manage_keys` then tells.
 pub const OTHER_KEY_MANAGERS: &str = "SELECT scopes FROM api_keys \
      WHERE organization_id = $1 AND id <> $2 AND deleted_at IS NULL AND status = 'enabled' \
-     AND expires_at IS NULL AND CAST(scopes AS TEXT) LIKE '%\"api_keys\"%'";
+     AND (expires_at IS NULL OR expires_at > $3) AND CAST(scopes AS TEXT) LIKE '%\"api_keys\"%'";
 
 /// `INSERT INTO api_keys … VALUES …` for `keys`.
 pub fn insert_keys<'a, DB: Database>(keys: &'a [IssuedKey]) -> QueryBuilder<DB>

@@ -161,11 +161,12 @@ async fn last_change(pool: &SqlitePool) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM key_changes").fetch_one(pool).await?)
 }
 
-/// Whether a key of `key`'s organization other than `key` can manage keys for good.
-async fn another_manager(tx: &mut SqliteConnection, key: &ApiKey) -> Result<bool, StoreError> {
+/// Whether a key of `key`'s organization other than `key` can manage keys past `until`.
+async fn another_manager(tx: &mut SqliteConnection, key: &ApiKey, until: Millis) -> Result<bool, StoreError> {
     let mut rows = sqlx::query_scalar::<_, Json<Vec<Scope>>>(sql::OTHER_KEY_MANAGERS)
         .bind(key.organization_id)
         .bind(key.id)
+        .bind(until)
         .fetch(&mut *tx);
     while let Some(scopes) = rows.try_next().await? {
         if can_manage_keys(&scopes.0) {
@@ -315,14 +316,16 @@ impl Store for SqliteStore {
         key: &ApiKey,
         expected: i64,
         kind: ChangeKind,
-        keep_manager: bool,
+        keep_manager: Option<Millis>,
     ) -> Result<Option<KeyChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
         // The overwrite takes SQLite's one write lock: the check after it sees every other write.
         if !Self::overwrite(&mut tx, key, expected).await? {
             return Ok(None);
         }
-        if keep_manager && !another_manager(&mut tx, key).await? {
+        if let Some(until) = keep_manager
+            && !another_manager(&mut tx, key, until).await?
+        {
             return Err(StoreError::LastManager);
         }
         let change = Self::record(&mut tx, NewChange::new(key, kind, &[], key.updated_at)).await?;

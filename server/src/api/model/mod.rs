@@ -123,7 +123,7 @@ pub struct ServiceUnavailable(Problem);
 pub struct ConsistencyParams {
     /// A token a write answered with; this request is answered only once this instance has applied that write
     #[serde(rename = "Keyward-Consistency-Token")]
-    #[param(nullable = false, pattern = "^ct1_[0-9a-f]{16}$")]
+    #[param(nullable = false, pattern = "^ct1_[0-7][0-9a-f]{15}$")]
     pub token: Option<String>,
 }
 
