@@ -22,6 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::store::{Reachability, Signal, Store, StoreError};
 use crate::verifier::Verifier;
 
@@ -110,9 +112,14 @@ impl Follower {
         }
     }
 
-    /// Follows the feed until the task is dropped: subscribe, re-read what may have been missed,
-    /// go live, then apply what each signal or poll finds; on any loss, go dark and start over.
-    pub async fn run(self: Arc<Self>, poll_every: Duration) {
+    /// Follows the feed until `stop`: subscribe, re-read what may have been missed, go live,
+    /// then apply what each signal or poll finds; on any loss, go dark and start over.
+    pub async fn run(self: Arc<Self>, poll_every: Duration, stop: CancellationToken) {
+        // A read cut off by the stop changes nothing: the feed is only read.
+        stop.run_until_cancelled(self.follow(poll_every)).await;
+    }
+
+    async fn follow(self: Arc<Self>, poll_every: Duration) {
         let mut first = true;
         loop {
             if !first {

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod background;
 pub mod bootstrap;
 pub mod config;
 pub mod contract;

@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 use crate::api::limits::{AuthFailures, MAX_HEADER_BYTES, RequestLimits};
 use crate::api::{AppState, router};
 use crate::app::App;
+use crate::background::tasks::feed::FeedTask;
+use crate::background::tasks::usage_flush::UsageFlush;
+use crate::background::{Board, Driver, Task};
 use crate::bootstrap::{Bootstrap, ensure_default_organization};
 use crate::config::Config;
 use crate::domain::Millis;
@@ -20,14 +23,13 @@ use crate::domain::key::{KeyHasher, Secret};
 use crate::feed::{self, Follower};
 use crate::serve::{ConnectionLimits, serve};
 use crate::store::{self, Guarded, Reachability, Store};
-use crate::verifier::{LEASE_IDLE_MS, Verifier};
+use crate::verifier::Verifier;
 
 /// How often usage held in memory is written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// How often the in-memory state of idle keys is swept (every this many flushes).
-const SWEEP_EVERY_FLUSHES: u32 = 60;
-/// How long a key out of the cache stays unused before its in-memory state is forgotten.
-const RUNTIME_IDLE_MS: i64 = 10 * 60 * 1000;
+/// How long shutdown waits for the background tasks to finish the work in hand: past a write
+/// that waits the longest `--lock-wait-ms` allows by default.
+const TASKS_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight requests.
@@ -43,6 +45,8 @@ pub struct Application {
     clock: Arc<dyn Clock>,
     auth_failures: Arc<AuthFailures>,
     connection_limits: ConnectionLimits,
+    /// How the background tasks are, for `/v1/ready`.
+    board: Arc<Board>,
 }
 
 impl Application {
@@ -82,7 +86,12 @@ impl Application {
         // (500) rather than by the deadline's 408, which would say nothing was done.
         let request_timeout = Duration::from_millis(config.request_timeout_ms);
         let write_wait = request_timeout.saturating_sub(request_timeout / 10);
-        let app = Arc::new(App::new(store, verifier.clone(), clock.clone()).with_write_wait(write_wait));
+        let board = Arc::new(Board::default());
+        let app = Arc::new(
+            App::new(store, verifier.clone(), clock.clone())
+                .with_write_wait(write_wait)
+                .with_background(board.clone()),
+        );
         let quota =
             std::num::NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         let auth_failures = Arc::new(AuthFailures::per_minute(quota));
@@ -97,7 +106,17 @@ impl Application {
             max_header_bytes: 4 * MAX_HEADER_BYTES,
             drain_timeout: DRAIN_TIMEOUT,
         };
-        Ok(Self { listener, router, bootstrap, verifier, follower, clock, auth_failures, connection_limits })
+        Ok(Self {
+            listener,
+            router,
+            bootstrap,
+            verifier,
+            follower,
+            clock,
+            auth_failures,
+            connection_limits,
+            board,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -126,45 +145,26 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains in-flight requests and flushes usage.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let follower = tokio::spawn(self.follower.clone().run(feed::POLL_EVERY));
-        let flusher =
-            tokio::spawn(flush_usage(self.verifier.clone(), self.clock.clone(), self.auth_failures.clone()));
+        let tasks: Vec<Arc<dyn Task>> = vec![
+            Arc::new(FeedTask { follower: self.follower.clone(), poll_every: feed::POLL_EVERY }),
+            Arc::new(UsageFlush {
+                verifier: self.verifier.clone(),
+                clock: self.clock.clone(),
+                auth_failures: self.auth_failures.clone(),
+                every: FLUSH_EVERY,
+            }),
+        ];
+        let driver = Driver::start(self.board.clone(), tasks);
         let served =
             serve(self.listener, self.router, self.connection_limits, self.auth_failures.clone(), shutdown)
                 .await;
-        for task in [flusher, follower] {
-            task.abort();
-            // Awaited, so what the tasks hold (the store, with SQLite's lock) is dropped now.
-            let _ = task.await;
-        }
+        // Each task finishes the work in hand (a flush waiting on the store writes its counts)
+        // and lets go of what it holds (the store, with SQLite's lock).
+        driver.stop(TASKS_STOP_TIMEOUT).await;
         if let Err(error) = self.verifier.flush(Millis::MAX).await {
             tracing::error!(%error, "the final usage flush failed");
         }
         served
-    }
-}
-
-/// Writes the usage gathered in memory to the store every [`FLUSH_EVERY`], and now and then
-/// forgets the in-memory state of idle keys once it is written, and the client addresses whose
-/// failed-authentication budget is whole again.
-async fn flush_usage(verifier: Arc<Verifier>, clock: Arc<dyn Clock>, auth_failures: Arc<AuthFailures>) {
-    let mut ticks = tokio::time::interval(FLUSH_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for round in 1u32.. {
-        ticks.tick().await;
-        match verifier.flush(clock.now() - LEASE_IDLE_MS).await {
-            Err(error) => tracing::warn!(%error, "usage flush failed; it will be retried"),
-            Ok(_) if round % SWEEP_EVERY_FLUSHES == 0 => {
-                auth_failures.forget_recovered();
-                // A walk over every key's state (~50 ms for a million): off the async workers.
-                let (sweeper, now) = (verifier.clone(), clock.now());
-                match tokio::task::spawn_blocking(move || sweeper.sweep(now, RUNTIME_IDLE_MS)).await {
-                    Ok(forgotten) => tracing::debug!(forgotten, "idle keys' in-memory state swept"),
-                    Err(error) => tracing::error!(%error, "the sweep of idle keys failed"),
-                }
-            }
-            Ok(_) => {}
-        }
     }
 }
 

@@ -17,6 +17,9 @@ use tokio::sync::oneshot;
 
 pub use crate::postgres::TestDatabase;
 
+/// How often the server writes usage held in memory to the store.
+pub const FLUSH_EVERY: std::time::Duration = keyward_server::startup::FLUSH_EVERY;
+
 /// How long a client keeps an idle connection: less than the server's wait for a request's
 /// headers, after which it closes the connection.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -497,6 +497,28 @@ async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_while_a_usage_flush_waits_on_the_store_loses_no_count() {
+    let app = spawn_app().await;
+    let (key, id) = create_raw(&app, json!({"name": "counted"})).await;
+    let stored = StoredUsage::open(&app, &id).await;
+    for _ in 0..7 {
+        verify(&app.client, &key).await;
+    }
+    // Another writer holds the database: the next flush takes the counts out of memory, then
+    // waits for the lock, and the server is told to stop while it waits.
+    let blocker = crate::revocation::WriteBlocker::hold(&app, &id).await;
+    tokio::time::sleep(crate::helpers::FLUSH_EVERY * 2).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        blocker.release().await;
+    });
+    let app = app.restart().await;
+    release.await.unwrap();
+    assert_eq!(stored.count().await, 7, "every count was written, the one in flight at the stop included");
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verdict_and_the_view_agree_on_usage_after_it_was_written_behind() {
     let app = spawn_app().await;
     let (key, id) = create_raw(&app, json!({"name": "counted"})).await;

@@ -215,6 +215,11 @@ impl IntoResponse for ApiError {
                     response.headers_mut().insert(header::ETAG, etag);
                 }
             }
+            // The rest of the body was not read: the connection cannot carry another request,
+            // and saying so keeps a client from sending one on it as it closes.
+            ApiError::PayloadTooLarge { .. } | ApiError::RequestTimeout { .. } => {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             ApiError::ServiceUnavailable { .. } | ApiError::Overloaded { .. } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
             }

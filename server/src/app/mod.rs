@@ -8,6 +8,7 @@ mod organizations;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::background::Board;
 use crate::domain::Millis;
 use crate::domain::clock::Clock;
 use crate::domain::key::KeyHasher;
@@ -112,6 +113,8 @@ pub struct App {
     /// known yet (the task goes on): short of the request's own deadline, whose 408 would say
     /// the request was never acted on.
     write_wait: Option<std::time::Duration>,
+    /// How the background tasks are, when this instance runs them.
+    background: Option<Arc<Board>>,
 }
 
 impl App {
@@ -122,7 +125,14 @@ impl App {
             clock,
             unknown_waits: Arc::new(tokio::sync::Semaphore::new(UNKNOWN_WAITS)),
             write_wait: None,
+            background: None,
         }
+    }
+
+    /// The same, telling readiness how the background tasks on `board` are.
+    pub fn with_background(mut self, board: Arc<Board>) -> Self {
+        self.background = Some(board);
+        self
     }
 
     /// The same, answering a write still running after `wait` as one whose outcome is unknown.
@@ -152,6 +162,10 @@ impl App {
             Err(_) => {
                 return Err(format!("the store did not answer within {} ms", READY_DEADLINE.as_millis()));
             }
+        }
+        if let Some(problem) = self.background.as_ref().and_then(|board| board.problems().into_iter().next())
+        {
+            return Err(problem);
         }
         if !self.verifier.is_live() {
             return Err("the change feed is not followed yet (starting, or re-reading after a lost \
