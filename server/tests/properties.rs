@@ -116,24 +116,64 @@ fn metadata() -> impl Strategy<Value = Map<String, Value>> {
     proptest::collection::btree_map("[a-z_]{1,12}", value, 0..8).prop_map(|m| m.into_iter().collect())
 }
 
-fn patch() -> impl Strategy<Value = ApiKeyPatch> {
+fn scopes() -> impl Strategy<Value = Vec<Scope>> {
     let scope = ("[a-z][a-z0-9_.:-]{0,20}", access(), proptest::collection::vec("[a-zA-Z0-9]{1,12}", 0..3))
         .prop_map(|(resource, access, targets)| Scope { resource, access, targets });
-    let rate_limit =
-        (1i32..=1_000_000, 1i64..=86_400_000).prop_map(|(limit, window_ms)| RateLimit { limit, window_ms });
+    proptest::collection::vec(scope, 0..5)
+}
+
+fn rate_limit() -> impl Strategy<Value = RateLimit> {
+    (1i32..=1_000_000, 1i64..=86_400_000).prop_map(|(limit, window_ms)| RateLimit { limit, window_ms })
+}
+
+fn credits() -> impl Strategy<Value = Credits> {
     let refill = (1i64..=1_000_000_000_000, 1_000i64..=31_622_400_000)
         .prop_map(|(amount, interval_ms)| CreditsRefill { amount, interval_ms });
-    let credits = (0i64..=1_000_000_000_000, proptest::option::of(refill))
-        .prop_map(|(remaining, refill)| Credits { remaining, refill });
+    (0i64..=1_000_000_000_000, proptest::option::of(refill))
+        .prop_map(|(remaining, refill)| Credits { remaining, refill })
+}
+
+fn status() -> impl Strategy<Value = KeyStatus> {
+    prop_oneof![Just(KeyStatus::Enabled), Just(KeyStatus::Disabled)]
+}
+
+/// A key to patch with every field set, so a field a patch leaves out has a value to keep.
+fn full_key() -> impl Strategy<Value = NewApiKey> {
+    (
+        "[a-zA-Z0-9 ()-]{1,40}",
+        "[ -~]{0,60}",
+        status(),
+        scopes(),
+        0i64..=4_102_444_800_000,
+        metadata(),
+        rate_limit(),
+        credits(),
+    )
+        .prop_map(|(name, description, status, scopes, expires_at, metadata, rate_limit, credits)| {
+            NewApiKey {
+                name,
+                description: Some(description),
+                status,
+                scopes,
+                expires_at: Some(expires_at),
+                metadata,
+                rate_limit: Some(rate_limit),
+                credits: Some(credits),
+                ..Default::default()
+            }
+        })
+}
+
+fn patch() -> impl Strategy<Value = ApiKeyPatch> {
     (
         proptest::option::of("[a-zA-Z0-9 ()-]{1,40}"),
         proptest::option::of(proptest::option::of("[ -~]{0,60}")),
-        proptest::option::of(prop_oneof![Just(KeyStatus::Enabled), Just(KeyStatus::Disabled)]),
-        proptest::option::of(proptest::collection::vec(scope, 0..5)),
+        proptest::option::of(status()),
+        proptest::option::of(scopes()),
         proptest::option::of(proptest::option::of(0i64..=4_102_444_800_000)),
         proptest::option::of(metadata()),
-        proptest::option::of(proptest::option::of(rate_limit)),
-        proptest::option::of(proptest::option::of(credits)),
+        proptest::option::of(proptest::option::of(rate_limit())),
+        proptest::option::of(proptest::option::of(credits())),
     )
         .prop_map(|(name, description, status, scopes, expires_at, metadata, rate_limit, credits)| {
             ApiKeyPatch { name, description, status, scopes, expires_at, metadata, rate_limit, credits }
@@ -146,7 +186,7 @@ proptest! {
     /// Through the real store (a SQLite file): every field the patch sets reads back as the
     /// patch has it, and every field it leaves out reads back as before.
     #[test]
-    fn a_patch_written_and_read_back_equals_the_patch(patch in patch()) {
+    fn a_patch_written_and_read_back_equals_the_patch(new in full_key(), patch in patch()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         runtime.block_on(async {
@@ -156,8 +196,7 @@ proptest! {
             ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await.unwrap();
             let found = store.api_key_by_digest(&hasher.digest(&admin)).await.unwrap();
             let organization_id = found.expect("the root key is stored").api_key.organization_id;
-            let new = NewApiKey { name: "before".into(), description: Some("kept?".into()), ..Default::default() };
-            let (issued, _) = new.issue(organization_id, &hasher, 1_000).unwrap();
+            let (issued, _) = new.clone().issue(organization_id, &hasher, 1_000).expect("the strategy makes valid keys");
             store.api_key_insert(&issued).await.unwrap();
             let before = issued.api_key;
             let patch = patch.clone().check().expect("the strategy makes valid patches");
