@@ -1,6 +1,7 @@
 //! Bad input: every error is an `application/problem+json` document with the right 4xx status
 //! and a stable code, never a 500 or a plain-text body, and nothing stored changes.
 
+use keyward_server::api::bounds::Bound;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -10,6 +11,7 @@ on_both_stores!(
     malformed_json_is_a_400,
     a_body_of_the_wrong_shape_is_a_422_naming_the_field,
     every_bound_the_schema_declares_is_enforced_naming_the_field,
+    every_bounded_property_of_the_contract_is_refused_past_its_bound_naming_it,
     an_invalid_update_is_refused_and_changes_nothing,
     a_body_that_is_not_json_is_a_415,
     an_oversized_body_is_a_413,
@@ -540,4 +542,116 @@ async fn problem_details_say_what_is_expected_in_words_not_in_rust(app: TestApp)
     .await;
     let message = problem["errors"][0]["message"].as_str().unwrap();
     assert!(message.starts_with("must be a whole number"), "{message}");
+}
+
+/// Where a component schema's property is sent: the operation, a valid body around it, and the
+/// path the error names it by. A schema the table bounds but this does not place fails the test.
+fn placed(app_key_path: &str, schema: &str, property: &str, value: Value) -> (Method, String, Value, String) {
+    let key = |extra: Value| {
+        let mut body = json!({"name": "bounded"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let at = |object: Value| {
+        let mut object = object;
+        object.as_object_mut().unwrap().insert(property.to_owned(), value.clone());
+        object
+    };
+    let create = |body: Value| (Method::POST, "/v1/api_keys".to_owned(), body);
+    let verify = |body: Value| (Method::POST, "/v1/keys/verify".to_owned(), body);
+    let (method, path, body, field) = match schema {
+        "ApiKeyCreate" => {
+            let (m, p, b) = create(at(json!({"name": "bounded"})));
+            (m, p, b, property.to_owned())
+        }
+        "ApiKeyUpdate" => (Method::PATCH, app_key_path.to_owned(), at(json!({})), property.to_owned()),
+        "ApiKeyRotate" => {
+            (Method::POST, format!("{app_key_path}/rotate"), at(json!({})), property.to_owned())
+        }
+        "OrganizationCreate" => {
+            (Method::POST, "/v1/organizations".to_owned(), at(json!({"name": "o"})), property.to_owned())
+        }
+        "VerifyRequest" => {
+            let (m, p, b) = verify(at(json!({"key": "kw_x"})));
+            (m, p, b, property.to_owned())
+        }
+        "Scope" => {
+            let scope = at(json!({"resource": "q", "access": "read"}));
+            let (m, p, b) = create(key(json!({"scopes": [scope]})));
+            (m, p, b, format!("scopes[0].{property}"))
+        }
+        "ScopeCheck" => {
+            let scope = at(json!({"resource": "q", "access": "read"}));
+            let (m, p, b) = verify(json!({"key": "kw_x", "scopes": [scope]}));
+            (m, p, b, format!("scopes[0].{property}"))
+        }
+        "RateLimit" => {
+            let limit = at(json!({"limit": 1, "window_ms": 1000}));
+            let (m, p, b) = create(key(json!({"rate_limit": limit})));
+            (m, p, b, format!("rate_limit.{property}"))
+        }
+        "Credits" => {
+            let (m, p, b) = create(key(json!({"credits": at(json!({"remaining": 1}))})));
+            (m, p, b, format!("credits.{property}"))
+        }
+        "CreditsRefill" => {
+            let refill = at(json!({"amount": 1, "interval_ms": 1000}));
+            let (m, p, b) = create(key(json!({"credits": {"remaining": 1, "refill": refill}})));
+            (m, p, b, format!("credits.refill.{property}"))
+        }
+        other => panic!("a bound of {other}.{property} is declared but not placed in a request here"),
+    };
+    (method, path, body, field)
+}
+
+/// The values just past `bound`: one below its least, one above its most (where there is one).
+fn past(bound: Bound, property: &str) -> Vec<Value> {
+    match bound {
+        Bound::Length(length) => {
+            let mut values = vec![Value::from("x".repeat(length.max + 1))];
+            if length.min > 0 {
+                values.push(Value::from("x".repeat(length.min - 1)));
+            }
+            values
+        }
+        Bound::Range(range) => {
+            let mut values = Vec::new();
+            if range.min > i64::MIN {
+                values.push(Value::from(range.min - 1));
+            }
+            if range.max < i64::MAX {
+                values.push(Value::from(range.max + 1));
+            }
+            values
+        }
+        Bound::Items(max) => {
+            let item = |i: usize| match property {
+                "scopes" => json!({"resource": format!("r{i}"), "access": "read"}),
+                other => panic!("no item to repeat for {other}"),
+            };
+            vec![Value::Array((0..=max).map(item).collect())]
+        }
+    }
+}
+
+async fn every_bounded_property_of_the_contract_is_refused_past_its_bound_naming_it(app: TestApp) {
+    let created = app.create_key("target").await;
+    let key_path = format!("/v1/api_keys/{}", created.api_key.id);
+    let mut checked = 0;
+    for &(schema, property, bound) in keyward_server::api::bounds::PROPERTIES {
+        for value in past(bound, property) {
+            let (method, path, body, field) = placed(&key_path, schema, property, value);
+            let response = app.request(method, &path).json(&body).send().await.unwrap();
+            let problem = assert_problem(response, 422, "request.invalid_body").await;
+            assert!(problem_fields(&problem).contains(&field), "{schema}.{property} as {body}: {problem}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= keyward_server::api::bounds::PROPERTIES.len(), "only {checked} values were tried");
+    let view = app.get_json(&key_path).await;
+    assert_eq!(
+        (view["revision"].as_i64(), view["deleted"].as_bool()),
+        (Some(1), Some(false)),
+        "nothing changed"
+    );
 }
