@@ -77,10 +77,7 @@ impl Client {
     /// From now on, answers to this client reflect at least the write that answered with
     /// `token` (ignored unless it is newer than the one the client holds).
     pub fn read_after(&self, token: &str) -> Result<(), ClientBuildError> {
-        if !crate::consistency::is_token(token.as_bytes()) {
-            return Err(ClientBuildError::InvalidConsistencyToken);
-        }
-        let token = HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
+        let token = crate::consistency::parse(token).ok_or(ClientBuildError::InvalidConsistencyToken)?;
         self.inner.tokens.raise(&token);
         Ok(())
     }
@@ -183,12 +180,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ClientBuildError> {
         let tokens = Tokens::default();
         if let Some(token) = &self.consistency_token {
-            if !crate::consistency::is_token(token.as_bytes()) {
-                return Err(ClientBuildError::InvalidConsistencyToken);
-            }
-            let token =
-                HeaderValue::from_str(token).map_err(|_| ClientBuildError::InvalidConsistencyToken)?;
-            tokens.raise(&token);
+            tokens.raise(&crate::consistency::parse(token).ok_or(ClientBuildError::InvalidConsistencyToken)?);
         }
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.key {

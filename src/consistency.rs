@@ -25,6 +25,11 @@ pub(crate) fn is_token(token: &[u8]) -> bool {
         && token[4..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
+/// `token` as a header value, if it has the form Keyward's tokens have.
+pub(crate) fn parse(token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(token).ok().filter(|value| is_token(value.as_bytes()))
+}
+
 impl Tokens {
     /// Keeps `token` if it is a token and newer than the one held.
     pub(crate) fn raise(&self, token: &HeaderValue) {
@@ -47,7 +52,7 @@ impl Tokens {
     /// Puts the newest token in a request's headers (keeping the request's own if that is newer).
     pub(crate) fn stamp(&self, headers: &mut HeaderMap) {
         if let Some(own) = headers.get(&CONSISTENCY_TOKEN) {
-            self.raise(&own.clone());
+            self.raise(own);
         }
         if let Some(token) = self.current() {
             headers.insert(CONSISTENCY_TOKEN, token);

@@ -19,7 +19,6 @@
 //! costs that key one cache miss.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -31,10 +30,10 @@ use crate::verifier::Verifier;
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// How long one read of the feed (or a subscription) may take before the database is taken to
 /// be out of reach.
-pub const READ_DEADLINE: Duration = Duration::from_millis(750);
+const READ_DEADLINE: Duration = Duration::from_millis(750);
 /// How long subscribing (a connection and its `LISTEN`) may take before the database is taken to
 /// be out of reach: a new connection may need a handshake a read does not.
-pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(3);
+const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(3);
 /// Records read at a time while catching up.
 const BATCH: i64 = 1_000;
 /// The wait before subscribing again after a failure.
@@ -45,28 +44,15 @@ pub struct Follower {
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
     reachability: Arc<Reachability>,
-    /// The `seq` of the last record applied, in order.
-    applied: AtomicI64,
     /// One catch-up at a time, so records are applied in order.
     reading: tokio::sync::Mutex<()>,
 }
 
 impl Follower {
-    /// A follower that goes on from `seq`, the last record the verifier's state includes,
-    /// reading `store` directly (not through the guard it tells whether the database answers).
-    pub fn new(
-        store: Arc<dyn Store>,
-        verifier: Arc<Verifier>,
-        seq: i64,
-        reachability: Arc<Reachability>,
-    ) -> Self {
-        Self {
-            store,
-            verifier,
-            reachability,
-            applied: AtomicI64::new(seq),
-            reading: tokio::sync::Mutex::new(()),
-        }
+    /// A follower that goes on from the last record the verifier's state includes, reading
+    /// `store` directly (not through the guard it tells whether the database answers).
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, reachability: Arc<Reachability>) -> Self {
+        Self { store, verifier, reachability, reading: tokio::sync::Mutex::new(()) }
     }
 
     /// `call` under `deadline`; a database that does not answer in time, or whose connection
@@ -93,21 +79,22 @@ impl Follower {
 
     /// The `seq` of the last record applied.
     pub fn applied(&self) -> i64 {
-        self.applied.load(Ordering::Acquire)
+        self.verifier.applied()
     }
 
     /// Applies every record after the last one applied.
     pub async fn catch_up(&self) -> Result<i64, StoreError> {
         let _reading = self.reading.lock().await;
+        let mut last = self.applied();
         loop {
-            let changes = self.timed(READ_DEADLINE, self.store.changes_since(self.applied(), BATCH)).await?;
+            let changes = self.timed(READ_DEADLINE, self.store.changes_since(last, BATCH)).await?;
             for change in &changes {
                 self.verifier.apply(change);
-                self.applied.store(change.seq, Ordering::Release);
+                last = change.seq;
             }
-            self.verifier.applied_through(self.applied());
+            self.verifier.applied_through(last);
             if (changes.len() as i64) < BATCH {
-                return Ok(self.applied());
+                return Ok(last);
             }
         }
     }

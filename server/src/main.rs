@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use keyward_server::bootstrap::Bootstrap;
-use keyward_server::config::{Command, Config};
+use keyward_server::config::Config;
 use keyward_server::operator;
 use keyward_server::startup::{self, Application};
 use keyward_server::telemetry;
@@ -13,16 +13,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), settings = ?config, "keyward-server starting");
-    match config.command {
-        Some(Command::Organizations) => {
-            print!("{}", operator::organizations(&config).await?);
-            return Ok(());
-        }
-        Some(Command::RootKey { organization }) => {
-            print!("{}", operator::root_key(&config, organization).await?);
-            return Ok(());
-        }
-        None => {}
+    if let Some(command) = &config.command {
+        print!("{}", operator::run(&config, command).await?);
+        return Ok(());
     }
     let app = Application::build(&config).await?;
     let stop = startup::shutdown_signal()?;

@@ -1,28 +1,28 @@
 //! The operator's commands of the `keyward-server` binary: list the organizations, mint a root key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use uuid::Uuid;
 
 use crate::app::{App, AppError};
-use crate::config::Config;
+use crate::config::{Command, Config};
 use crate::domain::clock::SystemClock;
-use crate::domain::key::KeyHasher;
-use crate::store;
+use crate::startup::open_store;
 use crate::verifier::Verifier;
+
+/// Runs `command` and returns what it prints.
+pub async fn run(config: &Config, command: &Command) -> anyhow::Result<String> {
+    match command {
+        Command::Organizations => organizations(config).await,
+        Command::RootKey { organization } => root_key(config, *organization).await,
+    }
+}
 
 /// The application over the configured store, with the server's pepper checked, to run one
 /// command through the same write path as the API.
 async fn open(config: &Config) -> anyhow::Result<App> {
-    let database = store::redacted(&config.database_url);
-    let store = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
-        .await
-        .with_context(|| format!("cannot open the database {database}"))?;
-    let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
-    store.pepper_check(&hasher.fingerprint()).await?;
-    let (verifier, _) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
+    let (store, hasher) = open_store(config).await?;
+    let verifier = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
     Ok(App::new(store, Arc::new(verifier), Arc::new(SystemClock)))
 }
 

@@ -68,20 +68,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let database = store::redacted(&config.database_url);
-        let direct = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
-            .await
-            .with_context(|| format!("cannot open the database {database}"))?;
+        let (direct, hasher) = open_store(config).await?;
         // Everything but the feed's follower reaches the store through the guard the follower
         // keeps: while the database is out of reach, calls fail fast.
         let reachability = Arc::new(Reachability::default());
         let store: Arc<dyn Store> = Arc::new(Guarded::new(direct.clone(), reachability.clone()));
-        let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
-        store.pepper_check(&hasher.fingerprint()).await?;
         let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
-        let (verifier, seq) = Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?;
-        let verifier = Arc::new(verifier);
-        let follower = Arc::new(Follower::new(direct, verifier.clone(), seq, reachability));
+        let verifier = Arc::new(Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?);
+        let follower = Arc::new(Follower::new(direct, verifier.clone(), reachability));
         // A write still running near the request's deadline is answered as of unknown outcome
         // (500) rather than by the deadline's 408, which would say nothing was done.
         let request_timeout = Duration::from_millis(config.request_timeout_ms);
@@ -166,6 +160,18 @@ impl Application {
         }
         served
     }
+}
+
+/// Opens and migrates the configured store and checks that it was made with the configured
+/// pepper, whose hasher it returns: what the server and the operator's commands start from.
+pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
+    let database = store::redacted(&config.database_url);
+    let store = store::connect_with(&config.database_url, Duration::from_millis(config.lock_wait_ms))
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    let hasher = KeyHasher::new(config.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
+    store.pepper_check(&hasher.fingerprint()).await?;
+    Ok((store, hasher))
 }
 
 /// A future that completes on SIGTERM or Ctrl-C; the handlers are installed when this is called,

@@ -608,8 +608,9 @@ impl Launch {
         self.database.clone().unwrap_or_else(|| self.dir.join("keyward.db"))
     }
 
-    /// Runs one of the operator's commands to its end, on this launch's database.
-    fn command(&self, args: &[&str]) -> std::process::Output {
+    /// The binary in `dir` on this launch's database, with its arguments and environment (and
+    /// no `KEYWARD_` variable of the test's own), reading nothing.
+    fn base(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
         command.current_dir(&self.dir);
         if let Some(url) = &self.url {
@@ -622,8 +623,13 @@ impl Launch {
                 command.env_remove(name);
             }
         }
-        command.args(&self.args).args(args).envs(self.envs.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
-        command.output().expect("the keyward-server binary runs")
+        command.args(&self.args).envs(self.envs.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        command
+    }
+
+    /// Runs one of the operator's commands to its end, on this launch's database.
+    fn command(&self, args: &[&str]) -> std::process::Output {
+        self.base().args(args).output().expect("the keyward-server binary runs")
     }
 
     /// Starts the binary and waits until it listens (on a port the kernel picks, which it logs).
@@ -639,20 +645,9 @@ impl Launch {
     /// Runs the binary on `127.0.0.1:0` without waiting for anything; [`Server::listening`]
     /// reads the address it got from its log.
     fn spawn(&self) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward-server"));
-        command.current_dir(&self.dir).arg("--listen").arg("127.0.0.1:0");
-        if let Some(url) = &self.url {
-            command.arg("--database-url").arg(url);
-        } else if let Some(database) = &self.database {
-            command.arg("--database-url").arg(format!("sqlite://{}", database.display()));
-        }
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("KEYWARD_") {
-                command.env_remove(name);
-            }
-        }
-        command.env("RUST_LOG", "debug").args(&self.args).envs(self.envs.iter().map(|(k, v)| (k, v)));
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut command = self.base();
+        command.arg("--listen").arg("127.0.0.1:0").env("RUST_LOG", "debug");
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("the keyward-server binary starts");
         let (sender, events) = mpsc::unbounded_channel();
         forward(child.stdout.take().expect("stdout is piped"), Stream::Stdout, sender.clone());

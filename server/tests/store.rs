@@ -388,38 +388,40 @@ async fn text_a_database_cannot_hold_is_refused_as_such_never_as_busy_or_a_fault
     }
 }
 
+/// The organization's root key, as stored.
+async fn root_of(f: &Fixture) -> ApiKey {
+    let keys = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
+    keys.into_iter().find(|k| k.name == "root").expect("the root key")
+}
+
+/// Stores another key of the organization with a root key's scopes, expiring at `expires_at`.
+async fn insert_manager(f: &Fixture, name: &str, expires_at: Option<i64>) {
+    let scopes = keyward_server::domain::scope::root_scopes();
+    let new = NewApiKey { name: name.into(), expires_at, scopes, ..Default::default() };
+    let (issued, _) = new.issue(f.org, &KeyHasher::default(), 10).unwrap();
+    f.store.api_key_insert(&issued).await.unwrap();
+}
+
+/// `key` revoked, one revision on.
+fn revoked(key: &ApiKey) -> ApiKey {
+    ApiKey { deleted_at: Some(5), revision: key.revision + 1, ..key.clone() }
+}
+
 /// The write that would leave an organization no enabled, never-expiring key able to manage its
 /// keys is refused, in the write's own transaction; one that needs a manager only now counts a
 /// key that expires later.
 async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixture) {
-    let root = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
-    let root = root.into_iter().find(|k| k.name == "root").expect("the root key");
-    let mut revoked = root.clone();
-    revoked.deleted_at = Some(5);
-    revoked.revision += 1;
+    let root = root_of(&f).await;
+    let revoked = revoked(&root);
     let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
     assert!(matches!(refused, Err(StoreError::LastManager)), "{refused:?}");
     let read = f.store.api_key_get(f.org, root.id).await.unwrap();
     assert_eq!((read.deleted_at, read.revision), (None, root.revision), "nothing of the write stays");
 
-    let expiring = NewApiKey {
-        name: "expiring".into(),
-        expires_at: Some(i64::MAX),
-        scopes: keyward_server::domain::scope::root_scopes(),
-        ..Default::default()
-    };
-    let (expiring, _) = expiring.issue(f.org, &KeyHasher::default(), 10).unwrap();
-    f.store.api_key_insert(&expiring).await.unwrap();
+    insert_manager(&f, "expiring", Some(i64::MAX)).await;
     let refused = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
     assert!(matches!(refused, Err(StoreError::LastManager)), "a key that will expire is none to count on");
 
-    let lasting = NewApiKey {
-        name: "lasting".into(),
-        scopes: keyward_server::domain::scope::root_scopes(),
-        ..Default::default()
-    };
-    let (lasting, _) = lasting.issue(f.org, &KeyHasher::default(), 10).unwrap();
-    f.store.api_key_insert(&lasting).await.unwrap();
     // Past a time, the expiring key does count: a write that only needs a manager that works
     // now goes through.
     let now_only = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(10)).await;
@@ -428,18 +430,9 @@ async fn the_last_key_that_manages_keys_for_good_is_never_written_away(f: Fixtur
 
 /// A key that never expires is what a write needing a lasting manager counts on.
 async fn a_lasting_manager_is_what_a_write_needing_one_counts_on(f: Fixture) {
-    let root = f.store.api_key_list(f.org, &ListQuery { limit: 10, ..Default::default() }).await.unwrap();
-    let root = root.into_iter().find(|k| k.name == "root").expect("the root key");
-    let lasting = NewApiKey {
-        name: "lasting".into(),
-        scopes: keyward_server::domain::scope::root_scopes(),
-        ..Default::default()
-    };
-    let (lasting, _) = lasting.issue(f.org, &KeyHasher::default(), 10).unwrap();
-    f.store.api_key_insert(&lasting).await.unwrap();
-    let mut revoked = root.clone();
-    revoked.deleted_at = Some(5);
-    revoked.revision += 1;
-    let written = f.store.api_key_write(&revoked, root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
+    let root = root_of(&f).await;
+    insert_manager(&f, "lasting", None).await;
+    let written =
+        f.store.api_key_write(&revoked(&root), root.revision, ChangeKind::Revoked, Some(i64::MAX)).await;
     assert!(matches!(written, Ok(Some(_))), "another key manages keys for good: {written:?}");
 }

@@ -107,9 +107,7 @@ pub async fn spawn_postgres_app_configured(configure: fn(&mut Config)) -> TestAp
 
 /// A second instance over the same database as `app`, with its own caches and feed (PostgreSQL).
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let (database, root_key) = (app.database_url.clone(), app.root_key.clone());
-    spawn_app_in(dir, app.postgres.clone(), database, root_key, app.max_age_ms, app.configure).await
+    spawn_peer_at(app, app.database_url.clone()).await
 }
 
 /// Another instance over `app`'s PostgreSQL database, reached at `database_url` (through a proxy).

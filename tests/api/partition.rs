@@ -75,18 +75,18 @@ async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut open: watch::
 
 /// `url` (`postgres://user@host:port/db`) with its host and port replaced by `addr`.
 pub fn through(url: &str, addr: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let user = authority.rsplit_once('@').map(|(user, _)| format!("{user}@")).unwrap_or_default();
-    format!("{scheme}://{user}{addr}{path}")
+    let mut url = reqwest::Url::parse(url).expect("a URL");
+    url.set_ip_host(addr.ip()).expect("a URL with a host");
+    url.set_port(Some(addr.port())).expect("a URL with a host");
+    url.into()
 }
 
 /// The host and port of `url` (`postgres://user@host:port/db`, port 5432 if left out).
 pub fn upstream(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").expect("a URL").1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
-    let host = host.replace("localhost", "127.0.0.1");
-    host.parse().expect("a numeric loopback address")
+    let url = reqwest::Url::parse(url).expect("a URL");
+    let host = match url.host_str() {
+        Some("localhost") | None => "127.0.0.1",
+        Some(host) => host,
+    };
+    SocketAddr::new(host.parse().expect("a numeric loopback address"), url.port().unwrap_or(5432))
 }

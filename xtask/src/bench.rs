@@ -315,34 +315,30 @@ impl Scripts {
 
 /// What a server launched by [`launch_server`] wrote to stderr, read as it comes (a pipe left
 /// unread would fill and stop the server at its next log line).
-#[derive(Default)]
 pub(crate) struct ServerLog {
     text: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl ServerLog {
-    /// Everything written so far.
-    pub(crate) fn text(&self) -> String {
-        self.text.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Everything the server wrote, once it has exited (its stderr closed).
-    pub(crate) fn finish(mut self) -> String {
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        self.text()
-    }
-
-    fn drain(&mut self, stderr: impl std::io::Read + Send + 'static) {
-        let log = self.text.clone();
-        self.reader = Some(std::thread::spawn(move || {
+    /// Reads `stderr` line by line on a thread of its own.
+    fn reading(stderr: impl std::io::Read + Send + 'static) -> Self {
+        let text = Arc::new(Mutex::new(String::new()));
+        let log = text.clone();
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = writeln!(log, "{line}");
             }
-        }));
+        });
+        Self { text, reader }
+    }
+
+    /// Everything the server wrote, once it has exited (its stderr closed).
+    pub(crate) fn finish(self) -> String {
+        let _ = self.reader.join();
+        let text = self.text.lock().unwrap_or_else(|e| e.into_inner());
+        text.clone()
     }
 }
 
@@ -365,10 +361,7 @@ pub(crate) fn launch_server(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let mut log = ServerLog::default();
-    if let Some(stderr) = child.stderr.take() {
-        log.drain(stderr);
-    }
+    let log = ServerLog::reading(child.stderr.take().context("the server's stderr is piped")?);
     let deadline = Instant::now() + patience;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline || child.try_wait()?.is_some() {

@@ -42,14 +42,10 @@ impl Settings {
             match *arg {
                 "--sqlite-only" => settings.postgres = false,
                 "--postgres-only" => settings.sqlite = false,
-                "--max-examples" | "--seed" => {
-                    let value = args.next().with_context(|| format!("{arg} needs a value"))?;
-                    if *arg == "--max-examples" {
-                        settings.max_examples = value.parse()?;
-                    } else {
-                        settings.seed = value.parse()?;
-                    }
+                "--max-examples" => {
+                    settings.max_examples = args.next().context("--max-examples needs a value")?.parse()?
                 }
+                "--seed" => settings.seed = args.next().context("--seed needs a value")?.parse()?,
                 other => bail!(
                     "unknown option `{other}` (try --max-examples N, --seed N, --sqlite-only, --postgres-only)"
                 ),

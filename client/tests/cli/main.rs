@@ -156,6 +156,15 @@ pub fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
 }
 
+/// The value of a one-key view's line labelled `label` (`Name`, `Rate limit`), trimmed.
+pub fn field<'a>(shown: &'a str, label: &str) -> &'a str {
+    shown
+        .lines()
+        .find_map(|line| line.strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {label} in {shown}"))
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

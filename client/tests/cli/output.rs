@@ -42,14 +42,7 @@ async fn a_key_as_a_table_shows_local_times_and_limits_as_the_cli_takes_them() {
         ])
         .await;
     let shown = stdout(&server.keyward(&["keys", "get", &id, "-o", "table"]).await);
-    let field = |label: &str| {
-        shown
-            .lines()
-            .find_map(|line| line.strip_prefix(label))
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no {label} in {shown}"))
-            .to_owned()
-    };
+    let field = |label: &str| crate::field(&shown, label).to_owned();
     assert_eq!(field("Name"), "limited");
     assert_eq!(field("Rate limit"), "100/min");
     assert_eq!(field("Credits"), "1000 left, back to 1000 every day");

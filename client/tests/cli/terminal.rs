@@ -45,14 +45,7 @@ async fn a_key_s_control_characters_reach_a_terminal_escaped_and_json_gives_them
 
     let shown = stdout(&server.keyward(&["keys", "get", &id, "--output", "table"]).await);
     assert!(!holds_a_raw_control(&shown), "{shown:?}");
-    let field = |label: &str| {
-        shown
-            .lines()
-            .find_map(|line| line.strip_prefix(label))
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no {label} in {shown}"))
-            .to_owned()
-    };
+    let field = |label: &str| crate::field(&shown, label).to_owned();
     assert_eq!(field("User"), "invoice\\u{202e}fdp.exe");
     assert_eq!(field("Customer"), "esc\\u{1b}[31mred");
     assert_eq!(field("Billing"), "fake\\u{d}real");

@@ -93,16 +93,11 @@ impl FromRequestParts<AppState> for Caller {
         }
         let resolved = resolved.ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
         verifier.record_use(&resolved, now);
-        let key = resolved.key;
-        if resolved.secret_expires_at.is_some_and(|at| at <= now) {
-            return Err(unauthorized("auth.key_revoked", "the key was rotated and its grace period is over"));
+        if let Some((code, detail)) = refusal(&resolved, now) {
+            return Err(unauthorized(code, detail));
         }
-        key.usable_at(now).map_err(|why| match why {
-            Unusable::Revoked => unauthorized("auth.key_revoked", "the key was revoked"),
-            Unusable::Disabled => unauthorized("auth.key_disabled", "the key is disabled"),
-            Unusable::Expired => unauthorized("auth.key_expired", "the key has expired"),
-        })?;
         token?;
+        let key = resolved.key;
         RequestNote::acting_key(key.id);
         Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
@@ -110,7 +105,19 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Whether a key was found whose presented secret and record work at `now`.
 fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
-    resolved.is_some_and(|r| r.secret_expires_at.is_none_or(|at| at > now) && r.key.usable_at(now).is_ok())
+    resolved.is_some_and(|r| refusal(r, now).is_none())
+}
+
+/// Why a found key cannot authenticate at `now` (its 401's code and detail), if it cannot.
+fn refusal(resolved: &Resolved, now: Millis) -> Option<(&'static str, &'static str)> {
+    if resolved.secret_expires_at.is_some_and(|at| at <= now) {
+        return Some(("auth.key_revoked", "the key was rotated and its grace period is over"));
+    }
+    resolved.key.usable_at(now).err().map(|why| match why {
+        Unusable::Revoked => ("auth.key_revoked", "the key was revoked"),
+        Unusable::Disabled => ("auth.key_disabled", "the key is disabled"),
+        Unusable::Expired => ("auth.key_expired", "the key has expired"),
+    })
 }
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.

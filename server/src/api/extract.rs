@@ -174,8 +174,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             return Ok(ApiQuery(value));
         }
         let pairs = query_pairs(parts.uri.query());
-        let mut errors = unknown_parameters(&pairs, &[field_names::<T>()]);
-        let parsed = parse_query::<T>(&pairs, &mut errors);
+        let names = field_names::<T>();
+        let mut errors = unknown_parameters(&pairs, &[names]);
+        let parsed = parse_query::<T>(&pairs, names, &mut errors);
         match parsed {
             Some(value) if errors.is_empty() => Ok(ApiQuery(value)),
             _ => Err(ApiError::invalid_query(errors)),
@@ -194,8 +195,8 @@ impl<A: DeserializeOwned, B: DeserializeOwned, S: Send + Sync> FromRequestParts<
         let pairs = query_pairs(parts.uri.query());
         let (a_names, b_names) = (field_names::<A>(), field_names::<B>());
         let mut errors = unknown_parameters(&pairs, &[a_names, b_names]);
-        let a = parse_query::<A>(&pairs, &mut errors);
-        let b = parse_query::<B>(&pairs, &mut errors);
+        let a = parse_query::<A>(&pairs, a_names, &mut errors);
+        let b = parse_query::<B>(&pairs, b_names, &mut errors);
         match (a, b) {
             (Some(a), Some(b)) if errors.is_empty() => Ok(ApiQueries(a, b)),
             _ => Err(ApiError::invalid_query(errors)),
@@ -212,25 +213,32 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 fn unknown_parameters(pairs: &[(String, String)], known: &[&[&str]]) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let names: Vec<&str> = known.iter().flat_map(|names| names.iter().copied()).collect();
+    let message = if names.is_empty() {
+        "is not a parameter of this operation, which takes none".to_owned()
+    } else {
+        let expected = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+        format!("is not a parameter of this operation; it takes {expected}")
+    };
     for (name, _) in pairs {
         if !names.contains(&name.as_str()) && !errors.iter().any(|e| &e.field == name) {
-            let expected = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-            let message = if names.is_empty() {
-                "is not a parameter of this operation, which takes none".to_owned()
-            } else {
-                format!("is not a parameter of this operation; it takes {expected}")
-            };
-            errors.push(FieldError { code: "unknown_parameter", message, field: name.clone() });
+            errors.push(FieldError {
+                code: "unknown_parameter",
+                message: message.clone(),
+                field: name.clone(),
+            });
         }
     }
     errors
 }
 
-/// Parses the pairs a struct of parameters names into it, adding an error for each parameter
-/// that does not parse: one that fails is set aside and the rest parsed again, so every bad
-/// parameter is reported, not only the first.
-fn parse_query<T: DeserializeOwned>(pairs: &[(String, String)], errors: &mut Vec<FieldError>) -> Option<T> {
-    let names = field_names::<T>();
+/// Parses the pairs a struct of parameters names (`names`, its fields) into it, adding an error
+/// for each parameter that does not parse: one that fails is set aside and the rest parsed
+/// again, so every bad parameter is reported, not only the first.
+fn parse_query<T: DeserializeOwned>(
+    pairs: &[(String, String)],
+    names: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
     let mut pairs: Vec<&(String, String)> =
         pairs.iter().filter(|(k, _)| names.contains(&k.as_str())).collect();
     for _ in 0..=pairs.len() {

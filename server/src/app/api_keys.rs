@@ -165,9 +165,11 @@ impl App {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
                 let expected = key.revision;
                 let now = app.now();
-                let (was_manager, was_lasting) = (key.manages_keys_at(now), key.manages_keys_for_good(now));
+                let was_manager = key.manages_keys_at(now);
+                let was_lasting = was_manager && key.expires_at.is_none();
                 if !change(&mut key, now)? {
-                    let seq = app.newest_change().await?;
+                    // The token of a write that changed nothing: the newest record when it read.
+                    let seq = app.store.last_change().await?;
                     app.verifier.overlay(&mut key);
                     return Ok(Written { value: key, seq });
                 }
@@ -175,9 +177,10 @@ impl App {
                 // disabling, narrowing, giving it an expiry) needs another key that never expires
                 // with it; one that takes away a power that was to end anyway needs another key
                 // that works now.
-                let keep_manager = if was_lasting && !key.manages_keys_for_good(now) {
+                let is_manager = key.manages_keys_at(now);
+                let keep_manager = if was_lasting && !(is_manager && key.expires_at.is_none()) {
                     Some(Millis::MAX)
-                } else if was_manager && !key.manages_keys_at(now) {
+                } else if was_manager && !is_manager {
                     Some(now)
                 } else {
                     None

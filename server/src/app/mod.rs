@@ -20,10 +20,10 @@ pub use api_keys::Precondition;
 
 /// How long a request that names a change (its consistency token) waits for this instance to
 /// apply it: past a lost signal, the follower's poll reads it within a second.
-pub const CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const CONSISTENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many requests with a key this instance does not know may wait for their token at once.
-pub const UNKNOWN_WAITS: usize = 16;
+const UNKNOWN_WAITS: usize = 16;
 
 /// How long readiness waits for the store to answer.
 const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -203,11 +203,6 @@ impl App {
         if let Ok(_place) = self.unknown_waits.try_acquire() {
             self.verifier.reach(seq, CONSISTENCY_WAIT).await;
         }
-    }
-
-    /// The newest change record's `seq`: the token of a write that changed nothing.
-    async fn newest_change(&self) -> Result<i64, AppError> {
-        Ok(self.store.last_change().await?)
     }
 
     /// Runs a write to its end in a task of its own, whether or not the request that asked for

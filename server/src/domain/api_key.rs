@@ -94,12 +94,6 @@ impl ApiKey {
         self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
     }
 
-    /// Whether the key manages keys at `now` and will not expire: a key an organization can
-    /// count on to manage its keys.
-    pub fn manages_keys_for_good(&self, now: Millis) -> bool {
-        self.expires_at.is_none() && self.manages_keys_at(now)
-    }
-
     /// The strong entity tag of this revision, quoted as HTTP wants it.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.revision)

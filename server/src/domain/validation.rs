@@ -52,7 +52,7 @@ impl Checker {
     }
 
     /// A string without the NUL character.
-    pub fn no_nul(&mut self, field: &str, value: &str) {
+    fn no_nul(&mut self, field: &str, value: &str) {
         if value.contains('\0') {
             self.fail(field, "invalid_character", NUL_MESSAGE);
         }
@@ -221,7 +221,7 @@ impl Checker {
 }
 
 /// The message for a NUL where text is stored.
-pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
 
 /// Whether a text may span lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +233,7 @@ enum Lines {
 /// A control character (C0, DEL, C1) or a bidirectional formatting character (the marks, embeddings,
 /// overrides and isolates of Unicode's bidirectional algorithm), which a terminal or a page would
 /// act on instead of showing.
-pub fn is_unreadable(c: char) -> bool {
+fn is_unreadable(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

@@ -1,6 +1,6 @@
 //! The statements both stores build the same way, generic over the database: the rows of a key
-//! insert (keys, secrets, change records), the conditional overwrite of a key, and a key
-//! listing's filters.
+//! insert (keys, secrets, change records), the conditional overwrite of a key, a key listing's
+//! filters, and the query for an organization's other keys that can manage keys.
 
 use serde_json::{Map, Value};
 use sqlx::types::Json;

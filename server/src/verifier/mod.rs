@@ -173,13 +173,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier over `store`, knowing every stored secret's digest prefix, and the `seq` of the
-    /// last change record that knowledge includes: the feed follows on from there.
-    pub async fn load(
-        store: Arc<dyn Store>,
-        hasher: KeyHasher,
-        max_age_ms: i64,
-    ) -> Result<(Self, i64), StoreError> {
+    /// A verifier over `store`, knowing every stored secret's digest prefix, with the `seq` of the
+    /// last change record that knowledge includes as applied: the feed follows on from there.
+    pub async fn load(store: Arc<dyn Store>, hasher: KeyHasher, max_age_ms: i64) -> Result<Self, StoreError> {
         // The feed's starting point is read before the digests: a change in between is applied
         // again, which is harmless, and none is missed.
         let seq = store.last_change().await?;
@@ -201,7 +197,7 @@ impl Verifier {
             applied: tokio::sync::watch::Sender::new(seq),
             max_age_ms,
         };
-        Ok((verifier, seq))
+        Ok(verifier)
     }
 
     pub fn hasher(&self) -> &KeyHasher {
@@ -279,14 +275,15 @@ impl Verifier {
             key: Some(key.clone()),
             rate_limit: None,
             credits_remaining: None,
-            expires_soon: expires_soon(&key, now),
-            grace_ends_at: secret_expires_at.filter(|&at| at > now),
+            expires_soon: None,
+            grace_ends_at: None,
             usage: None,
         };
         self.judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now).await?;
-        if matches!(verdict.code, VerifyCode::Revoked | VerifyCode::Expired) {
-            verdict.expires_soon = None;
-            verdict.grace_ends_at = None;
+        // A key that stopped working gets no warning that it will.
+        if !matches!(verdict.code, VerifyCode::Revoked | VerifyCode::Expired) {
+            verdict.expires_soon = expires_soon(&key, now);
+            verdict.grace_ends_at = secret_expires_at.filter(|&at| at > now);
         }
         verdict.usage = Some(runtime.usage(&key, flushed_at_load));
         Ok(verdict)
@@ -378,6 +375,8 @@ impl Verifier {
         if self.live.swap(live, Ordering::AcqRel) && !live {
             // Everything cached was loaded under the old feed: nothing of it is trusted again.
             self.found.invalidate_all();
+            // Requests waiting for a change need wait no more: every read now goes to the store.
+            self.applied.send_modify(|_| {});
         }
     }
 
@@ -401,19 +400,8 @@ impl Verifier {
     /// (every read then goes to the store, which holds every change).
     pub async fn reach(&self, seq: i64, within: std::time::Duration) -> bool {
         let mut applied = self.applied.subscribe();
-        let reached = async {
-            loop {
-                if *applied.borrow_and_update() >= seq || !self.is_live() {
-                    return true;
-                }
-                // The feed going dark is not a change of `applied`: look again now and then.
-                let step = tokio::time::timeout(std::time::Duration::from_millis(100), applied.changed());
-                if let Ok(Err(_)) = step.await {
-                    return false;
-                }
-            }
-        };
-        tokio::time::timeout(within, reached).await.unwrap_or(false)
+        let reached = applied.wait_for(|&applied| applied >= seq || !self.is_live());
+        matches!(tokio::time::timeout(within, reached).await, Ok(Ok(_)))
     }
 
     /// Whether the change feed is followed.
