@@ -1,5 +1,6 @@
 //! First start: the `default` organization and its root key, minted or adopted from the operator.
 
+use crate::domain::actor::Actor;
 use crate::domain::api_key::{IssuedKey, NewApiKey};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::domain::organization::{DEFAULT_ORGANIZATION, Organization};
@@ -72,7 +73,7 @@ pub async fn ensure_default_organization(
     let adopted = admin_key.is_some();
     let (root, secret) = root_key_as(admin_key, &organization, hasher, true, now)
         .map_err(|e| StoreError::Corrupt(format!("root key: {e:?}")))?;
-    if store.organization_bootstrap(&organization, &root).await?.is_none() {
+    if store.organization_bootstrap(&organization, &root, Actor::System).await?.is_none() {
         tracing::info!("another instance created the default organization first");
         return Ok(Bootstrap::Existing);
     }

@@ -1,11 +1,12 @@
 //! Properties of the key format, masking, scopes and patches, over generated inputs (proptest).
 
 use keyward_server::bootstrap::ensure_default_organization;
+use keyward_server::domain::actor::Actor;
 use keyward_server::domain::api_key::{ApiKeyPatch, KeyStatus, NewApiKey};
 use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
 use keyward_server::domain::limits::{Credits, CreditsRefill, RateLimit};
 use keyward_server::domain::scope::{Access, Scope};
-use keyward_server::store::{self, ChangeKind};
+use keyward_server::store::{self, ChangeKind, ChangeNote};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -197,12 +198,12 @@ proptest! {
             let found = store.api_key_by_digest(&hasher.digest(&admin)).await.unwrap();
             let organization_id = found.expect("the root key is stored").api_key.organization_id;
             let (issued, _) = new.clone().issue(organization_id, &hasher, 1_000).expect("the strategy makes valid keys");
-            store.api_key_insert(&issued).await.unwrap();
+            store.api_key_insert(&issued, Actor::Operator).await.unwrap();
             let before = issued.api_key;
             let patch = patch.clone().check().expect("the strategy makes valid patches");
             let mut patched = before.clone();
             let changed = patch.apply(&mut patched, 2_000);
-            let written = store.api_key_write(&patched, before.revision, ChangeKind::Updated, None).await.unwrap();
+            let written = store.api_key_write(&patched, before.revision, &ChangeNote::new(ChangeKind::Updated, Actor::Operator, &[]), None).await.unwrap();
             assert!(written.is_some(), "the write at the read revision goes through");
             let read = store.api_key_get(organization_id, before.id).await.unwrap();
             assert_eq!(read.name, patch.name.clone().unwrap_or(before.name.clone()));

@@ -189,11 +189,11 @@ async fn provoke(harness: &Harness, operation: &Operation, status: u16) -> reqwe
 }
 
 /// `GET /v1/ready` from an instance whose change feed cannot be read: a PostgreSQL instance
-/// whose `key_changes` table was taken away under it.
+/// whose `changes` table was taken away under it.
 async fn not_ready() -> reqwest::Result<reqwest::Response> {
     let app = spawn_postgres_app().await;
     let mut admin = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
-    sqlx::query("ALTER TABLE key_changes RENAME TO key_changes_gone").execute(&mut admin).await.unwrap();
+    sqlx::query("ALTER TABLE changes RENAME TO changes_gone").execute(&mut admin).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let response = app.anonymous(Method::GET, "/v1/ready").send().await?;

@@ -253,7 +253,7 @@ impl TestApp {
 /// How many change records the store holds: one for every committed write.
 pub async fn change_count(app: &TestApp) -> i64 {
     use sqlx::Connection;
-    let count = "SELECT COUNT(*) FROM key_changes";
+    let count = "SELECT COUNT(*) FROM changes";
     if app.database_url.starts_with("sqlite:") {
         let mut db = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
         sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use keyward_server::bootstrap::ensure_default_organization;
+use keyward_server::domain::actor::Actor;
 use keyward_server::domain::api_key::{IssuedKey, NewApiKey};
 use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
 use keyward_server::domain::now_millis;
@@ -257,11 +258,11 @@ pub(crate) fn prepare_store_at(url: &str, count: usize) -> Result<Prepared> {
             }
             batch.push(issued);
             if batch.len() == BATCH {
-                store.api_key_insert_batch(&batch).await?;
+                store.api_key_insert_batch(&batch, Actor::Operator).await?;
                 batch.clear();
             }
         }
-        store.api_key_insert_batch(&batch).await?;
+        store.api_key_insert_batch(&batch, Actor::Operator).await?;
         anyhow::Ok(Prepared { url: url.to_owned(), admin_key: admin.expose().to_owned(), hot })
     })?;
     println!("stored {count} keys in {:.1}s", started.elapsed().as_secs_f64());

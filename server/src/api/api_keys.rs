@@ -65,7 +65,7 @@ pub async fn api_key_create(
     caller.require(API_KEYS, Access::Create)?;
     let new = NewApiKey::from(body);
     caller.require_grantable(&new.scopes)?;
-    let written = state.app.api_key_create(caller.organization_id, new).await?;
+    let written = state.app.api_key_create(caller.actor(), caller.organization_id, new).await?;
     let (key, secret) = written.value;
     let headers = [
         (header::LOCATION, header_value(&api_key_path(key.id))),
@@ -193,7 +193,10 @@ pub async fn api_key_update(
         caller.require_grantable(scopes)?;
     }
     let precondition = precondition(&headers);
-    let written = state.app.api_key_update(caller.organization_id, api_key_id, precondition, patch).await?;
+    let written = state
+        .app
+        .api_key_update(caller.actor(), caller.organization_id, api_key_id, precondition, patch)
+        .await?;
     let mut response = with_etag(written.value);
     response.headers_mut().extend([consistency::header(written.seq)]);
     Ok(response)
@@ -228,7 +231,7 @@ pub async fn api_key_delete(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Response, ApiError> {
     caller.require(API_KEYS, Access::Delete)?;
-    let written = state.app.api_key_revoke(caller.organization_id, api_key_id).await?;
+    let written = state.app.api_key_revoke(caller.actor(), caller.organization_id, api_key_id).await?;
     Ok(([consistency::header(written.seq)], Json(ApiKeyBody::from(written.value))).into_response())
 }
 
@@ -276,7 +279,7 @@ pub async fn api_key_rotate(
     let mut checker = Checker::default();
     checker.range("grace_period_ms", grace, GRACE_PERIOD_MS);
     checker.finish(()).map_err(ApiError::invalid_body)?;
-    let written = state.app.api_key_rotate(caller.organization_id, api_key_id, grace).await?;
+    let written = state.app.api_key_rotate(caller.actor(), caller.organization_id, api_key_id, grace).await?;
     let (key, secret) = written.value;
     let etag = header_value(&key.etag());
     let body = ApiKeyCreated {

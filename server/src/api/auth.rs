@@ -11,6 +11,7 @@ use super::access::RequestNote;
 use super::consistency;
 use super::error::ApiError;
 use crate::domain::Millis;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
@@ -30,6 +31,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as the author of the changes it makes.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.key_id)
+    }
+
     /// 403 unless the caller holds `access` to `resource`.
     pub fn require(&self, resource: &str, access: Access) -> Result<(), ApiError> {
         if any_grants(&self.key.scopes, resource, access) {

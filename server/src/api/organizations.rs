@@ -45,7 +45,7 @@ pub async fn organization_create(
     ApiJson(body): ApiJson<OrganizationCreate>,
 ) -> Result<Response, ApiError> {
     caller.require(ORGANIZATIONS, Access::Create)?;
-    let written = state.app.organization_create(&body.name).await?;
+    let written = state.app.organization_create(caller.actor(), &body.name).await?;
     let (organization, root, secret) = written.value;
     let created = OrganizationCreated {
         organization: organization.into(),

@@ -4,9 +4,10 @@ use uuid::Uuid;
 
 use super::{App, AppError, WRITE_ATTEMPTS, Written};
 use crate::domain::Millis;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
 use crate::domain::key::{KeyPrefix, Secret};
-use crate::store::{ChangeKind, ListQuery};
+use crate::store::{ChangeKind, ChangeNote, ListQuery};
 
 /// The condition an update is made under (`If-Match`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +33,11 @@ impl Precondition {
 }
 
 impl App {
-    /// Checks and stores a new key of `organization_id`; its secret is returned to show once.
+    /// Checks and stores a new key of `organization_id`, made by `actor`; its secret is returned
+    /// to show once.
     pub async fn api_key_create(
         &self,
+        actor: Actor,
         organization_id: Uuid,
         new: NewApiKey,
     ) -> Result<Written<(ApiKey, Secret)>, AppError> {
@@ -42,7 +45,7 @@ impl App {
             new.issue(organization_id, self.hasher(), self.now()).map_err(AppError::Invalid)?;
         let app = self.clone();
         self.detached(async move {
-            let change = app.store.api_key_insert(&issued).await?;
+            let change = app.store.api_key_insert(&issued, actor).await?;
             app.committed(&change);
             tracing::info!(api_key_id = %issued.api_key.id, "api key created");
             Ok(Written { value: (issued.api_key, secret), seq: change.seq })
@@ -82,13 +85,15 @@ impl App {
     /// Applies `patch` to a key that is not revoked, if `precondition` holds.
     pub async fn api_key_update(
         &self,
+        actor: Actor,
         organization_id: Uuid,
         id: Uuid,
         precondition: Precondition,
         patch: ApiKeyPatch,
     ) -> Result<Written<ApiKey>, AppError> {
         let patch = patch.check().map_err(AppError::Invalid)?;
-        self.write(organization_id, id, ChangeKind::Updated, "api key updated", move |key, now| {
+        let note = (ChangeKind::Updated, actor);
+        self.write(organization_id, id, note, "api key updated", move |key, now| {
             if key.deleted_at.is_some() {
                 return Err(AppError::Revoked);
             }
@@ -99,8 +104,13 @@ impl App {
     }
 
     /// Revokes a key; its secrets stop working on every instance.
-    pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<Written<ApiKey>, AppError> {
-        self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key, now| {
+    pub async fn api_key_revoke(
+        &self,
+        actor: Actor,
+        organization_id: Uuid,
+        id: Uuid,
+    ) -> Result<Written<ApiKey>, AppError> {
+        self.write(organization_id, id, (ChangeKind::Revoked, actor), "api key revoked", |key, now| {
             if key.deleted_at.is_some() {
                 return Err(AppError::NotFound);
             }
@@ -116,6 +126,7 @@ impl App {
     /// `grace_ms` at the most.
     pub async fn api_key_rotate(
         &self,
+        actor: Actor,
         organization_id: Uuid,
         id: Uuid,
         grace_ms: i64,
@@ -127,6 +138,7 @@ impl App {
                 if key.deleted_at.is_some() {
                     return Err(AppError::Revoked);
                 }
+                let before = key.clone();
                 let expected = key.revision;
                 let secret = Secret::generate(&KeyPrefix::parse(&key.prefix).unwrap_or_default());
                 let digest = app.hasher().digest(&secret);
@@ -134,8 +146,11 @@ impl App {
                 key.masked_key = secret.masked();
                 key.updated_at = now;
                 key.revision += 1;
+                let mut fields = before.changed_fields(&key);
+                fields.push("secret");
+                let note = ChangeNote::new(ChangeKind::Rotated, actor, &fields);
                 if let Some(change) =
-                    app.store.api_key_rotate(&key, expected, &digest, now + grace_ms).await?
+                    app.store.api_key_rotate(&key, expected, &digest, now + grace_ms, &note).await?
                 {
                     app.committed(&change);
                     tracing::info!(api_key_id = %id, grace_period_ms = grace_ms, "api key rotated");
@@ -149,13 +164,14 @@ impl App {
     }
 
     /// Reads the key, lets `change` decide and alter it, and writes it back if no other writer
-    /// came in between (else reads again), with a change record of `kind`; logs `done`. A change
+    /// came in between (else reads again), with a change record of `kind` by `actor` naming the
+    /// fields it changed; logs `done`. A change
     /// that says it altered nothing writes nothing: no revision, no change record.
     async fn write(
         &self,
         organization_id: Uuid,
         id: Uuid,
-        kind: ChangeKind,
+        (kind, actor): (ChangeKind, Actor),
         done: &'static str,
         change: impl Fn(&mut ApiKey, Millis) -> Result<bool, AppError> + Send + 'static,
     ) -> Result<Written<ApiKey>, AppError> {
@@ -163,6 +179,7 @@ impl App {
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
                 let mut key = app.store.api_key_get(organization_id, id).await?;
+                let before = key.clone();
                 let expected = key.revision;
                 let now = app.now();
                 let was_manager = key.manages_keys_at(now);
@@ -185,7 +202,8 @@ impl App {
                 } else {
                     None
                 };
-                if let Some(record) = app.store.api_key_write(&key, expected, kind, keep_manager).await? {
+                let note = ChangeNote::new(kind, actor, &before.changed_fields(&key));
+                if let Some(record) = app.store.api_key_write(&key, expected, &note, keep_manager).await? {
                     app.committed(&record);
                     tracing::info!(api_key_id = %id, revision = key.revision, "{done}");
                     app.verifier.overlay(&mut key);

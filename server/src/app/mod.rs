@@ -13,7 +13,7 @@ use crate::domain::Millis;
 use crate::domain::clock::Clock;
 use crate::domain::key::KeyHasher;
 use crate::domain::validation::FieldError;
-use crate::store::{KeyChange, Store, StoreError};
+use crate::store::{Change, Store, StoreError};
 use crate::verifier::Verifier;
 
 pub use api_keys::Precondition;
@@ -228,7 +228,13 @@ impl App {
     }
 
     /// What follows a commit: this instance's caches take the change at once.
-    fn committed(&self, change: &KeyChange) {
+    fn committed(&self, change: &Change) {
         self.verifier.apply(change);
+    }
+
+    /// What follows a commit of several changes; the newest one's `seq`.
+    fn committed_all(&self, changes: &[Change]) -> i64 {
+        changes.iter().for_each(|change| self.committed(change));
+        changes.iter().map(|change| change.seq).max().unwrap_or_default()
     }
 }

@@ -4,14 +4,17 @@ use uuid::Uuid;
 
 use super::{App, AppError, Written};
 use crate::bootstrap::root_key;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::Secret;
 use crate::domain::organization::Organization;
 
 impl App {
-    /// Creates an organization named `name` and its root key, whose secret is shown once.
+    /// Creates an organization named `name` and its root key, made by `actor`; the key's secret
+    /// is shown once.
     pub async fn organization_create(
         &self,
+        actor: Actor,
         name: &str,
     ) -> Result<Written<(Organization, ApiKey, Secret)>, AppError> {
         let now = self.now();
@@ -19,10 +22,10 @@ impl App {
         let (root, secret) = root_key(&organization, self.hasher(), false, now).map_err(AppError::Invalid)?;
         let app = self.clone();
         self.detached(async move {
-            let change = app.store.organization_create(&organization, &root).await?;
-            app.committed(&change);
+            let changes = app.store.organization_create(&organization, &root, actor).await?;
+            let seq = app.committed_all(&changes);
             tracing::info!(new_organization_id = %organization.id, "organization created");
-            Ok(Written { value: (organization, root.api_key, secret), seq: change.seq })
+            Ok(Written { value: (organization, root.api_key, secret), seq })
         })
         .await
     }
@@ -47,7 +50,7 @@ impl App {
             root_key(&organization, self.hasher(), instance_admin, self.now()).map_err(AppError::Invalid)?;
         let app = self.clone();
         self.detached(async move {
-            let change = app.store.api_key_insert(&root).await?;
+            let change = app.store.api_key_insert(&root, Actor::Operator).await?;
             app.committed(&change);
             tracing::info!(organization_id = %organization.id, api_key_id = %root.api_key.id, "root key minted by the operator");
             Ok((organization, root.api_key, secret))

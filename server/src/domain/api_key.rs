@@ -98,6 +98,27 @@ impl ApiKey {
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.revision)
     }
+
+    /// The fields, by their names in the API, whose values differ in `after`: what a change
+    /// record says a write changed (its revision and times follow from any change).
+    pub fn changed_fields(&self, after: &ApiKey) -> Vec<&'static str> {
+        let credits_set = |k: &ApiKey| (k.credits, k.credits_refilled_at, k.credits_version);
+        [
+            ("name", self.name != after.name),
+            ("description", self.description != after.description),
+            ("status", self.status != after.status),
+            ("scopes", self.scopes != after.scopes),
+            ("metadata", self.metadata != after.metadata),
+            ("rate_limit", self.rate_limit != after.rate_limit),
+            ("credits", credits_set(self) != credits_set(after)),
+            ("expires_at", self.expires_at != after.expires_at),
+            ("masked_key", self.masked_key != after.masked_key),
+            ("deleted_at", self.deleted_at != after.deleted_at),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
+    }
 }
 
 /// A key about to be stored: its record and the digest of its secret.

@@ -1,5 +1,6 @@
 //! The domain: key format, hashing, scopes and validated inputs, free of HTTP and SQL.
 
+pub mod actor;
 pub mod api_key;
 pub mod bounds;
 pub mod clock;

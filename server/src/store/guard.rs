@@ -12,9 +12,11 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{
-    ChangeKind, ChangeSignals, FoundKey, KeyChange, ListQuery, Store, StoreError, StoredCredits, UsageDelta,
+    ApiKeyStore, Change, ChangeNote, ChangeSignals, ChangeStore, CreditStore, FoundKey, ListQuery,
+    OrganizationStore, SettingStore, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
 };
 use crate::domain::Millis;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::{ApiKey, IssuedKey};
 use crate::domain::key::KeyDigest;
 use crate::domain::limits::CreditBalance;
@@ -92,7 +94,7 @@ fn out_of_reach() -> StoreError {
 }
 
 #[async_trait]
-impl Store for Guarded {
+impl SettingStore for Guarded {
     async fn ping(&self) -> Result<(), StoreError> {
         self.guard(self.store.ping()).await
     }
@@ -100,7 +102,10 @@ impl Store for Guarded {
     async fn pepper_check(&self, fingerprint: &str) -> Result<(), StoreError> {
         self.write(self.store.pepper_check(fingerprint)).await
     }
+}
 
+#[async_trait]
+impl OrganizationStore for Guarded {
     async fn organization_count(&self) -> Result<i64, StoreError> {
         self.guard(self.store.organization_count()).await
     }
@@ -109,16 +114,18 @@ impl Store for Guarded {
         &self,
         organization: &Organization,
         root: &IssuedKey,
-    ) -> Result<Option<KeyChange>, StoreError> {
-        self.write(self.store.organization_bootstrap(organization, root)).await
+        actor: Actor,
+    ) -> Result<Option<Vec<Change>>, StoreError> {
+        self.write(self.store.organization_bootstrap(organization, root, actor)).await
     }
 
     async fn organization_create(
         &self,
         organization: &Organization,
         root: &IssuedKey,
-    ) -> Result<KeyChange, StoreError> {
-        self.write(self.store.organization_create(organization, root)).await
+        actor: Actor,
+    ) -> Result<Vec<Change>, StoreError> {
+        self.write(self.store.organization_create(organization, root, actor)).await
     }
 
     async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError> {
@@ -128,13 +135,16 @@ impl Store for Guarded {
     async fn organization_list(&self) -> Result<Vec<Organization>, StoreError> {
         self.guard(self.store.organization_list()).await
     }
+}
 
-    async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError> {
-        self.write(self.store.api_key_insert(key)).await
+#[async_trait]
+impl ApiKeyStore for Guarded {
+    async fn api_key_insert(&self, key: &IssuedKey, actor: Actor) -> Result<Change, StoreError> {
+        self.write(self.store.api_key_insert(key, actor)).await
     }
 
-    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError> {
-        self.write(self.store.api_key_insert_batch(keys)).await
+    async fn api_key_insert_batch(&self, keys: &[IssuedKey], actor: Actor) -> Result<(), StoreError> {
+        self.write(self.store.api_key_insert_batch(keys, actor)).await
     }
 
     async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
@@ -161,10 +171,10 @@ impl Store for Guarded {
         &self,
         key: &ApiKey,
         expected: i64,
-        kind: ChangeKind,
+        note: &ChangeNote,
         keep_manager: Option<Millis>,
-    ) -> Result<Option<KeyChange>, StoreError> {
-        self.write(self.store.api_key_write(key, expected, kind, keep_manager)).await
+    ) -> Result<Option<Change>, StoreError> {
+        self.write(self.store.api_key_write(key, expected, note, keep_manager)).await
     }
 
     async fn api_key_rotate(
@@ -173,14 +183,21 @@ impl Store for Guarded {
         expected: i64,
         new_digest: &KeyDigest,
         grace_until: Millis,
-    ) -> Result<Option<KeyChange>, StoreError> {
-        self.write(self.store.api_key_rotate(key, expected, new_digest, grace_until)).await
+        note: &ChangeNote,
+    ) -> Result<Option<Change>, StoreError> {
+        self.write(self.store.api_key_rotate(key, expected, new_digest, grace_until, note)).await
     }
+}
 
+#[async_trait]
+impl UsageStore for Guarded {
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
         self.write(self.store.usage_record(deltas)).await
     }
+}
 
+#[async_trait]
+impl CreditStore for Guarded {
     async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError> {
         self.guard(self.store.credits_get(id)).await
     }
@@ -193,8 +210,11 @@ impl Store for Guarded {
     ) -> Result<bool, StoreError> {
         self.write(self.store.credits_swap(id, old, new)).await
     }
+}
 
-    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError> {
+#[async_trait]
+impl ChangeStore for Guarded {
+    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         self.guard(self.store.changes_since(after, limit)).await
     }
 

@@ -1,27 +1,46 @@
-//! The storage trait, its error enum, the change records every write leaves, and the choice of
-//! backend by database URL.
+//! Storage: a small trait per resource (`api_keys.rs`, `organizations.rs`, `changes.rs`,
+//! `usage.rs`, `credits.rs`, `settings.rs`), each with its SQL written once over a backend that
+//! states what differs between SQLite and PostgreSQL (`backend.rs`; `sqlite.rs`, `postgres.rs`);
+//! [`Store`], their sum; one write path that leaves a change record for every change
+//! (`write.rs`); the error enum; and the choice of backend by database URL.
 
+mod api_keys;
+mod backend;
+mod changes;
+mod credits;
 mod guard;
+mod organizations;
 mod postgres;
 mod row;
-mod sql;
+mod settings;
 mod sqlite;
+mod usage;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use uuid::Uuid;
-
-use crate::domain::Millis;
-use crate::domain::api_key::{ApiKey, IssuedKey, KeyStatus};
-use crate::domain::key::KeyDigest;
-use crate::domain::limits::CreditBalance;
-use crate::domain::organization::Organization;
-
+pub use api_keys::{ApiKeyStore, FoundKey, ListQuery};
+pub use changes::{Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, Entity, Signal};
+pub use credits::{CreditStore, StoredCredits};
 pub use guard::{Guarded, Reachability};
+pub use organizations::OrganizationStore;
 pub use postgres::PostgresStore;
+pub use settings::SettingStore;
 pub use sqlite::SqliteStore;
+pub use usage::{CreditsSnapshot, UsageDelta, UsageStore};
+
+/// Everything Keyward keeps: the sum of the resources' stores. Storage only: the checks and
+/// decisions around a write (preconditions, patches, retries) are the application layer's.
+pub trait Store:
+    SettingStore + OrganizationStore + ApiKeyStore + UsageStore + CreditStore + ChangeStore + 'static
+{
+}
+
+impl<T> Store for T where
+    T: SettingStore + OrganizationStore + ApiKeyStore + UsageStore + CreditStore + ChangeStore + 'static
+{
+}
 
 /// What went wrong in the store; it knows nothing of HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -68,195 +87,6 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-/// A key found by the digest of a presented secret.
-#[derive(Debug, Clone)]
-pub struct FoundKey {
-    pub api_key: ApiKey,
-    pub digest: KeyDigest,
-    /// When this secret stops working (after a rotation's grace period); `None` for the current one.
-    pub secret_expires_at: Option<Millis>,
-}
-
-/// Usage gathered in memory since the last flush, written behind in batches, as increments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageDelta {
-    pub api_key_id: Uuid,
-    pub uses: i64,
-    pub last_used_at: Millis,
-    /// Leased credits left unspent, given back: added to the balance only if it is still of
-    /// that `version` and refill period (`refilled_at`).
-    pub returned: Option<CreditsSnapshot>,
-}
-
-/// Credits of a key at a `credits_version` and refill period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CreditsSnapshot {
-    pub remaining: i64,
-    pub refilled_at: Millis,
-    pub version: i64,
-}
-
-/// A key's credit balance as stored, with the version of the budget it belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoredCredits {
-    pub balance: CreditBalance,
-    pub version: i64,
-}
-
-/// One page of a key listing, newest first.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub user_id: Option<String>,
-    pub customer_id: Option<String>,
-    pub status: Option<KeyStatus>,
-    pub include_deleted: bool,
-    /// Only keys older than this one (the cursor).
-    pub before: Option<Uuid>,
-    pub limit: u32,
-}
-
-/// What a change record says happened to a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// A key and its first secret were stored.
-    Created,
-    /// Anything of the record changed but its secrets (name, status, scopes, limits, expiry…).
-    Updated,
-    /// The key was revoked.
-    Revoked,
-    /// The key got a new secret; the older ones stop at the end of their grace.
-    Rotated,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Created => "created",
-            ChangeKind::Updated => "updated",
-            ChangeKind::Revoked => "revoked",
-            ChangeKind::Rotated => "rotated",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Revoked, ChangeKind::Rotated]
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-    }
-}
-
-/// One committed change to a key, recorded in the transaction that made it: the system's one
-/// outbox. Every instance's caches follow these records in `seq` order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyChange {
-    /// Grows with every change, in commit order.
-    pub seq: i64,
-    pub organization_id: Uuid,
-    pub api_key_id: Uuid,
-    pub kind: ChangeKind,
-    /// The digests the change concerns: a created key's secret; a rotation's new secret first,
-    /// then the older ones.
-    pub digests: Vec<KeyDigest>,
-    pub at: Millis,
-}
-
-/// What a store's change signal says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// Change records up to at least this `seq` have committed.
-    Changed(i64),
-    /// The signal was lost (a dropped connection): records may have been missed; subscribe again
-    /// and re-read.
-    Lost,
-}
-
-/// Tells a follower that change records committed; a hint to re-read, never the records.
-#[async_trait]
-pub trait ChangeSignals: Send {
-    async fn next(&mut self) -> Signal;
-}
-
-/// Everything Keyward keeps; implemented once per database. Storage only: the checks and
-/// decisions around a write (preconditions, patches, retries) are the application layer's.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Whether the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Records the pepper's fingerprint on first use; refuses a different one after.
-    async fn pepper_check(&self, fingerprint: &str) -> Result<(), StoreError>;
-
-    /// How many organizations exist (zero on a fresh store).
-    async fn organization_count(&self) -> Result<i64, StoreError>;
-    /// Stores an organization and its root key, unless an organization exists: of instances
-    /// starting at once on an empty store, exactly one does.
-    async fn organization_bootstrap(
-        &self,
-        organization: &Organization,
-        root: &IssuedKey,
-    ) -> Result<Option<KeyChange>, StoreError>;
-    /// Stores an organization and its root key together.
-    async fn organization_create(
-        &self,
-        organization: &Organization,
-        root: &IssuedKey,
-    ) -> Result<KeyChange, StoreError>;
-    async fn organization_get(&self, id: Uuid) -> Result<Organization, StoreError>;
-    /// Every organization, oldest first (the first is the one made at the first start).
-    async fn organization_list(&self) -> Result<Vec<Organization>, StoreError>;
-
-    async fn api_key_insert(&self, key: &IssuedKey) -> Result<KeyChange, StoreError>;
-    /// Stores many keys in one transaction (imports, benchmarks), a change record each.
-    async fn api_key_insert_batch(&self, keys: &[IssuedKey]) -> Result<(), StoreError>;
-    /// The digest of every stored secret, current or rotated.
-    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError>;
-    /// The key one of whose secrets has this digest, in any organization.
-    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError>;
-    async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError>;
-    async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
-    -> Result<Vec<ApiKey>, StoreError>;
-    /// Writes `key` over the stored record if that is still at revision `expected` and not
-    /// revoked, with a change record of `kind`; `None` when it was not. With `keep_manager` at a
-    /// time, the write is refused ([`StoreError::LastManager`]) unless another key of the
-    /// organization can manage keys and works past that time (`Millis::MAX`: never expires); of
-    /// such writes racing on one organization, the check and the write of each are one step, so
-    /// two cannot each leave the other last.
-    async fn api_key_write(
-        &self,
-        key: &ApiKey,
-        expected: i64,
-        kind: ChangeKind,
-        keep_manager: Option<Millis>,
-    ) -> Result<Option<KeyChange>, StoreError>;
-    /// Like `api_key_write`, and gives the key a new current secret; its older secrets stop
-    /// working at `grace_until` at the latest.
-    async fn api_key_rotate(
-        &self,
-        key: &ApiKey,
-        expected: i64,
-        new_digest: &KeyDigest,
-        grace_until: Millis,
-    ) -> Result<Option<KeyChange>, StoreError>;
-    /// Adds usage gathered in memory: counts, last use, and unspent leases given back.
-    async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError>;
-    /// The key's stored credit balance; `None` when it has no budget.
-    async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError>;
-    /// Stores `new` as the key's balance if it is still exactly `old` (compare and swap): how
-    /// instances take leases without ever taking the same credits twice.
-    async fn credits_swap(
-        &self,
-        id: Uuid,
-        old: &StoredCredits,
-        new: &CreditBalance,
-    ) -> Result<bool, StoreError>;
-
-    /// The change records after `after`, oldest first, at most `limit`.
-    async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<KeyChange>, StoreError>;
-    /// The newest change record's `seq` (0 on a fresh store).
-    async fn last_change(&self) -> Result<i64, StoreError>;
-    /// A subscription to the signal sent when change records commit.
-    async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError>;
 }
 
 impl StoreError {

@@ -1,35 +1,62 @@
-//! The row types both stores decode, and the encoding of a change record's digests.
+//! The rows of `api_keys` as both databases decode them, and as they are written: each column
+//! beside the value it takes ([`key_columns`]), never matched by position across two lists.
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{ChangeKind, FoundKey, KeyChange, StoreError, StoredCredits};
+use super::backend::Value;
+use super::{FoundKey, StoreError, StoredCredits};
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, KeyStatus};
 use crate::domain::key::KeyDigest;
 use crate::domain::limits::{CreditBalance, Credits, CreditsRefill, RateLimit};
 use crate::domain::scope::Scope;
 
-/// The columns of `api_keys`, in the order the stores bind them on insert.
-macro_rules! key_columns {
-    () => {
-        "id, organization_id, name, description, user_id, customer_id, billing_id, prefix, \
-         masked_key, status, scopes, metadata, rate_limit_limit, rate_limit_window_ms, \
-         credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, \
-         credits_version, usage_count, revision, created_at, updated_at, last_used_at, \
-         expires_at, deleted_at"
-    };
+/// A column of `api_keys` and the value a key stores in it.
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub value: Value,
+    /// Whether a write after the insert sets it (the rest are set once, or by usage alone).
+    pub written: bool,
 }
-pub(crate) use key_columns;
 
-/// The columns of `key_changes`.
-macro_rules! change_columns {
-    () => {
-        "seq, organization_id, api_key_id, kind, digests, at"
-    };
+/// Every column of `api_keys` with `key`'s value for it: the one list an insert and an overwrite
+/// are made from.
+pub fn key_columns(key: &ApiKey) -> Result<Vec<Column>, StoreError> {
+    let once = |name, value: Value| Column { name, value, written: false };
+    let written = |name, value: Value| Column { name, value, written: true };
+    let refill = key.credits.and_then(|c| c.refill);
+    Ok(vec![
+        once("id", key.id.into()),
+        once("organization_id", key.organization_id.into()),
+        written("name", key.name.as_str().into()),
+        written("description", key.description.as_deref().into()),
+        once("user_id", key.user_id.as_deref().into()),
+        once("customer_id", key.customer_id.as_deref().into()),
+        once("billing_id", key.billing_id.as_deref().into()),
+        once("prefix", key.prefix.as_str().into()),
+        written("masked_key", key.masked_key.as_str().into()),
+        written("status", key.status.as_str().into()),
+        written("scopes", Value::json(&key.scopes)?),
+        written("metadata", Value::json(&key.metadata)?),
+        written("rate_limit_limit", key.rate_limit.map(|r| r.limit).into()),
+        written("rate_limit_window_ms", key.rate_limit.map(|r| r.window_ms).into()),
+        written("credits_remaining", key.credits.map(|c| c.remaining).into()),
+        written("credits_refill_amount", refill.map(|r| r.amount).into()),
+        written("credits_refill_interval_ms", refill.map(|r| r.interval_ms).into()),
+        written("credits_refilled_at", key.credits_refilled_at.into()),
+        written("credits_version", key.credits_version.into()),
+        once("usage_count", key.usage_count.into()),
+        written("revision", key.revision.into()),
+        once("created_at", key.created_at.into()),
+        written("updated_at", key.updated_at.into()),
+        once("last_used_at", key.last_used_at.into()),
+        written("expires_at", key.expires_at.into()),
+        written("deleted_at", key.deleted_at.into()),
+    ])
 }
-pub(crate) use change_columns;
 
 /// A row of `api_keys` as either database returns it.
 #[derive(Debug, sqlx::FromRow)]
@@ -45,7 +72,7 @@ pub struct KeyRow {
     masked_key: String,
     status: String,
     scopes: Json<Vec<Scope>>,
-    metadata: Json<Map<String, Value>>,
+    metadata: Json<Map<String, serde_json::Value>>,
     rate_limit_limit: Option<i32>,
     rate_limit_window_ms: Option<i64>,
     credits_remaining: Option<i64>,
@@ -101,21 +128,23 @@ impl TryFrom<KeyRow> for ApiKey {
     }
 }
 
-impl FoundKey {
-    /// A key row with the found secret's `secret_digest` and `secret_expires_at` beside it.
-    pub fn from_row<'r, R: sqlx::Row>(row: &'r R) -> Result<Self, StoreError>
-    where
-        KeyRow: sqlx::FromRow<'r, R>,
-        &'r str: sqlx::ColumnIndex<R>,
-        Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        Option<Millis>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    {
-        let key = <KeyRow as sqlx::FromRow<'r, R>>::from_row(row)?;
-        let found: Vec<u8> = row.try_get("secret_digest")?;
+/// A key row with one of its secrets beside it: the key a presented secret was found for.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FoundRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    secret_digest: Vec<u8>,
+    secret_expires_at: Option<Millis>,
+}
+
+impl TryFrom<FoundRow> for FoundKey {
+    type Error = StoreError;
+
+    fn try_from(row: FoundRow) -> Result<Self, StoreError> {
         Ok(FoundKey {
-            api_key: key.try_into()?,
-            digest: digest(&found)?,
-            secret_expires_at: row.try_get("secret_expires_at")?,
+            api_key: row.key.try_into()?,
+            digest: digest(&row.secret_digest)?,
+            secret_expires_at: row.secret_expires_at,
         })
     }
 }
@@ -131,13 +160,7 @@ pub struct CreditsRow {
 }
 
 /// The columns `CreditsRow` reads.
-macro_rules! credits_columns {
-    () => {
-        "credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, \
-         credits_version"
-    };
-}
-pub(crate) use credits_columns;
+pub const CREDITS_COLUMNS: &str = "credits_remaining, credits_refill_amount, credits_refill_interval_ms, credits_refilled_at, credits_version";
 
 impl CreditsRow {
     /// The stored balance, if the key has a budget.
@@ -149,67 +172,6 @@ impl CreditsRow {
                 refilled_at: self.credits_refilled_at,
             },
             version: self.credits_version,
-        })
-    }
-}
-
-/// A row of `key_changes`.
-#[derive(Debug, sqlx::FromRow)]
-pub struct ChangeRow {
-    seq: i64,
-    organization_id: Uuid,
-    api_key_id: Uuid,
-    kind: String,
-    digests: Vec<u8>,
-    at: Millis,
-}
-
-impl TryFrom<ChangeRow> for KeyChange {
-    type Error = StoreError;
-
-    fn try_from(row: ChangeRow) -> Result<Self, StoreError> {
-        let kind = ChangeKind::parse(&row.kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("change kind {:?}", row.kind)))?;
-        Ok(KeyChange {
-            seq: row.seq,
-            organization_id: row.organization_id,
-            api_key_id: row.api_key_id,
-            kind,
-            digests: split_digests(&row.digests)?,
-            at: row.at,
-        })
-    }
-}
-
-/// A change record about to be stored (its `seq` comes from the database).
-#[derive(Debug, Clone)]
-pub struct NewChange {
-    pub organization_id: Uuid,
-    pub api_key_id: Uuid,
-    pub kind: ChangeKind,
-    pub digests: Vec<u8>,
-    pub at: Millis,
-}
-
-impl NewChange {
-    pub fn new(key: &ApiKey, kind: ChangeKind, digests: &[&KeyDigest], at: Millis) -> Self {
-        Self {
-            organization_id: key.organization_id,
-            api_key_id: key.id,
-            kind,
-            digests: digests.iter().flat_map(|d| d.0).collect(),
-            at,
-        }
-    }
-
-    pub fn stored(self, seq: i64) -> Result<KeyChange, StoreError> {
-        Ok(KeyChange {
-            seq,
-            organization_id: self.organization_id,
-            api_key_id: self.api_key_id,
-            kind: self.kind,
-            digests: split_digests(&self.digests)?,
-            at: self.at,
         })
     }
 }
@@ -226,7 +188,7 @@ pub fn digest(bytes: &[u8]) -> Result<KeyDigest, StoreError> {
         .map_err(|_| StoreError::Corrupt("a key digest is not 32 bytes".into()))
 }
 
-fn split_digests(bytes: &[u8]) -> Result<Vec<KeyDigest>, StoreError> {
+pub fn split_digests(bytes: &[u8]) -> Result<Vec<KeyDigest>, StoreError> {
     if !bytes.len().is_multiple_of(32) {
         return Err(StoreError::Corrupt("a change record's digests are not 32 bytes each".into()));
     }

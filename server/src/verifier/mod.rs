@@ -36,7 +36,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
-use crate::store::{ChangeKind, KeyChange, Store, StoreError};
+use crate::store::{Change, ChangeKind, Entity, Store, StoreError};
 use runtime::{KeyRuntime, Runtimes};
 pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitCheck};
 
@@ -336,15 +336,17 @@ impl Verifier {
         self.runtimes.usage_of(key).apply(key);
     }
 
-    /// Applies one change record: the key's cached records become stale, under every secret
-    /// that leads to it, and a new secret becomes known (before it is shown to anyone: the writer
-    /// applies its own record before it answers).
-    pub fn apply(&self, change: &KeyChange) {
+    /// Applies one change record: a key's cached records become stale, under every secret that
+    /// leads to it, and a new secret becomes known (before it is shown to anyone: the writer
+    /// applies its own record before it answers). A change to anything but a key changes nothing
+    /// cached.
+    pub fn apply(&self, change: &Change) {
+        let Entity::ApiKey(id) = change.entity else {
+            return;
+        };
         match change.kind {
             ChangeKind::Created => {}
-            ChangeKind::Updated | ChangeKind::Revoked | ChangeKind::Rotated => {
-                self.forget_key(change.api_key_id)
-            }
+            ChangeKind::Updated | ChangeKind::Revoked | ChangeKind::Rotated => self.forget_key(id),
         }
         if let Some((current, older)) = change.digests.split_first() {
             self.known.insert(prefix(current));

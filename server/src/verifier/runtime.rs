@@ -23,7 +23,7 @@ use super::FastHash;
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::limits::{CreditBalance, Credits, RateLimit, RateLimitState};
-use crate::store::{CreditsSnapshot, Store, StoreError, UsageDelta};
+use crate::store::{CreditStore, CreditsSnapshot, StoreError, UsageDelta};
 
 /// How many times a lease is tried when other instances' leases keep changing the balance.
 const LEASE_ATTEMPTS: usize = 64;
@@ -189,7 +189,7 @@ impl KeyRuntime {
     /// its unspent lease and what the store held after its last lease.
     pub async fn spend(
         &self,
-        store: &dyn Store,
+        store: &dyn CreditStore,
         key: &ApiKey,
         cost: i64,
         now: Millis,

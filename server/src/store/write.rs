@@ -1,0 +1,89 @@
+//! The one write path of the store: every change of record opens a [`Write`], makes its changes
+//! through the write's connection, leaves a change record for each ([`Write::record`]) and
+//! commits ([`Write::commit`]), which announces the newest record in the transaction and tells
+//! this process's followers after it. A write that records nothing cannot commit, and a write
+//! dropped before it commits rolls back: no change without its record, no record without its
+//! signal. What later belongs with a change (audit rows, webhook deliveries) is written here too,
+//! in the same transaction.
+
+use sqlx::Transaction;
+
+use super::StoreError;
+use super::backend::{Backend, Connection, SqlStore, Statement, Value};
+use super::changes::{Change, NewChange};
+
+/// Change records inserted by one statement (9 values each, under both databases' limits).
+const RECORD_CHUNK: usize = 1_000;
+
+/// A write under way: a transaction, and the newest change record it left.
+pub struct Write<'s, B: Backend> {
+    backend: &'s B,
+    tx: Transaction<'static, B::Db>,
+    newest: Option<i64>,
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Starts a write.
+    pub(super) async fn write(&self) -> Result<Write<'_, B>, StoreError> {
+        let tx = self.backend.pool().begin().await?;
+        Ok(Write { backend: &self.backend, tx, newest: None })
+    }
+
+    /// Starts a write no other can interleave with (see [`Backend::begin_alone`]).
+    pub(super) async fn write_alone(&self) -> Result<Write<'_, B>, StoreError> {
+        let tx = self.backend.begin_alone().await?;
+        Ok(Write { backend: &self.backend, tx, newest: None })
+    }
+}
+
+impl<B: Backend> Write<'_, B> {
+    /// The write's connection, for its statements.
+    pub fn conn(&mut self) -> &mut Connection<B> {
+        &mut self.tx
+    }
+
+    pub async fn execute(&mut self, statement: Statement) -> Result<u64, StoreError> {
+        B::execute(&mut self.tx, statement).await
+    }
+
+    /// Numbers and stores change records, in the order given.
+    pub async fn record(&mut self, changes: Vec<NewChange>) -> Result<Vec<Change>, StoreError> {
+        let mut recorded = Vec::with_capacity(changes.len());
+        for chunk in changes.chunks(RECORD_CHUNK) {
+            B::before_numbering(&mut self.tx).await?;
+            let mut insert = Statement::new(
+                "INSERT INTO changes (organization_id, entity, entity_id, kind, actor, fields, digests, at) VALUES ",
+            );
+            let rows: Vec<Vec<Value>> = chunk.iter().map(NewChange::values).collect::<Result<_, _>>()?;
+            insert.push_rows(rows).push(" RETURNING seq");
+            let seqs: Vec<(i64,)> = B::fetch_all(&mut self.tx, insert).await?;
+            if seqs.len() != chunk.len() {
+                return Err(StoreError::Corrupt("change records were not all numbered".into()));
+            }
+            for (change, (seq,)) in chunk.iter().zip(seqs) {
+                recorded.push(change.clone().stored(seq));
+            }
+        }
+        // RETURNING gives the numbers in no promised order: take the highest.
+        self.newest = recorded.iter().map(|c| c.seq).max().max(self.newest);
+        recorded.sort_by_key(|c| c.seq);
+        Ok(recorded)
+    }
+
+    /// Stores one change record.
+    pub async fn record_one(&mut self, change: NewChange) -> Result<Change, StoreError> {
+        self.record(vec![change]).await?.pop().ok_or_else(|| StoreError::Corrupt("no change recorded".into()))
+    }
+
+    /// Commits what the write changed with its change records, and tells every follower.
+    pub async fn commit(mut self) -> Result<i64, StoreError> {
+        let Some(newest) = self.newest else {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Corrupt("a write recorded no change; it was rolled back".into()));
+        };
+        B::announce(&mut self.tx, newest).await?;
+        self.tx.commit().await?;
+        self.backend.committed(newest);
+        Ok(newest)
+    }
+}
