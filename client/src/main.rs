@@ -1,15 +1,12 @@
 //! The `keyward` command-line client: parses the command line, connects with the SDK and runs one command.
 
 mod args;
-mod keys;
-mod login;
-mod organizations;
+mod commands;
+mod listing;
 mod output;
 mod profile;
 mod report;
-mod system;
 mod terminal;
-mod view;
 mod when;
 
 use std::future::Future;
@@ -17,13 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand};
-use clap_complete::Shell;
+use clap::{Args, Parser, Subcommand};
 use keyward::{Client, ResponseValue, types::Problem};
 
-use crate::keys::{KeysCommand, UsersCommand};
-use crate::login::LoginArgs;
-use crate::organizations::OrgCommand;
 use crate::output::Format;
 use crate::profile::Config;
 use crate::report::Failure;
@@ -71,6 +64,16 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "keyward", version, after_help = AFTER_HELP)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The options every command takes: where and how to connect, and how to print.
+#[derive(Debug, Args)]
+pub struct Global {
     /// The server's base URL [default: the profile's, else http://127.0.0.1:8080]
     #[arg(long, global = true, env = "KEYWARD_URL", value_parser = args::parse_url, help_heading = "Connection")]
     url: Option<String>,
@@ -109,37 +112,41 @@ struct Cli {
     /// How to print results [default: table on a terminal, else json]
     #[arg(short, long, global = true, env = "KEYWARD_OUTPUT", value_enum)]
     output: Option<Format>,
-
-    #[command(subcommand)]
-    command: Command,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Issue, list, show, update, rotate, revoke and verify API keys
-    #[command(subcommand)]
-    Keys(Box<KeysCommand>),
-    /// The API keys of one of your users
-    #[command(subcommand)]
-    Users(UsersCommand),
-    /// Your organization, or a new one
-    #[command(subcommand, visible_alias = "organization")]
-    Org(OrgCommand),
-    /// Check a URL and key and save them as a profile (the file only its owner may read)
-    Login(LoginArgs),
-    /// Remove a profile from the config file
-    Logout,
-    /// Whether the server is up
-    Health,
-    /// Whether the server should get traffic: its store answers and it follows the change feed
-    Ready,
-    /// Print the OpenAPI document the server implements
-    Openapi,
-    /// Print a completion script for your shell, such as `keyward completions bash > ~/.local/share/bash-completion/completions/keyward`
-    Completions {
-        /// The shell
-        shell: Shell,
-    },
+/// Declares [`Command`], every command of `keyward`, from the command groups: `Variant: module`,
+/// each module a file of `commands/` with its arguments (a clap `Command` enum, flattened here,
+/// so its commands are `keyward`'s own), its `run` and its views.
+macro_rules! groups {
+    ($($variant:ident: $module:ident),* $(,)?) => {
+        /// Every command of `keyward`, each group's from its file under `commands/`.
+        #[derive(Debug, Subcommand)]
+        enum Command {
+            $(
+                #[command(flatten)]
+                $variant(commands::$module::Command),
+            )*
+        }
+
+        impl Command {
+            /// Runs the command with the options every command takes.
+            async fn run(self, global: &Global) -> Result<(), Failure> {
+                match self {
+                    $(Self::$variant(command) => commands::$module::run(command, global).await,)*
+                }
+            }
+        }
+    };
+}
+
+// A new group of commands is one line here (and its file under `commands/`); the order is the
+// order of `keyward --help`.
+groups! {
+    Keys: keys,
+    Users: users,
+    Org: organizations,
+    Login: login,
+    System: system,
 }
 
 /// Where and how to connect, from flags, the environment and the profile.
@@ -162,9 +169,18 @@ pub struct Context {
     pub format: Format,
 }
 
+impl Global {
+    /// A client for the server, connected as these options and the profile they name say;
+    /// `needs_key` makes a missing key a usage error.
+    pub fn context(&self, needs_key: bool) -> Result<Context, Failure> {
+        Connection::resolve(self, false)?.connect(needs_key)
+    }
+}
+
 impl Connection {
-    /// Reads the profile under the flags and environment variables given.
-    fn resolve(cli: &Cli) -> Result<Connection, Failure> {
+    /// Reads the profile under the flags and environment variables given; a profile named but
+    /// not in the file is a usage error, unless `may_be_new` (`keyward login` makes it).
+    fn resolve(global: &Global, may_be_new: bool) -> Result<Connection, Failure> {
         let mut profile = profile::Profile::default();
         if let Ok(path) = profile::path()
             && path.exists()
@@ -173,33 +189,33 @@ impl Connection {
                 output::write_stderr_line(&warning);
             }
             let mut config = Config::load(&path)?;
-            match config.profiles.remove(&cli.profile) {
+            match config.profiles.remove(&global.profile) {
                 Some(found) => profile = found,
-                None if cli.profile != DEFAULT_PROFILE && !matches!(cli.command, Command::Login(_)) => {
+                None if global.profile != DEFAULT_PROFILE && !may_be_new => {
                     return Err(Failure::Usage(format!(
                         "there is no profile '{}' in {}; run keyward login --profile {}",
-                        cli.profile,
+                        global.profile,
                         path.display(),
-                        cli.profile
+                        global.profile
                     )));
                 }
                 None => {}
             }
         }
         Ok(Connection {
-            url: cli.url.clone().or(profile.url).unwrap_or_else(|| DEFAULT_URL.to_owned()),
-            key: cli.key.clone().filter(|key| !key.trim().is_empty()).or(profile.key),
-            ca_cert: cli.ca_cert.clone().or(profile.ca_cert),
-            profile: cli.profile.clone(),
-            timeout: cli.timeout,
-            retries: cli.retries,
-            consistency_token: cli
+            url: global.url.clone().or(profile.url).unwrap_or_else(|| DEFAULT_URL.to_owned()),
+            key: global.key.clone().filter(|key| !key.trim().is_empty()).or(profile.key),
+            ca_cert: global.ca_cert.clone().or(profile.ca_cert),
+            profile: global.profile.clone(),
+            timeout: global.timeout,
+            retries: global.retries,
+            consistency_token: global
                 .consistency_token
                 .as_deref()
                 .map(str::trim)
                 .filter(|token| !token.is_empty())
                 .map(str::to_owned),
-            format: Format::choose(cli.output),
+            format: Format::choose(global.output),
         })
     }
 
@@ -267,7 +283,7 @@ impl Context {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    match cli.command.run(&cli.global).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             output::write_stderr_line(&failure.line());
@@ -276,32 +292,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Completions { shell } = cli.command {
-        let mut command = Cli::command();
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut command, "keyward", &mut script);
-        output::write_stdout(&String::from_utf8_lossy(&script));
-        return Ok(());
-    }
-    if let Command::Logout = cli.command {
-        return login::logout(&cli.profile);
-    }
-    let connection = Connection::resolve(&cli)?;
-    match cli.command {
-        Command::Keys(command) => keys::run(&connection.connect(true)?, *command).await,
-        Command::Users(command) => keys::run_users(&connection.connect(true)?, command).await,
-        Command::Org(command) => organizations::run(&connection.connect(true)?, command).await,
-        Command::Login(args) => login::login(connection, args).await,
-        Command::Health => system::health(&connection.connect(false)?).await,
-        Command::Ready => system::ready(&connection.connect(false)?).await,
-        Command::Openapi => system::openapi(&connection.connect(false)?).await,
-        Command::Logout | Command::Completions { .. } => unreachable!("handled before connecting"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
     use clap::error::ErrorKind;
 
     use super::*;
@@ -335,8 +328,10 @@ mod tests {
             "invoices:write:a,b",
         ])
         .unwrap();
-        let Command::Keys(command) = cli.command else { panic!("expected keys") };
-        assert!(matches!(*command, KeysCommand::Create(_)));
+        let Command::Keys(commands::keys::Command::Keys(command)) = cli.command else {
+            panic!("expected keys")
+        };
+        assert!(matches!(*command, commands::keys::KeysCommand::Create(_)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod profiles;
 mod system;
 mod terminal;
 mod tls;
+mod transcripts;
 mod users;
 
 use std::process::{Output, Stdio};

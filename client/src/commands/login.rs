@@ -1,14 +1,23 @@
 //! `keyward login` and `keyward logout`: check a server URL and key, and keep them in a profile of the config file.
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use reqwest::StatusCode;
 
-use crate::Connection;
 use crate::args;
 use crate::output;
 use crate::profile::{self, Config, Profile};
 use crate::report::Failure;
 use crate::terminal;
+use crate::{Connection, Global};
+
+/// The commands of this group: `keyward login` and `logout`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a URL and key and save them as a profile (the file only its owner may read)
+    Login(LoginArgs),
+    /// Remove a profile from the config file
+    Logout,
+}
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -17,9 +26,18 @@ pub struct LoginArgs {
     key_stdin: bool,
 }
 
+pub async fn run(command: Command, global: &Global) -> Result<(), Failure> {
+    match command {
+        // The profile named may be new: login makes it.
+        Command::Login(args) => login(Connection::resolve(global, true)?, args).await,
+        // Logout needs no connection: the profile it removes is all it reads.
+        Command::Logout => logout(&global.profile),
+    }
+}
+
 /// Checks the key by reading its organization, then saves the URL, the key
 /// and the CA certificate as the profile.
-pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failure> {
+async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failure> {
     let path = profile::path()?;
     let mut config = Config::load(&path)?;
     let mut connection = connection;
@@ -56,7 +74,7 @@ pub async fn login(connection: Connection, args: LoginArgs) -> Result<(), Failur
 }
 
 /// Removes the profile from the config file.
-pub fn logout(profile_name: &str) -> Result<(), Failure> {
+fn logout(profile_name: &str) -> Result<(), Failure> {
     let path = profile::path()?;
     let mut config = Config::load(&path)?;
     if config.profiles.remove(profile_name).is_none() {
