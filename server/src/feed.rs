@@ -49,9 +49,10 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// A follower that goes on from the last record the verifier's state includes, reading
-    /// `store` directly (not through the guard it tells whether the database answers).
-    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>, reachability: Arc<Reachability>) -> Self {
+    /// A follower that goes on from the last record the verifier's state includes; it tells
+    /// `store` whether the database answers (its own reads are never held back by that).
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>) -> Self {
+        let reachability = store.reachability();
         Self { store, verifier, reachability, reading: tokio::sync::Mutex::new(()) }
     }
 

@@ -22,7 +22,7 @@ use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::feed::{self, Follower};
 use crate::serve::{ConnectionLimits, serve};
-use crate::store::{self, Guarded, Reachability, Store};
+use crate::store::{self, Store};
 use crate::verifier::Verifier;
 
 /// How often usage held in memory is written to the store.
@@ -68,14 +68,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let (direct, hasher) = open_store(config).await?;
-        // Everything but the feed's follower reaches the store through the guard the follower
-        // keeps: while the database is out of reach, calls fail fast.
-        let reachability = Arc::new(Reachability::default());
-        let store: Arc<dyn Store> = Arc::new(Guarded::new(direct.clone(), reachability.clone()));
+        let (store, hasher) = open_store(config).await?;
         let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
         let verifier = Arc::new(Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?);
-        let follower = Arc::new(Follower::new(direct, verifier.clone(), reachability));
+        let follower = Arc::new(Follower::new(store.clone(), verifier.clone()));
         // A write still running near the request's deadline is answered as of unknown outcome
         // (500) rather than by the deadline's 408, which would say nothing was done.
         let request_timeout = Duration::from_millis(config.request_timeout_ms);

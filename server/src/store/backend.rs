@@ -4,14 +4,18 @@
 //! ([`RowType`]). A backend binds values, runs statements, and says how its database locks,
 //! announces and counts.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Database, FromRow, Pool, Transaction};
+use sqlx::types::Json;
+use sqlx::{Arguments, Database, Encode, FromRow, Pool, Transaction, Type};
 use uuid::Uuid;
 
-use super::{ChangeSignals, StoreError, UsageDelta};
+use super::{ChangeSignals, Reachability, StoreError, UsageDelta};
 
 /// A database connection of backend `B` (a transaction's, or one taken from the pool).
 pub type Connection<B> = <<B as Backend>::Db as Database>::Connection;
@@ -27,17 +31,17 @@ pub trait Backend: Send + Sync + Sized + 'static {
     fn feed(&self) -> &Pool<Self::Db>;
 
     /// Runs a statement; how many rows it changed.
-    async fn execute(conn: &mut Connection<Self>, statement: Statement) -> Result<u64, StoreError>;
+    fn execute(conn: &mut Connection<Self>, statement: Statement) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Runs a query; every row it returned.
-    async fn fetch_all<T: RowType>(
+    fn fetch_all<T: RowType>(
         conn: &mut Connection<Self>,
         statement: Statement,
-    ) -> Result<Vec<T>, StoreError>;
+    ) -> BoxFuture<'_, Result<Vec<T>, StoreError>>;
     /// Runs a query; its first row, if any.
-    async fn fetch_optional<T: RowType>(
+    fn fetch_optional<T: RowType>(
         conn: &mut Connection<Self>,
         statement: Statement,
-    ) -> Result<Option<T>, StoreError>;
+    ) -> BoxFuture<'_, Result<Option<T>, StoreError>>;
 
     /// A transaction that no other writer's can interleave with: of instances bootstrapping an
     /// empty store at once, one checks and inserts while the others wait (SQLite: `BEGIN
@@ -64,25 +68,32 @@ pub trait Backend: Send + Sync + Sized + 'static {
 }
 
 /// The store over a backend: every resource's SQL, written once (`api_keys.rs`,
-/// `organizations.rs`, `changes.rs`, `usage.rs`, `credits.rs`, `settings.rs`).
+/// `organizations.rs`, `changes.rs`, `usage.rs`, `credits.rs`, `settings.rs`). Every call but
+/// the change feed's fails fast while the feed's follower finds the database out of reach
+/// (`guard.rs`).
 #[derive(Debug)]
 pub struct SqlStore<B> {
     pub(super) backend: B,
+    pub(super) reachability: Arc<Reachability>,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub(super) fn new(backend: B) -> Self {
-        Self { backend }
+        Self { backend, reachability: Arc::default() }
     }
 
     /// Runs a query on a pooled connection; every row it returned.
     pub(super) async fn all<T: RowType>(&self, statement: Statement) -> Result<Vec<T>, StoreError> {
-        B::fetch_all(&mut *self.backend.pool().acquire().await?, statement).await
+        self.reachability
+            .read(async { B::fetch_all(&mut *self.backend.pool().acquire().await?, statement).await })
+            .await
     }
 
     /// Runs a query on a pooled connection; its first row, if any.
     pub(super) async fn optional<T: RowType>(&self, statement: Statement) -> Result<Option<T>, StoreError> {
-        B::fetch_optional(&mut *self.backend.pool().acquire().await?, statement).await
+        self.reachability
+            .read(async { B::fetch_optional(&mut *self.backend.pool().acquire().await?, statement).await })
+            .await
     }
 
     /// Runs a query on a pooled connection; its one row.
@@ -93,8 +104,77 @@ impl<B: Backend> SqlStore<B> {
     /// Runs a statement on a pooled connection, outside any write's transaction; how many rows
     /// it changed. Only for what is no change of record (usage, leases, settings).
     pub(super) async fn execute(&self, statement: Statement) -> Result<u64, StoreError> {
+        self.reachability.check()?;
         B::execute(&mut *self.backend.pool().acquire().await?, statement).await
     }
+}
+
+/// The methods of [`Backend`] that bind a statement's values and run it: the same for both
+/// databases but for their types, which generic code could only name through a bound for every
+/// type of value and row.
+macro_rules! runs_statements {
+    ($connection:ty, $arguments:ty) => {
+        fn execute(
+            conn: &mut $connection,
+            statement: Statement,
+        ) -> futures::future::BoxFuture<'_, Result<u64, StoreError>> {
+            Box::pin(async move {
+                let (text, values) = statement.into_parts();
+                let arguments = bind::<$arguments>(values)?;
+                let done = sqlx::query_with(sqlx::AssertSqlSafe(text), arguments).execute(conn).await?;
+                Ok(done.rows_affected())
+            })
+        }
+
+        fn fetch_all<T: RowType>(
+            conn: &mut $connection,
+            statement: Statement,
+        ) -> futures::future::BoxFuture<'_, Result<Vec<T>, StoreError>> {
+            Box::pin(async move {
+                let (text, values) = statement.into_parts();
+                let arguments = bind::<$arguments>(values)?;
+                Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments).fetch_all(conn).await?)
+            })
+        }
+
+        fn fetch_optional<T: RowType>(
+            conn: &mut $connection,
+            statement: Statement,
+        ) -> futures::future::BoxFuture<'_, Result<Option<T>, StoreError>> {
+            Box::pin(async move {
+                let (text, values) = statement.into_parts();
+                let arguments = bind::<$arguments>(values)?;
+                Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments).fetch_optional(conn).await?)
+            })
+        }
+    };
+}
+pub(super) use runs_statements;
+
+/// `values` as a database's arguments.
+pub(super) fn bind<A>(values: Vec<Value>) -> Result<A, StoreError>
+where
+    A: Arguments,
+    Uuid: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<String>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<i64>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Option<i32>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Vec<u8>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+    Json<serde_json::Value>: for<'q> Encode<'q, A::Database> + Type<A::Database>,
+{
+    let mut arguments = A::default();
+    for value in values {
+        match value {
+            Value::Uuid(v) => arguments.add(v),
+            Value::Text(v) => arguments.add(v),
+            Value::Int(v) => arguments.add(v),
+            Value::Int4(v) => arguments.add(v),
+            Value::Bytes(v) => arguments.add(v),
+            Value::Json(v) => arguments.add(Json(v)),
+        }
+        .map_err(|e| StoreError::Corrupt(format!("a value does not bind: {e}")))?;
+    }
+    Ok(arguments)
 }
 
 /// A row both databases decode (a `sqlx::FromRow` for each).

@@ -2,13 +2,15 @@
 //! (`write.rs`), in the table `changes`, the system's one outbox. Every instance's caches follow
 //! them in `seq` order; the audit log and webhooks will read the same records.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::StoreError;
 use super::backend::{Backend, SqlStore, Statement, Value};
 use super::row::split_digests;
+use super::{Reachability, StoreError};
 use crate::domain::Millis;
 use crate::domain::actor::Actor;
 use crate::domain::key::KeyDigest;
@@ -171,6 +173,10 @@ pub trait ChangeStore: Send + Sync {
     async fn last_change(&self) -> Result<i64, StoreError>;
     /// A subscription to the signal sent when change records commit.
     async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError>;
+    /// Whether the database answers, as the feed's follower says: while it does not, every
+    /// call but these (`changes_since`, `change_signals`: how the follower finds the database
+    /// again) fails at once.
+    fn reachability(&self) -> Arc<Reachability>;
 }
 
 #[async_trait]
@@ -195,6 +201,10 @@ impl<B: Backend> ChangeStore for SqlStore<B> {
 
     async fn change_signals(&self) -> Result<Box<dyn ChangeSignals>, StoreError> {
         self.backend.change_signals().await
+    }
+
+    fn reachability(&self) -> Arc<Reachability> {
+        self.reachability.clone()
     }
 }
 

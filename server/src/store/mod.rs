@@ -23,7 +23,7 @@ use std::time::Duration;
 pub use api_keys::{ApiKeyStore, FoundKey, ListQuery};
 pub use changes::{Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, Entity, Signal};
 pub use credits::{CreditStore, StoredCredits};
-pub use guard::{Guarded, Reachability};
+pub use guard::Reachability;
 pub use organizations::OrganizationStore;
 pub use postgres::PostgresStore;
 pub use settings::SettingStore;

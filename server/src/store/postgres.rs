@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::types::Json;
-use sqlx::{Arguments, AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::backend::{Backend, RowType, SqlStore, Statement, Value};
+use super::backend::{Backend, RowType, SqlStore, Statement, bind, runs_statements};
 use super::{ChangeSignals, Signal, StoreError, UsageDelta};
 
 /// The channel change records are announced on; the payload is the record's `seq`.
@@ -61,23 +60,6 @@ impl PostgresStore {
     }
 }
 
-/// `values` bound for PostgreSQL.
-fn arguments(values: Vec<Value>) -> Result<PgArguments, StoreError> {
-    let mut arguments = PgArguments::default();
-    for value in values {
-        match value {
-            Value::Uuid(v) => arguments.add(v),
-            Value::Text(v) => arguments.add(v),
-            Value::Int(v) => arguments.add(v),
-            Value::Int4(v) => arguments.add(v),
-            Value::Bytes(v) => arguments.add(v),
-            Value::Json(v) => arguments.add(Json(v)),
-        }
-        .map_err(|e| StoreError::Corrupt(format!("a value does not bind: {e}")))?;
-    }
-    Ok(arguments)
-}
-
 #[async_trait]
 impl Backend for PostgresBackend {
     type Db = Postgres;
@@ -90,27 +72,7 @@ impl Backend for PostgresBackend {
         &self.feed
     }
 
-    async fn execute(conn: &mut PgConnection, statement: Statement) -> Result<u64, StoreError> {
-        let (text, values) = statement.into_parts();
-        let done = sqlx::query_with(AssertSqlSafe(text), arguments(values)?).execute(conn).await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn fetch_all<T: RowType>(
-        conn: &mut PgConnection,
-        statement: Statement,
-    ) -> Result<Vec<T>, StoreError> {
-        let (text, values) = statement.into_parts();
-        Ok(sqlx::query_as_with(AssertSqlSafe(text), arguments(values)?).fetch_all(conn).await?)
-    }
-
-    async fn fetch_optional<T: RowType>(
-        conn: &mut PgConnection,
-        statement: Statement,
-    ) -> Result<Option<T>, StoreError> {
-        let (text, values) = statement.into_parts();
-        Ok(sqlx::query_as_with(AssertSqlSafe(text), arguments(values)?).fetch_optional(conn).await?)
-    }
+    runs_statements!(PgConnection, PgArguments);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -9,12 +9,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::types::Json;
-use sqlx::{Arguments, AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::backend::{Backend, RowType, SqlStore, Statement, Value};
+use super::backend::{Backend, RowType, SqlStore, Statement, bind, runs_statements};
 use super::{ChangeSignals, ChangeStore, Signal, StoreError, UsageDelta};
 
 /// Keys written by one statement of a usage flush (3 bound values each, well under SQLite's limit).
@@ -79,23 +78,6 @@ impl SqliteStore {
     }
 }
 
-/// `values` bound for SQLite.
-fn arguments(values: Vec<Value>) -> Result<SqliteArguments, StoreError> {
-    let mut arguments = SqliteArguments::default();
-    for value in values {
-        match value {
-            Value::Uuid(v) => arguments.add(v),
-            Value::Text(v) => arguments.add(v),
-            Value::Int(v) => arguments.add(v),
-            Value::Int4(v) => arguments.add(v),
-            Value::Bytes(v) => arguments.add(v),
-            Value::Json(v) => arguments.add(Json(v)),
-        }
-        .map_err(|e| StoreError::Corrupt(format!("a value does not bind: {e}")))?;
-    }
-    Ok(arguments)
-}
-
 #[async_trait]
 impl Backend for SqliteBackend {
     type Db = Sqlite;
@@ -108,27 +90,7 @@ impl Backend for SqliteBackend {
         &self.feed
     }
 
-    async fn execute(conn: &mut SqliteConnection, statement: Statement) -> Result<u64, StoreError> {
-        let (text, values) = statement.into_parts();
-        let done = sqlx::query_with(AssertSqlSafe(text), arguments(values)?).execute(conn).await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn fetch_all<T: RowType>(
-        conn: &mut SqliteConnection,
-        statement: Statement,
-    ) -> Result<Vec<T>, StoreError> {
-        let (text, values) = statement.into_parts();
-        Ok(sqlx::query_as_with(AssertSqlSafe(text), arguments(values)?).fetch_all(conn).await?)
-    }
-
-    async fn fetch_optional<T: RowType>(
-        conn: &mut SqliteConnection,
-        statement: Statement,
-    ) -> Result<Option<T>, StoreError> {
-        let (text, values) = statement.into_parts();
-        Ok(sqlx::query_as_with(AssertSqlSafe(text), arguments(values)?).fetch_optional(conn).await?)
-    }
+    runs_statements!(SqliteConnection, SqliteArguments);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock at once, before anything is read.

@@ -37,6 +37,7 @@ pub trait UsageStore: Send + Sync {
 #[async_trait]
 impl<B: Backend> UsageStore for SqlStore<B> {
     async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
+        self.reachability.check()?;
         let mut tx = self.backend.pool().begin().await?;
         B::add_usage(&mut tx, deltas).await?;
         for delta in deltas {

@@ -25,12 +25,14 @@ pub struct Write<'s, B: Backend> {
 impl<B: Backend> SqlStore<B> {
     /// Starts a write.
     pub(super) async fn write(&self) -> Result<Write<'_, B>, StoreError> {
+        self.reachability.check()?;
         let tx = self.backend.pool().begin().await?;
         Ok(Write { backend: &self.backend, tx, newest: None })
     }
 
     /// Starts a write no other can interleave with (see [`Backend::begin_alone`]).
     pub(super) async fn write_alone(&self) -> Result<Write<'_, B>, StoreError> {
+        self.reachability.check()?;
         let tx = self.backend.begin_alone().await?;
         Ok(Write { backend: &self.backend, tx, newest: None })
     }
