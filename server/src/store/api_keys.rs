@@ -47,10 +47,6 @@ pub trait ApiKeyStore: Send + Sync {
     async fn api_key_insert(&self, key: &IssuedKey, actor: Actor) -> Result<Change, StoreError>;
     /// Stores many keys in one transaction (imports, benchmarks), a change record each.
     async fn api_key_insert_batch(&self, keys: &[IssuedKey], actor: Actor) -> Result<(), StoreError>;
-    /// The digest of every stored secret, current or rotated.
-    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError>;
-    /// The key one of whose secrets has this digest, in any organization.
-    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError>;
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError>;
     async fn api_key_list(&self, organization_id: Uuid, query: &ListQuery)
     -> Result<Vec<ApiKey>, StoreError>;
@@ -79,6 +75,33 @@ pub trait ApiKeyStore: Send + Sync {
     ) -> Result<Option<Change>, StoreError>;
 }
 
+/// Keys found by their secrets: what verifying needs of them.
+#[async_trait]
+pub trait KeyLookup: Send + Sync {
+    /// The digest of every stored secret, current or rotated.
+    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError>;
+    /// The key one of whose secrets has this digest, in any organization.
+    async fn api_key_by_digest(&self, digest: &KeyDigest) -> Result<Option<FoundKey>, StoreError>;
+}
+
+#[async_trait]
+impl<B: Backend> KeyLookup for SqlStore<B> {
+    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
+        let rows: Vec<(Vec<u8>,)> = self.all(Statement::new("SELECT digest FROM api_key_secrets")).await?;
+        rows.iter().map(|(d,)| digest(d)).collect()
+    }
+
+    async fn api_key_by_digest(&self, wanted: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
+        let query = Statement::new(
+            "SELECT api_keys.*, s.digest AS secret_digest, s.expires_at AS secret_expires_at \
+             FROM api_key_secrets s JOIN api_keys ON api_keys.id = s.api_key_id WHERE s.digest = $1",
+        )
+        .arg(&wanted.0[..]);
+        let row: Option<FoundRow> = self.optional(query).await?;
+        row.map(FoundKey::try_from).transpose()
+    }
+}
+
 #[async_trait]
 impl<B: Backend> ApiKeyStore for SqlStore<B> {
     async fn api_key_insert(&self, key: &IssuedKey, actor: Actor) -> Result<Change, StoreError> {
@@ -93,21 +116,6 @@ impl<B: Backend> ApiKeyStore for SqlStore<B> {
         insert_keys(&mut write, keys, actor).await?;
         write.commit().await?;
         Ok(())
-    }
-
-    async fn secret_digests(&self) -> Result<Vec<KeyDigest>, StoreError> {
-        let rows: Vec<(Vec<u8>,)> = self.all(Statement::new("SELECT digest FROM api_key_secrets")).await?;
-        rows.iter().map(|(d,)| digest(d)).collect()
-    }
-
-    async fn api_key_by_digest(&self, wanted: &KeyDigest) -> Result<Option<FoundKey>, StoreError> {
-        let query = Statement::new(
-            "SELECT api_keys.*, s.digest AS secret_digest, s.expires_at AS secret_expires_at \
-             FROM api_key_secrets s JOIN api_keys ON api_keys.id = s.api_key_id WHERE s.digest = $1",
-        )
-        .arg(&wanted.0[..]);
-        let row: Option<FoundRow> = self.optional(query).await?;
-        row.map(FoundKey::try_from).transpose()
     }
 
     async fn api_key_get(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, StoreError> {

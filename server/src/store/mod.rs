@@ -20,7 +20,7 @@ mod write;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use api_keys::{ApiKeyStore, FoundKey, ListQuery};
+pub use api_keys::{ApiKeyStore, FoundKey, KeyLookup, ListQuery};
 pub use changes::{Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, Entity, Signal};
 pub use credits::{CreditStore, StoredCredits};
 pub use guard::Reachability;
@@ -30,17 +30,17 @@ pub use settings::SettingStore;
 pub use sqlite::SqliteStore;
 pub use usage::{CreditsSnapshot, UsageDelta, UsageStore};
 
+/// What the verifier reads and writes, and nothing more (its narrow port): keys by their
+/// secrets' digests, credits, usage, and the change feed's position.
+pub trait VerifierStore: KeyLookup + CreditStore + UsageStore + ChangeStore + 'static {}
+
+impl<T> VerifierStore for T where T: KeyLookup + CreditStore + UsageStore + ChangeStore + 'static {}
+
 /// Everything Keyward keeps: the sum of the resources' stores. Storage only: the checks and
 /// decisions around a write (preconditions, patches, retries) are the application layer's.
-pub trait Store:
-    SettingStore + OrganizationStore + ApiKeyStore + UsageStore + CreditStore + ChangeStore + 'static
-{
-}
+pub trait Store: VerifierStore + SettingStore + OrganizationStore + ApiKeyStore {}
 
-impl<T> Store for T where
-    T: SettingStore + OrganizationStore + ApiKeyStore + UsageStore + CreditStore + ChangeStore + 'static
-{
-}
+impl<T> Store for T where T: VerifierStore + SettingStore + OrganizationStore + ApiKeyStore {}
 
 /// What went wrong in the store; it knows nothing of HTTP.
 #[derive(Debug, thiserror::Error)]

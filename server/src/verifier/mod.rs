@@ -36,7 +36,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
-use crate::store::{Change, ChangeKind, Entity, Store, StoreError};
+use crate::store::{Change, ChangeKind, Entity, StoreError, VerifierStore};
 use runtime::{KeyRuntime, Runtimes};
 pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitCheck};
 
@@ -157,7 +157,7 @@ impl Verdict {
 
 /// Key lookups for authentication and verification.
 pub struct Verifier {
-    store: Arc<dyn Store>,
+    store: Arc<dyn VerifierStore>,
     hasher: KeyHasher,
     known: DashSet<u64, FastHash>,
     found: moka::sync::Cache<[u8; 32], Arc<Found>, FastHash>,
@@ -175,7 +175,11 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier over `store`, knowing every stored secret's digest prefix, with the `seq` of the
     /// last change record that knowledge includes as applied: the feed follows on from there.
-    pub async fn load(store: Arc<dyn Store>, hasher: KeyHasher, max_age_ms: i64) -> Result<Self, StoreError> {
+    pub async fn load(
+        store: Arc<dyn VerifierStore>,
+        hasher: KeyHasher,
+        max_age_ms: i64,
+    ) -> Result<Self, StoreError> {
         // The feed's starting point is read before the digests: a change in between is applied
         // again, which is harmless, and none is missed.
         let seq = store.last_change().await?;
@@ -460,3 +464,6 @@ impl std::fmt::Debug for Verifier {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;
