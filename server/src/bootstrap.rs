@@ -1,13 +1,13 @@
 //! First start: the `default` organization and its root key, minted or adopted from the operator.
 
+use crate::domain::Millis;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::{IssuedKey, NewApiKey};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::domain::organization::{DEFAULT_ORGANIZATION, Organization};
 use crate::domain::scope::{instance_admin_scopes, root_scopes};
 use crate::domain::validation::FieldError;
-use crate::domain::{Millis, now_millis};
-use crate::store::{Store, StoreError};
+use crate::store::{Change, Store, StoreError};
 
 /// The name every root key gets.
 pub const ROOT_KEY_NAME: &str = "root";
@@ -50,13 +50,16 @@ fn root_key_as(
     .issue_as(secret, organization.id, hasher, now)
 }
 
-/// On an empty store, creates the `default` organization and its instance-admin root key. Of
-/// instances starting at once on one empty database, exactly one creates them (and prints the key).
+/// On an empty store, creates the `default` organization and its instance-admin root key at
+/// `now`, made by the server itself; with the change records it left. Of instances starting at
+/// once on one empty database, exactly one creates them (and prints the key). The server calls it
+/// through the application layer (`App::bootstrap`); tools that fill a store call it directly.
 pub async fn ensure_default_organization(
     store: &dyn Store,
     hasher: &KeyHasher,
     admin_key: Option<Secret>,
-) -> Result<Bootstrap, StoreError> {
+    now: Millis,
+) -> Result<(Bootstrap, Vec<Change>), StoreError> {
     if store.organization_count().await? > 0 {
         if let Some(admin_key) = admin_key
             && store.api_key_by_digest(&hasher.digest(&admin_key)).await?.is_none()
@@ -65,18 +68,17 @@ pub async fn ensure_default_organization(
                 "KEYWARD_ADMIN_KEY is set but the store already has organizations; it was not adopted"
             );
         }
-        return Ok(Bootstrap::Existing);
+        return Ok((Bootstrap::Existing, Vec::new()));
     }
-    let now = now_millis();
     let organization = Organization::parse_new(DEFAULT_ORGANIZATION, now)
         .map_err(|e| StoreError::Corrupt(format!("default organization: {e:?}")))?;
     let adopted = admin_key.is_some();
     let (root, secret) = root_key_as(admin_key, &organization, hasher, true, now)
         .map_err(|e| StoreError::Corrupt(format!("root key: {e:?}")))?;
-    if store.organization_bootstrap(&organization, &root, Actor::System).await?.is_none() {
+    let Some(changes) = store.organization_bootstrap(&organization, &root, Actor::System).await? else {
         tracing::info!("another instance created the default organization first");
-        return Ok(Bootstrap::Existing);
-    }
+        return Ok((Bootstrap::Existing, Vec::new()));
+    };
     tracing::info!(organization_id = %organization.id, "created the default organization and its root key");
-    Ok(if adopted { Bootstrap::Adopted } else { Bootstrap::Minted(secret) })
+    Ok((if adopted { Bootstrap::Adopted } else { Bootstrap::Minted(secret) }, changes))
 }

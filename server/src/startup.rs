@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::background::tasks::feed::FeedTask;
 use crate::background::tasks::usage_flush::UsageFlush;
 use crate::background::{Board, Driver, Task};
-use crate::bootstrap::{Bootstrap, ensure_default_organization};
+use crate::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::domain::Millis;
 use crate::domain::clock::{Clock, SystemClock};
@@ -69,7 +69,6 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let (store, hasher) = open_store(config).await?;
-        let bootstrap = ensure_default_organization(store.as_ref(), &hasher, admin_key).await?;
         let verifier = Arc::new(Verifier::load(store.clone(), hasher, config.cache_max_age_ms).await?);
         let follower = Arc::new(Follower::new(store.clone(), verifier.clone()));
         // A write still running near the request's deadline is answered as of unknown outcome
@@ -82,6 +81,7 @@ impl Application {
                 .with_write_wait(write_wait)
                 .with_background(board.clone()),
         );
+        let bootstrap = app.bootstrap(admin_key).await?;
         let quota =
             std::num::NonZeroU32::new(config.auth_failures_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         let auth_failures = Arc::new(AuthFailures::per_minute(quota));

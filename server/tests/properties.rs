@@ -194,7 +194,7 @@ proptest! {
             let store = store::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
             let hasher = KeyHasher::default();
             let admin = Secret::generate(&KeyPrefix::default());
-            ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await.unwrap();
+            ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone()), 1).await.unwrap();
             let found = store.api_key_by_digest(&hasher.digest(&admin)).await.unwrap();
             let organization_id = found.expect("the root key is stored").api_key.organization_id;
             let (issued, _) = new.clone().issue(organization_id, &hasher, 1_000).expect("the strategy makes valid keys");

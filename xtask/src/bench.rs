@@ -235,7 +235,7 @@ pub(crate) fn prepare_store_at(url: &str, count: usize) -> Result<Prepared> {
         let store = store::connect(url).await?;
         let hasher = KeyHasher::default();
         let admin = Secret::generate(&KeyPrefix::default());
-        ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone())).await?;
+        ensure_default_organization(store.as_ref(), &hasher, Some(admin.clone()), now_millis()).await?;
         let organization_id = store
             .api_key_by_digest(&hasher.digest(&admin))
             .await?

@@ -3,13 +3,23 @@
 use uuid::Uuid;
 
 use super::{App, AppError, Written};
-use crate::bootstrap::root_key;
+use crate::bootstrap::{Bootstrap, ensure_default_organization, root_key};
 use crate::domain::actor::Actor;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::Secret;
 use crate::domain::organization::Organization;
 
 impl App {
+    /// First start: on an empty store, the `default` organization and its root key (minted, or
+    /// `admin_key` adopted), made by the server itself at the application's clock, and applied
+    /// to this instance's verifier at once, as every write is.
+    pub async fn bootstrap(&self, admin_key: Option<Secret>) -> Result<Bootstrap, AppError> {
+        let (outcome, changes) =
+            ensure_default_organization(self.store.as_ref(), self.hasher(), admin_key, self.now()).await?;
+        self.committed_all(&changes);
+        Ok(outcome)
+    }
+
     /// Creates an organization named `name` and its root key, made by `actor`; the key's secret
     /// is shown once.
     pub async fn organization_create(
@@ -56,5 +66,43 @@ impl App {
             Ok((organization, root.api_key, secret))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::clock::AdvancingClock;
+    use crate::domain::now_millis;
+    use crate::store::ListQuery;
+    use crate::verifier::Verifier;
+
+    #[tokio::test]
+    async fn the_first_start_writes_at_the_applications_clock_and_its_root_key_works_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::connect(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap();
+        let verifier = Arc::new(Verifier::load(store.clone(), Default::default(), 60_000).await.unwrap());
+        verifier.set_live(true);
+        let clock = Arc::new(AdvancingClock::default());
+        const AHEAD: i64 = 30 * 86_400_000;
+        clock.advance(AHEAD);
+        let app = App::new(store.clone(), verifier.clone(), clock);
+
+        let Bootstrap::Minted(secret) = app.bootstrap(None).await.unwrap() else {
+            panic!("a root key minted")
+        };
+        let organization = store.organization_list().await.unwrap().remove(0);
+        let root = store
+            .api_key_list(organization.id, &ListQuery { limit: 10, ..Default::default() })
+            .await
+            .unwrap();
+        assert!(organization.created_at >= now_millis() + AHEAD - 60_000, "{organization:?}");
+        assert_eq!(root[0].created_at, organization.created_at, "one clock, the application's");
+        let found = verifier.resolve(&secret, app.now()).await.unwrap().expect("its record applied at once");
+        assert_eq!(found.key.id, root[0].id);
+        assert!(matches!(app.bootstrap(None).await.unwrap(), Bootstrap::Existing));
     }
 }
