@@ -11,9 +11,9 @@ use super::access::RequestNote;
 use super::consistency;
 use super::error::ApiError;
 use crate::domain::Millis;
-use crate::domain::api_key::Unusable;
 use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
+use crate::domain::verification::{Unusable, usable};
 use crate::verifier::{CachedKey, Resolved};
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
@@ -110,10 +110,8 @@ fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
 
 /// Why a found key cannot authenticate at `now` (its 401's code and detail), if it cannot.
 fn refusal(resolved: &Resolved, now: Millis) -> Option<(&'static str, &'static str)> {
-    if resolved.secret_expires_at.is_some_and(|at| at <= now) {
-        return Some(("auth.key_revoked", "the key was rotated and its grace period is over"));
-    }
-    resolved.key.usable_at(now).err().map(|why| match why {
+    usable(&resolved.key, resolved.secret_expires_at, now).err().map(|why| match why {
+        Unusable::Rotated => ("auth.key_revoked", "the key was rotated and its grace period is over"),
         Unusable::Revoked => ("auth.key_revoked", "the key was revoked"),
         Unusable::Disabled => ("auth.key_disabled", "the key is disabled"),
         Unusable::Expired => ("auth.key_expired", "the key has expired"),

@@ -9,6 +9,7 @@ use super::key::{KeyDigest, KeyHasher, Secret};
 use super::limits::{Credits, RateLimit};
 use super::scope::{Scope, can_manage_keys};
 use super::validation::{Checker, FieldError};
+use super::verification::usable;
 
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -67,31 +68,10 @@ pub struct ApiKey {
     pub deleted_at: Option<Millis>,
 }
 
-/// Why a key cannot be used right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unusable {
-    Revoked,
-    Disabled,
-    Expired,
-}
-
 impl ApiKey {
-    /// Whether the key works at `now`: not revoked, enabled, not expired, in that order.
-    pub fn usable_at(&self, now: Millis) -> Result<(), Unusable> {
-        if self.deleted_at.is_some() {
-            Err(Unusable::Revoked)
-        } else if self.status == KeyStatus::Disabled {
-            Err(Unusable::Disabled)
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            Err(Unusable::Expired)
-        } else {
-            Ok(())
-        }
-    }
-
     /// Whether the key works at `now` and can manage its organization's keys.
     pub fn manages_keys_at(&self, now: Millis) -> bool {
-        self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
+        usable(self, None, now).is_ok() && can_manage_keys(&self.scopes)
     }
 
     /// The strong entity tag of this revision, quoted as HTTP wants it.
@@ -287,19 +267,6 @@ mod tests {
         assert_eq!(issued.api_key.prefix, "kw");
         assert_eq!(issued.api_key.masked_key, secret.masked());
         assert!(!format!("{:?}", issued).contains(secret.expose()));
-    }
-
-    #[test]
-    fn a_key_is_unusable_once_revoked_disabled_or_expired() {
-        let (issued, _) =
-            issue(NewApiKey { name: "ci".into(), expires_at: Some(5_000), ..Default::default() }).unwrap();
-        let mut key = issued.api_key;
-        assert_eq!(key.usable_at(4_999), Ok(()));
-        assert_eq!(key.usable_at(5_000), Err(Unusable::Expired));
-        key.status = KeyStatus::Disabled;
-        assert_eq!(key.usable_at(0), Err(Unusable::Disabled));
-        key.deleted_at = Some(2_000);
-        assert_eq!(key.usable_at(0), Err(Unusable::Revoked));
     }
 
     #[test]
