@@ -12,9 +12,8 @@ use super::validation::{Checker, FieldError};
 use super::verification::usable;
 
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
-#[schema(as = ApiKeyStatus)]
 pub enum KeyStatus {
     #[default]
     Enabled,

@@ -1,10 +1,6 @@
 //! Scopes: what a key may do to a resource, and whether one set of scopes covers another.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-
-use super::bounds::{MAX_TARGETS, NAME};
 
 /// Resources that Keyward itself guards; granting a scope on one needs holding it.
 pub const MANAGEMENT_RESOURCES: [&str; 3] = [API_KEYS, ORGANIZATIONS, VERIFICATIONS];
@@ -16,9 +12,8 @@ pub const ORGANIZATIONS: &str = "organizations";
 pub const VERIFICATIONS: &str = "verifications";
 
 /// The kind of access a scope grants; `write` is all four others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[schema(as = ScopeAccess)]
 pub enum Access {
     Read,
     Create,
@@ -35,22 +30,13 @@ impl Access {
 }
 
 /// `{resource, access, targets}`: access to a resource, on the listed targets or all when empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
     pub resource: String,
     pub access: Access,
     #[serde(default)]
-    #[schema(schema_with = targets_schema)]
     pub targets: Vec<String>,
-}
-
-/// `targets`: at most [`MAX_TARGETS`] names.
-fn targets_schema() -> ArrayBuilder {
-    let item =
-        ObjectBuilder::new().schema_type(Type::String).min_length(Some(NAME.min)).max_length(Some(NAME.max));
-    ArrayBuilder::new().items(item).max_items(Some(MAX_TARGETS))
 }
 
 impl Scope {

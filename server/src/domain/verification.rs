@@ -1,7 +1,6 @@
 //! Verification: the verdict on a presented key, checked in the documented order.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Millis;
 use super::api_key::{ApiKey, KeyStatus};
@@ -11,7 +10,7 @@ use super::scope::Access;
 pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 
 /// The verdict; only `VALID` means the key may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -26,14 +25,12 @@ pub enum VerifyCode {
 }
 
 /// A scope the presented key must hold, on `target` if given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeCheck {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
     pub resource: String,
     pub access: Access,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
-    #[schema(nullable = false)]
     pub target: Option<String>,
 }
 
