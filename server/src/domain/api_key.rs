@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Millis;
 use super::key::{KeyDigest, KeyHasher, Secret};
 use super::limits::{Credits, RateLimit};
-use super::scope::{Scope, can_manage_keys};
+use super::scope::{Scope, can_manage_keys, resolved};
 use super::validation::{Checker, FieldError};
 use super::verification::usable;
 
@@ -219,8 +219,11 @@ impl ApiKeyPatch {
             set(key.status != status);
             key.status = status;
         }
-        if let Some(scopes) = &self.scopes {
-            set(key.scopes != *scopes);
+        // Scopes are compared as the key holds them: setting a root key's own scopes keeps its role.
+        if let Some(scopes) = &self.scopes
+            && resolved(&key.scopes) != scopes.as_slice()
+        {
+            set(true);
             key.scopes.clone_from(scopes);
         }
         if let Some(expires_at) = self.expires_at {
@@ -300,6 +303,21 @@ mod tests {
         assert!(!same.apply(&mut key, 9_000));
         assert!(!ApiKeyPatch::default().apply(&mut key, 9_000));
         assert_eq!(key, before, "neither the revision nor the update time moved");
+    }
+
+    #[test]
+    fn a_patch_that_sets_a_root_key_s_own_scopes_keeps_its_role() {
+        use crate::domain::scope::{Access, Role};
+        let (issued, _) = issue(NewApiKey { name: "root".into(), ..Default::default() }).unwrap();
+        let mut key = issued.api_key;
+        key.scopes = Role::Root.stored();
+        let same = ApiKeyPatch { scopes: Some(Role::Root.scopes().to_vec()), ..Default::default() };
+        assert!(!same.apply(&mut key, 9_000), "the scopes it holds are the scopes it is shown with");
+        assert_eq!(key.scopes, Role::Root.stored());
+        let queues = vec![Scope::new("queues", Access::Read)];
+        let other = ApiKeyPatch { scopes: Some(queues.clone()), ..Default::default() };
+        assert!(other.apply(&mut key, 9_000));
+        assert_eq!(key.scopes, queues, "other scopes replace the role");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Millis;
 use super::api_key::{ApiKey, KeyStatus};
-use super::scope::Access;
+use super::scope::{Access, resolved};
 
 /// Keys expiring within this window get an expiry warning.
 pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
@@ -81,9 +81,10 @@ pub fn check_key(
     now: Millis,
 ) -> Result<(), VerifyCode> {
     usable(key, secret_expires_at, now).map_err(Unusable::code)?;
+    let held = resolved(&key.scopes);
     let covered = wanted
         .iter()
-        .all(|w| key.scopes.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
+        .all(|w| held.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
     if covered { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
 }
 

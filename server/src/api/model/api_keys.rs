@@ -10,7 +10,7 @@ use super::{Links, schemas};
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
 use crate::domain::bounds::MAX_METADATA_ENTRIES;
 use crate::domain::limits::{Credits, RateLimit};
-use crate::domain::scope::Scope;
+use crate::domain::scope::{Scope, into_resolved};
 
 /// An API key, redacted; the secret itself is never shown again.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -69,7 +69,7 @@ impl From<ApiKey> for ApiKeyBody {
             prefix: key.prefix,
             masked_key: key.masked_key,
             status: key.status,
-            scopes: key.scopes,
+            scopes: into_resolved(key.scopes),
             metadata: key.metadata,
             rate_limit: key.rate_limit,
             credits: key.credits,
