@@ -4,7 +4,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{Problem, ProblemError};
-use crate::app::AppError;
+use crate::app::{AppError, Resource};
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
 
@@ -259,7 +259,11 @@ impl From<StoreError> for ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::NotFound => ApiError::key_not_found(),
+            AppError::NotFound(Resource::ApiKey) => ApiError::key_not_found(),
+            // An organization is named only by the caller's key or by the operator.
+            AppError::NotFound(Resource::Organization) => {
+                ApiError::Internal("the caller's organization is missing".into())
+            }
             AppError::Invalid(errors) => ApiError::invalid_body(errors),
             AppError::RevisionMismatch { current } => ApiError::PreconditionFailed { current },
             AppError::Revoked => ApiError::Conflict {
@@ -302,5 +306,24 @@ impl From<AppError> for ApiError {
             }
             other @ (AppError::Aborted(_) | AppError::Store(_)) => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_record_is_named_by_its_resource() {
+        let key = ApiError::from(AppError::NotFound(Resource::ApiKey));
+        assert!(
+            matches!(&key, ApiError::NotFound { code: "api_keys.key_not_found", detail } if detail == "no such API key"),
+            "{key:?}"
+        );
+        let organization = AppError::NotFound(Resource::Organization);
+        assert_eq!(organization.to_string(), "no such organization");
+        assert!(matches!(ApiError::from(organization), ApiError::Internal(_)), "never \"no such API key\"");
+        // A store's miss that no operation named is a fault of ours, not a missing key.
+        assert!(matches!(ApiError::from(StoreError::NotFound), ApiError::Internal(_)));
     }
 }

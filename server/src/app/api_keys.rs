@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError, WRITE_ATTEMPTS, Written};
+use super::{App, AppError, Resource, WRITE_ATTEMPTS, Written};
 use crate::domain::Millis;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
 use crate::domain::key::{KeyPrefix, Secret};
@@ -58,9 +58,10 @@ impl App {
         id: Uuid,
         include_deleted: bool,
     ) -> Result<ApiKey, AppError> {
-        let mut key = self.store.api_key_get(organization_id, id).await?;
+        let mut key =
+            self.store.api_key_get(organization_id, id).await.map_err(AppError::reading(Resource::ApiKey))?;
         if key.deleted_at.is_some() && !include_deleted {
-            return Err(AppError::NotFound);
+            return Err(AppError::NotFound(Resource::ApiKey));
         }
         self.verifier.overlay(&mut key);
         Ok(key)
@@ -102,7 +103,7 @@ impl App {
     pub async fn api_key_revoke(&self, organization_id: Uuid, id: Uuid) -> Result<Written<ApiKey>, AppError> {
         self.write(organization_id, id, ChangeKind::Revoked, "api key revoked", |key, now| {
             if key.deleted_at.is_some() {
-                return Err(AppError::NotFound);
+                return Err(AppError::NotFound(Resource::ApiKey));
             }
             key.deleted_at = Some(now);
             key.updated_at = now;
@@ -123,7 +124,11 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app.store.api_key_get(organization_id, id).await?;
+                let mut key = app
+                    .store
+                    .api_key_get(organization_id, id)
+                    .await
+                    .map_err(AppError::reading(Resource::ApiKey))?;
                 if key.deleted_at.is_some() {
                     return Err(AppError::Revoked);
                 }
@@ -162,7 +167,11 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app.store.api_key_get(organization_id, id).await?;
+                let mut key = app
+                    .store
+                    .api_key_get(organization_id, id)
+                    .await
+                    .map_err(AppError::reading(Resource::ApiKey))?;
                 let expected = key.revision;
                 let now = app.now();
                 let was_manager = key.manages_keys_at(now);
