@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod organizations;
+mod verification;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::store::{KeyChange, Store, StoreError};
 use crate::verifier::Verifier;
 
 pub use api_keys::Precondition;
+pub use verification::Refusal;
 
 /// How long a request that names a change (its consistency token) waits for this instance to
 /// apply it: past a lost signal, the follower's poll reads it within a second.
@@ -66,6 +68,9 @@ pub enum AppError {
     RevisionMismatch { current: i64 },
     #[error("the key was revoked and cannot change")]
     Revoked,
+    /// A presented key does not authenticate its caller.
+    #[error("the presented key does not authenticate: {0:?}")]
+    Unauthenticated(Refusal),
     /// The change would leave the organization without a usable key that can manage keys.
     #[error("the change would leave the organization without a key that can manage keys")]
     LastManager,
@@ -174,10 +179,6 @@ impl App {
     /// The time, by the application's clock.
     pub fn now(&self) -> Millis {
         self.clock.now()
-    }
-
-    pub fn verifier(&self) -> &Verifier {
-        &self.verifier
     }
 
     pub fn hasher(&self) -> &KeyHasher {
