@@ -1,8 +1,9 @@
 //! Fuzz target: the scope matcher never panics, grants exactly what a scope's access and
-//! targets cover, and a key may grant only management scopes it holds itself.
+//! targets cover, and a key may grant only management scopes it holds itself (a root key's role
+//! resolved to the scopes it stands for).
 #![no_main]
 
-use keyward_server::domain::scope::{Access, Scope, any_grants, ungrantable};
+use keyward_server::domain::scope::{Access, Scope, any_grants, resolved, ungrantable};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 
@@ -34,7 +35,7 @@ fuzz_target!(|input: Input| {
         assert_eq!(granted, scope.resource == input.resource && by_access && by_target);
     }
     let any = any_grants(&held, &input.resource, wanted);
-    assert_eq!(any, held.iter().any(|s| s.grants(&input.resource, wanted, None)));
+    assert_eq!(any, resolved(&held).iter().any(|s| s.grants(&input.resource, wanted, None)));
     let asked = scopes(input.wanted);
     for refused in ungrantable(&held, &asked) {
         assert!(asked.contains(&refused), "only scopes that were asked for are refused");

@@ -5,7 +5,7 @@ use crate::domain::actor::Actor;
 use crate::domain::api_key::{IssuedKey, NewApiKey};
 use crate::domain::key::{KeyHasher, Secret};
 use crate::domain::organization::{DEFAULT_ORGANIZATION, Organization};
-use crate::domain::scope::{instance_admin_scopes, root_scopes};
+use crate::domain::scope::Role;
 use crate::domain::validation::FieldError;
 use crate::store::{Change, Store, StoreError};
 
@@ -40,14 +40,17 @@ fn root_key_as(
     instance_admin: bool,
     now: Millis,
 ) -> Result<(IssuedKey, Secret), Vec<FieldError>> {
-    let scopes = if instance_admin { instance_admin_scopes() } else { root_scopes() };
-    NewApiKey {
+    let role = if instance_admin { Role::InstanceAdmin } else { Role::Root };
+    let (mut root, secret) = NewApiKey {
         name: ROOT_KEY_NAME.to_owned(),
         description: Some(format!("Root key of the organization {}", organization.name)),
-        scopes,
+        scopes: role.scopes().to_vec(),
         ..Default::default()
     }
-    .issue_as(secret, organization.id, hasher, now)
+    .issue_as(secret, organization.id, hasher, now)?;
+    // Stored as its role, so that it holds the scopes a later version gives root keys.
+    root.api_key.scopes = role.stored();
+    Ok((root, secret))
 }
 
 /// On an empty store, creates the `default` organization and its instance-admin root key at
@@ -81,4 +84,50 @@ pub async fn ensure_default_organization(
     };
     tracing::info!(organization_id = %organization.id, "created the default organization and its root key");
     Ok((if adopted { Bootstrap::Adopted } else { Bootstrap::Minted(secret) }, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::ApiKeyBody;
+    use crate::api::verify::json::{ApiKeyJson, render_key};
+    use crate::domain::scope::{can_manage_keys, instance_admin_scopes, root_scopes, ungrantable};
+    use crate::domain::verification::{ScopeCheck, check_key};
+    use crate::verifier::KeyUsage;
+
+    #[test]
+    fn a_root_key_stores_its_role_and_is_shown_and_verified_with_the_role_s_scopes() {
+        let organization = Organization::parse_new("acme", 1_000).unwrap();
+        for (instance_admin, listed) in [(false, root_scopes()), (true, instance_admin_scopes())] {
+            let (root, _) = root_key(&organization, &KeyHasher::default(), instance_admin, 1_000).unwrap();
+            let key = root.api_key;
+            let role = if instance_admin { Role::InstanceAdmin } else { Role::Root };
+            assert_eq!(key.scopes[0], role.marker(), "the role is stored, first");
+            assert_eq!(
+                &key.scopes[1..],
+                listed,
+                "with the scopes it stands for today, for the store's query"
+            );
+
+            // Shown exactly as a root key was before it stored its role: the listed scopes.
+            let shown = ApiKeyBody::from(key.clone());
+            assert_eq!(shown.scopes, listed);
+            let usage = KeyUsage { usage_count: 0, last_used_at: None, credits: None };
+            let mut spliced = Vec::new();
+            ApiKeyJson { rendering: &render_key(&key).unwrap(), usage }.write(&mut spliced).unwrap();
+            assert_eq!(String::from_utf8(spliced).unwrap(), serde_json::to_string(&shown).unwrap());
+
+            // Only the marker, as a key whose listed scopes a migration dropped: still root.
+            let mut marked = key.clone();
+            marked.scopes = vec![role.marker()];
+            assert!(can_manage_keys(&marked.scopes));
+            assert!(ungrantable(&marked.scopes, &listed).is_empty());
+            let wanted: Vec<_> = listed
+                .iter()
+                .map(|s| ScopeCheck { resource: s.resource.clone(), access: s.access, target: None })
+                .collect();
+            assert_eq!(check_key(&marked, None, &wanted, 1_000), Ok(()));
+            assert_eq!(ApiKeyBody::from(marked).scopes, listed);
+        }
+    }
 }

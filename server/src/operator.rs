@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::app::{App, AppError};
+use crate::app::{App, AppError, Resource};
 use crate::config::{Command, Config};
 use crate::domain::clock::SystemClock;
 use crate::startup::open_store;
@@ -42,7 +42,7 @@ pub async fn organizations(config: &Config) -> anyhow::Result<String> {
 pub async fn root_key(config: &Config, organization: Uuid) -> anyhow::Result<String> {
     let app = open(config).await?;
     let (organization, key, secret) = app.root_key_create(organization).await.map_err(|e| match e {
-        AppError::NotFound => anyhow::anyhow!(
+        AppError::NotFound(Resource::Organization) => anyhow::anyhow!(
             "no organization has the id {organization} (`keyward-server organizations` lists them)"
         ),
         other => anyhow::Error::from(other),

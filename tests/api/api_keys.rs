@@ -15,6 +15,7 @@ on_both_stores!(
     an_update_that_changes_nothing_writes_nothing,
     an_organizations_last_key_manager_cannot_lock_it_out,
     of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds,
+    a_root_key_is_another_manager_and_keeps_its_role_when_given_the_scopes_it_shows,
 );
 
 #[tokio::test]
@@ -519,6 +520,36 @@ async fn an_organizations_last_key_manager_cannot_lock_it_out(app: TestApp) {
         .await
         .unwrap();
     assert_problem(response, 409, "api_keys.last_manager").await;
+}
+
+/// A root key stores its role, not its scopes (`domain::scope::Role`): it is still the other key
+/// manager the store's check counts on, and setting the scopes it is shown with changes nothing.
+async fn a_root_key_is_another_manager_and_keeps_its_role_when_given_the_scopes_it_shows(app: TestApp) {
+    let (root, root_id) = lone_organization(&app).await;
+    let request =
+        |method: reqwest::Method, path: &str| app.anonymous(method, path).header("x-api-key", &root);
+    let manager = request(reqwest::Method::POST, "/v1/api_keys")
+        .json(&json!({"name": "manager", "scopes": [{"resource": "api_keys", "access": "write"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manager.status(), 201);
+    let manager: Value = manager.json().await.unwrap();
+    let manager_path = format!("/v1/api_keys/{}", manager["api_key"]["id"].as_str().unwrap());
+    let response = request(reqwest::Method::DELETE, &manager_path).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the root key manages keys");
+
+    let root_path = format!("/v1/api_keys/{root_id}");
+    let shown: Value = request(reqwest::Method::GET, &root_path).send().await.unwrap().json().await.unwrap();
+    let response = request(reqwest::Method::PATCH, &root_path)
+        .json(&json!({"scopes": shown["scopes"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let patched: Value = response.json().await.unwrap();
+    assert_eq!(patched["revision"], shown["revision"], "nothing changed: {patched}");
+    assert_eq!(patched["scopes"], shown["scopes"]);
 }
 
 async fn of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds(app: TestApp) {

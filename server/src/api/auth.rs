@@ -1,4 +1,4 @@
-//! The caller: the Keyward key a request presents, checked, with its organization and scopes.
+//! The caller: the Keyward key a request presents, judged by `App::authenticate`, with its organization and scopes.
 
 use std::sync::Arc;
 
@@ -10,12 +10,11 @@ use super::AppState;
 use super::access::RequestNote;
 use super::consistency;
 use super::error::ApiError;
+use crate::app::{AppError, Refusal};
 use crate::domain::Millis;
 use crate::domain::actor::Actor;
-use crate::domain::api_key::Unusable;
-use crate::domain::key::Secret;
 use crate::domain::scope::{Access, Scope, any_grants, ungrantable};
-use crate::verifier::{CachedKey, Resolved};
+use crate::verifier::CachedKey;
 
 /// The header a key may be presented in, besides `Authorization: Bearer`.
 pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
@@ -76,54 +75,13 @@ impl FromRequestParts<AppState> for Caller {
         RequestNote::route(parts.extensions.get::<MatchedPath>());
         let token = consistency::requested(&parts.headers);
         let presented = presented_key(&parts.headers)?;
-        let secret = Secret::parse(presented)
-            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"))?;
         let now = state.app.now();
-        let verifier = state.app.verifier();
-        let mut resolved = verifier.resolve(&secret, now).await?;
-        // A request that names a change is answered once this instance has applied it, its own
-        // key included (new, say, or just given a scope). Only a caller whose key works learns
-        // whether the token names a change at all; any other waits at most the feed's delay (its
-        // key may be the change's), if a place to wait is free, and is then judged as any other.
-        if let Ok(Some(seq)) = token
-            && state.app.is_behind(seq)
-        {
-            if !works(resolved.as_ref(), now) {
-                state.app.wait_for(seq).await;
-                resolved = verifier.resolve(&secret, now).await?;
-            }
-            if works(resolved.as_ref(), now) && state.app.is_behind(seq) {
-                state.app.caught_up_to(seq).await?;
-                resolved = verifier.resolve(&secret, now).await?;
-            }
-        }
-        let resolved = resolved.ok_or_else(|| unauthorized("auth.invalid_key", "the key is not known"))?;
-        verifier.record_use(&resolved, now);
-        if let Some((code, detail)) = refusal(&resolved, now) {
-            return Err(unauthorized(code, detail));
-        }
+        let seq = token.as_ref().ok().copied().flatten();
+        let key = state.app.authenticate(presented, seq, now).await?;
         token?;
-        let key = resolved.key;
         RequestNote::acting_key(key.id);
         Ok(Caller { organization_id: key.organization_id, key_id: key.id, at: now, key })
     }
-}
-
-/// Whether a key was found whose presented secret and record work at `now`.
-fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
-    resolved.is_some_and(|r| refusal(r, now).is_none())
-}
-
-/// Why a found key cannot authenticate at `now` (its 401's code and detail), if it cannot.
-fn refusal(resolved: &Resolved, now: Millis) -> Option<(&'static str, &'static str)> {
-    if resolved.secret_expires_at.is_some_and(|at| at <= now) {
-        return Some(("auth.key_revoked", "the key was rotated and its grace period is over"));
-    }
-    resolved.key.usable_at(now).err().map(|why| match why {
-        Unusable::Revoked => ("auth.key_revoked", "the key was revoked"),
-        Unusable::Disabled => ("auth.key_disabled", "the key is disabled"),
-        Unusable::Expired => ("auth.key_expired", "the key has expired"),
-    })
 }
 
 /// The key in `X-API-KEY`, or else in `Authorization: Bearer`.
@@ -132,7 +90,7 @@ fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
         return value
             .to_str()
             .map(str::trim)
-            .map_err(|_| unauthorized("auth.malformed_key", "the key is not a well-formed Keyward key"));
+            .map_err(|_| AppError::Unauthenticated(Refusal::Malformed).into());
     }
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized(

@@ -10,7 +10,7 @@ use utoipa::openapi::{OpenApi, RefOr, Schema};
 use crate::domain::bounds::{
     COST, CREDITS, DESCRIPTION, GRACE_PERIOD_MS, Length, MAX_SCOPES, NAME, PAGE_SIZE, PREFIX, PRESENTED_KEY,
     RATE_LIMIT, RATE_WINDOW_MS, READABLE_LINE, READABLE_TEXT, REFILL_AMOUNT, REFILL_INTERVAL_MS, RESOURCE,
-    Range, STORABLE_TEXT, TIME,
+    RESOURCE_PATTERN, Range, STORABLE_TEXT, TIME,
 };
 
 /// A bound as a schema states it.
@@ -54,7 +54,8 @@ pub const PROPERTIES: &[(&str, &str, Bound)] = &[
 ];
 
 /// The characters each text property of a request may hold: `(schema, property, pattern)`.
-/// Only request schemas: a key stored before a rule was made is still shown as it is.
+/// Only request schemas (a key stored before a rule was made is still shown as it is), but for a
+/// scope's resource name, whose rule is as old as scopes.
 const PATTERNS: &[(&str, &str, &str)] = &[
     ("ApiKeyCreate", "name", READABLE_LINE),
     ("ApiKeyCreate", "description", READABLE_TEXT),
@@ -65,6 +66,8 @@ const PATTERNS: &[(&str, &str, &str)] = &[
     ("ApiKeyUpdate", "description", READABLE_TEXT),
     ("OrganizationCreate", "name", READABLE_LINE),
     ("ScopeCheck", "target", STORABLE_TEXT),
+    ("Scope", "resource", RESOURCE_PATTERN),
+    ("ScopeCheck", "resource", RESOURCE_PATTERN),
 ];
 
 /// The characters each text parameter may hold, by name, wherever an operation takes it.

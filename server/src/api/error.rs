@@ -4,8 +4,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{Problem, ProblemError};
-use crate::app::AppError;
+use crate::app::{AppError, Refusal, Resource};
 use crate::domain::validation::FieldError;
+use crate::domain::verification::Unusable;
 use crate::store::StoreError;
 
 /// The `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
@@ -259,7 +260,24 @@ impl From<StoreError> for ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::NotFound => ApiError::key_not_found(),
+            AppError::NotFound(Resource::ApiKey) => ApiError::key_not_found(),
+            // An organization is named only by the caller's key or by the operator.
+            AppError::NotFound(Resource::Organization) => {
+                ApiError::Internal("the caller's organization is missing".into())
+            }
+            AppError::Unauthenticated(refusal) => {
+                let (code, detail) = match refusal {
+                    Refusal::Malformed => ("auth.malformed_key", "the key is not a well-formed Keyward key"),
+                    Refusal::Unknown => ("auth.invalid_key", "the key is not known"),
+                    Refusal::Unusable(Unusable::Rotated) => {
+                        ("auth.key_revoked", "the key was rotated and its grace period is over")
+                    }
+                    Refusal::Unusable(Unusable::Revoked) => ("auth.key_revoked", "the key was revoked"),
+                    Refusal::Unusable(Unusable::Disabled) => ("auth.key_disabled", "the key is disabled"),
+                    Refusal::Unusable(Unusable::Expired) => ("auth.key_expired", "the key has expired"),
+                };
+                ApiError::Unauthorized { code, detail: detail.to_owned() }
+            }
             AppError::Invalid(errors) => ApiError::invalid_body(errors),
             AppError::RevisionMismatch { current } => ApiError::PreconditionFailed { current },
             AppError::Revoked => ApiError::Conflict {
@@ -301,6 +319,48 @@ impl From<AppError> for ApiError {
                 ApiError::OutcomeUnknown
             }
             other @ (AppError::Aborted(_) | AppError::Store(_)) => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_record_is_named_by_its_resource() {
+        let key = ApiError::from(AppError::NotFound(Resource::ApiKey));
+        assert!(
+            matches!(&key, ApiError::NotFound { code: "api_keys.key_not_found", detail } if detail == "no such API key"),
+            "{key:?}"
+        );
+        let organization = AppError::NotFound(Resource::Organization);
+        assert_eq!(organization.to_string(), "no such organization");
+        assert!(matches!(ApiError::from(organization), ApiError::Internal(_)), "never \"no such API key\"");
+        // A store's miss that no operation named is a fault of ours, not a missing key.
+        assert!(matches!(ApiError::from(StoreError::NotFound), ApiError::Internal(_)));
+    }
+
+    #[test]
+    fn a_refused_key_is_a_401_whose_code_says_why() {
+        let cases = [
+            (Refusal::Malformed, "auth.malformed_key", "the key is not a well-formed Keyward key"),
+            (Refusal::Unknown, "auth.invalid_key", "the key is not known"),
+            (
+                Refusal::Unusable(Unusable::Rotated),
+                "auth.key_revoked",
+                "the key was rotated and its grace period is over",
+            ),
+            (Refusal::Unusable(Unusable::Revoked), "auth.key_revoked", "the key was revoked"),
+            (Refusal::Unusable(Unusable::Disabled), "auth.key_disabled", "the key is disabled"),
+            (Refusal::Unusable(Unusable::Expired), "auth.key_expired", "the key has expired"),
+        ];
+        for (refusal, code, detail) in cases {
+            let error = ApiError::from(AppError::Unauthenticated(refusal));
+            assert!(
+                matches!(&error, ApiError::Unauthorized { code: c, detail: d } if *c == code && d == detail),
+                "{refusal:?}: {error:?}"
+            );
         }
     }
 }

@@ -10,7 +10,6 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::model::*;
-use crate::app::AppError;
 use crate::domain::scope::{Access, ORGANIZATIONS};
 
 /// Create an organization and its root key
@@ -81,9 +80,6 @@ pub async fn organization_view(
     ApiQuery(_pretty): ApiQuery<PrettyParams>,
 ) -> Result<Json<OrganizationBody>, ApiError> {
     caller.require(ORGANIZATIONS, Access::Read)?;
-    let organization = state.app.organization_view(caller.organization_id).await.map_err(|e| match e {
-        AppError::NotFound => ApiError::Internal("a key's organization is missing".into()),
-        other => other.into(),
-    })?;
+    let organization = state.app.organization_view(caller.organization_id).await?;
     Ok(Json(organization.into()))
 }

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError, WRITE_ATTEMPTS, Written};
+use super::{App, AppError, Resource, WRITE_ATTEMPTS, Written};
 use crate::domain::Millis;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
@@ -61,9 +61,10 @@ impl App {
         id: Uuid,
         include_deleted: bool,
     ) -> Result<ApiKey, AppError> {
-        let mut key = self.store.api_key_get(organization_id, id).await?;
+        let mut key =
+            self.store.api_key_get(organization_id, id).await.map_err(AppError::reading(Resource::ApiKey))?;
         if key.deleted_at.is_some() && !include_deleted {
-            return Err(AppError::NotFound);
+            return Err(AppError::NotFound(Resource::ApiKey));
         }
         self.verifier.overlay(&mut key);
         Ok(key)
@@ -112,7 +113,7 @@ impl App {
     ) -> Result<Written<ApiKey>, AppError> {
         self.write(organization_id, id, (ChangeKind::Revoked, actor), "api key revoked", |key, now| {
             if key.deleted_at.is_some() {
-                return Err(AppError::NotFound);
+                return Err(AppError::NotFound(Resource::ApiKey));
             }
             key.deleted_at = Some(now);
             key.updated_at = now;
@@ -134,7 +135,11 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app.store.api_key_get(organization_id, id).await?;
+                let mut key = app
+                    .store
+                    .api_key_get(organization_id, id)
+                    .await
+                    .map_err(AppError::reading(Resource::ApiKey))?;
                 if key.deleted_at.is_some() {
                     return Err(AppError::Revoked);
                 }
@@ -178,7 +183,11 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app.store.api_key_get(organization_id, id).await?;
+                let mut key = app
+                    .store
+                    .api_key_get(organization_id, id)
+                    .await
+                    .map_err(AppError::reading(Resource::ApiKey))?;
                 let before = key.clone();
                 let expected = key.revision;
                 let now = app.now();

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod organizations;
+mod verification;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::store::{Change, Store, StoreError};
 use crate::verifier::Verifier;
 
 pub use api_keys::Precondition;
+pub use verification::Refusal;
 
 /// How long a request that names a change (its consistency token) waits for this instance to
 /// apply it: past a lost signal, the follower's poll reads it within a second.
@@ -37,17 +39,38 @@ impl std::fmt::Debug for App {
     }
 }
 
+/// A kind of record an operation names, and may not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    ApiKey,
+    Organization,
+}
+
+impl Resource {
+    /// What a person calls it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::ApiKey => "API key",
+            Resource::Organization => "organization",
+        }
+    }
+}
+
 /// What went wrong in an operation; it knows nothing of HTTP.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("no such record")]
-    NotFound,
+    /// The record the operation names does not exist (for the caller).
+    #[error("no such {}", .0.name())]
+    NotFound(Resource),
     #[error("the input is invalid")]
     Invalid(Vec<FieldError>),
     #[error("the record is at revision {current}, not the one expected")]
     RevisionMismatch { current: i64 },
     #[error("the key was revoked and cannot change")]
     Revoked,
+    /// A presented key does not authenticate its caller.
+    #[error("the presented key does not authenticate: {0:?}")]
+    Unauthenticated(Refusal),
     /// The change would leave the organization without a usable key that can manage keys.
     #[error("the change would leave the organization without a key that can manage keys")]
     LastManager,
@@ -78,10 +101,22 @@ pub enum AppError {
     Store(StoreError),
 }
 
+impl AppError {
+    /// The error of a store call that reads a `resource` by its id: a missing record is named.
+    fn reading(resource: Resource) -> impl FnOnce(StoreError) -> AppError {
+        move |error| match error {
+            StoreError::NotFound => AppError::NotFound(resource),
+            other => other.into(),
+        }
+    }
+}
+
+/// A store's `NotFound` becomes this layer's only where the call that met it names its resource
+/// ([`AppError::reading`]); one that reaches this conversion is unexpected, a fault of ours
+/// rather than a missing record of a kind the caller never asked for.
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound => AppError::NotFound,
             StoreError::Contention(why) => AppError::Contention(why),
             StoreError::Rejected(why) => AppError::Rejected(why),
             StoreError::LastManager => AppError::LastManager,
@@ -144,10 +179,6 @@ impl App {
     /// The time, by the application's clock.
     pub fn now(&self) -> Millis {
         self.clock.now()
-    }
-
-    pub fn verifier(&self) -> &Verifier {
-        &self.verifier
     }
 
     pub fn hasher(&self) -> &KeyHasher {

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError, Written};
+use super::{App, AppError, Resource, Written};
 use crate::bootstrap::{Bootstrap, ensure_default_organization, root_key};
 use crate::domain::actor::Actor;
 use crate::domain::api_key::ApiKey;
@@ -41,7 +41,7 @@ impl App {
     }
 
     pub async fn organization_view(&self, id: Uuid) -> Result<Organization, AppError> {
-        Ok(self.store.organization_get(id).await?)
+        self.store.organization_get(id).await.map_err(AppError::reading(Resource::Organization))
     }
 
     /// Every organization of the instance, oldest first: for its operator.
@@ -54,7 +54,11 @@ impl App {
     /// administers the instance, as the one made at the first start does.
     pub async fn root_key_create(&self, id: Uuid) -> Result<(Organization, ApiKey, Secret), AppError> {
         let organizations = self.store.organization_list().await?;
-        let organization = organizations.iter().find(|o| o.id == id).cloned().ok_or(AppError::NotFound)?;
+        let organization = organizations
+            .iter()
+            .find(|o| o.id == id)
+            .cloned()
+            .ok_or(AppError::NotFound(Resource::Organization))?;
         let instance_admin = organizations.first().is_some_and(|first| first.id == id);
         let (root, secret) =
             root_key(&organization, self.hasher(), instance_admin, self.now()).map_err(AppError::Invalid)?;

@@ -7,13 +7,13 @@ use uuid::Uuid;
 use super::Millis;
 use super::key::{KeyDigest, KeyHasher, Secret};
 use super::limits::{Credits, RateLimit};
-use super::scope::{Scope, can_manage_keys};
+use super::scope::{Scope, can_manage_keys, resolved};
 use super::validation::{Checker, FieldError};
+use super::verification::usable;
 
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
-#[schema(as = ApiKeyStatus)]
 pub enum KeyStatus {
     #[default]
     Enabled,
@@ -67,31 +67,10 @@ pub struct ApiKey {
     pub deleted_at: Option<Millis>,
 }
 
-/// Why a key cannot be used right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unusable {
-    Revoked,
-    Disabled,
-    Expired,
-}
-
 impl ApiKey {
-    /// Whether the key works at `now`: not revoked, enabled, not expired, in that order.
-    pub fn usable_at(&self, now: Millis) -> Result<(), Unusable> {
-        if self.deleted_at.is_some() {
-            Err(Unusable::Revoked)
-        } else if self.status == KeyStatus::Disabled {
-            Err(Unusable::Disabled)
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            Err(Unusable::Expired)
-        } else {
-            Ok(())
-        }
-    }
-
     /// Whether the key works at `now` and can manage its organization's keys.
     pub fn manages_keys_at(&self, now: Millis) -> bool {
-        self.usable_at(now).is_ok() && can_manage_keys(&self.scopes)
+        usable(self, None, now).is_ok() && can_manage_keys(&self.scopes)
     }
 
     /// The strong entity tag of this revision, quoted as HTTP wants it.
@@ -261,8 +240,11 @@ impl ApiKeyPatch {
             set(key.status != status);
             key.status = status;
         }
-        if let Some(scopes) = &self.scopes {
-            set(key.scopes != *scopes);
+        // Scopes are compared as the key holds them: setting a root key's own scopes keeps its role.
+        if let Some(scopes) = &self.scopes
+            && resolved(&key.scopes) != scopes.as_slice()
+        {
+            set(true);
             key.scopes.clone_from(scopes);
         }
         if let Some(expires_at) = self.expires_at {
@@ -311,19 +293,6 @@ mod tests {
     }
 
     #[test]
-    fn a_key_is_unusable_once_revoked_disabled_or_expired() {
-        let (issued, _) =
-            issue(NewApiKey { name: "ci".into(), expires_at: Some(5_000), ..Default::default() }).unwrap();
-        let mut key = issued.api_key;
-        assert_eq!(key.usable_at(4_999), Ok(()));
-        assert_eq!(key.usable_at(5_000), Err(Unusable::Expired));
-        key.status = KeyStatus::Disabled;
-        assert_eq!(key.usable_at(0), Err(Unusable::Disabled));
-        key.deleted_at = Some(2_000);
-        assert_eq!(key.usable_at(0), Err(Unusable::Revoked));
-    }
-
-    #[test]
     fn a_patch_changes_only_what_it_sets_and_bumps_the_revision() {
         let (issued, _) =
             issue(NewApiKey { name: "ci".into(), description: Some("old".into()), ..Default::default() })
@@ -355,6 +324,21 @@ mod tests {
         assert!(!same.apply(&mut key, 9_000));
         assert!(!ApiKeyPatch::default().apply(&mut key, 9_000));
         assert_eq!(key, before, "neither the revision nor the update time moved");
+    }
+
+    #[test]
+    fn a_patch_that_sets_a_root_key_s_own_scopes_keeps_its_role() {
+        use crate::domain::scope::{Access, Role};
+        let (issued, _) = issue(NewApiKey { name: "root".into(), ..Default::default() }).unwrap();
+        let mut key = issued.api_key;
+        key.scopes = Role::Root.stored();
+        let same = ApiKeyPatch { scopes: Some(Role::Root.scopes().to_vec()), ..Default::default() };
+        assert!(!same.apply(&mut key, 9_000), "the scopes it holds are the scopes it is shown with");
+        assert_eq!(key.scopes, Role::Root.stored());
+        let queues = vec![Scope::new("queues", Access::Read)];
+        let other = ApiKeyPatch { scopes: Some(queues.clone()), ..Default::default() };
+        assert!(other.apply(&mut key, 9_000));
+        assert_eq!(key.scopes, queues, "other scopes replace the role");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub const NAME: Length = Length { min: 1, max: 128 };
 pub const DESCRIPTION: Length = Length { min: 0, max: 1024 };
 /// A scope's resource name.
 pub const RESOURCE: Length = Length { min: 1, max: 64 };
+/// The characters of a scope's resource name: a lowercase letter, then lowercase letters, digits
+/// and `_ . : -` (`Checker::resource`).
+pub const RESOURCE_PATTERN: &str = "^[a-z][a-z0-9_.:-]*$";
 /// A key's readable start (its pattern is the key format's, `KeyPrefix::parse`).
 pub const PREFIX: Length = Length { min: 1, max: PREFIX_MAX_LEN };
 /// The longest presented key the verifier looks at.

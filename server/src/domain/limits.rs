@@ -1,12 +1,11 @@
 //! Per-key limits: a rate limit, and a credit budget that verifications spend and refills restore.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Millis;
 
 /// A key's rate limit window as a verification left it, as verdicts report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RateLimitState {
     pub limit: i32,
     /// Verifications left in the current window
@@ -16,7 +15,7 @@ pub struct RateLimitState {
 }
 
 /// At most `limit` verifications per `window_ms`, smoothed (GCRA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub limit: i32,
@@ -24,7 +23,7 @@ pub struct RateLimit {
 }
 
 /// Every `interval_ms`, `remaining` is set back to `amount`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreditsRefill {
     pub amount: i64,
@@ -32,12 +31,11 @@ pub struct CreditsRefill {
 }
 
 /// A usage budget; each verification spends its `cost`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credits {
     pub remaining: i64,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
-    #[schema(nullable = false)]
     pub refill: Option<CreditsRefill>,
 }
 

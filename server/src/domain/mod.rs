@@ -1,4 +1,4 @@
-//! The domain: key format, hashing, scopes and validated inputs, free of HTTP and SQL.
+//! The domain: key format, hashing, scopes and validated inputs, free of HTTP, SQL and OpenAPI.
 
 pub mod actor;
 pub mod api_key;

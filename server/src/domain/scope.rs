@@ -1,10 +1,12 @@
 //! Scopes: what a key may do to a resource, and whether one set of scopes covers another.
+//!
+//! A root key stores its role instead of its scopes (a [`Role`]'s marker, a resource no request
+//! may name), and every function here that reads what a key holds resolves the role to the scopes
+//! this version gives it: a root key holds the scopes of resources added after it was made.
+
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-
-use super::bounds::{MAX_TARGETS, NAME};
 
 /// Resources that Keyward itself guards; granting a scope on one needs holding it.
 pub const MANAGEMENT_RESOURCES: [&str; 3] = [API_KEYS, ORGANIZATIONS, VERIFICATIONS];
@@ -16,9 +18,8 @@ pub const ORGANIZATIONS: &str = "organizations";
 pub const VERIFICATIONS: &str = "verifications";
 
 /// The kind of access a scope grants; `write` is all four others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[schema(as = ScopeAccess)]
 pub enum Access {
     Read,
     Create,
@@ -35,22 +36,13 @@ impl Access {
 }
 
 /// `{resource, access, targets}`: access to a resource, on the listed targets or all when empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
     pub resource: String,
     pub access: Access,
     #[serde(default)]
-    #[schema(schema_with = targets_schema)]
     pub targets: Vec<String>,
-}
-
-/// `targets`: at most [`MAX_TARGETS`] names.
-fn targets_schema() -> ArrayBuilder {
-    let item =
-        ObjectBuilder::new().schema_type(Type::String).min_length(Some(NAME.min)).max_length(Some(NAME.max));
-    ArrayBuilder::new().items(item).max_items(Some(MAX_TARGETS))
 }
 
 impl Scope {
@@ -80,18 +72,87 @@ impl Scope {
     }
 }
 
-/// Whether any of `held` grants `access` to `resource` on all its targets.
-pub fn any_grants(held: &[Scope], resource: &str, access: Access) -> bool {
-    held.iter().any(|s| s.grants(resource, access, None))
+/// A key that holds a role rather than a list of scopes: an organization's root key, or the
+/// first organization's, which also administers the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Root,
+    InstanceAdmin,
 }
 
-/// The management scopes in `wanted` that no scope in `held` covers.
+static ROOT_SCOPES: LazyLock<Vec<Scope>> = LazyLock::new(root_scopes);
+static INSTANCE_ADMIN_SCOPES: LazyLock<Vec<Scope>> = LazyLock::new(instance_admin_scopes);
+
+impl Role {
+    /// The resource of the role's marker: it starts with `@`, which no resource a request names
+    /// may (`Checker::resource`), so no key but one made as root holds it.
+    fn resource(self) -> &'static str {
+        match self {
+            Role::Root => "@root",
+            Role::InstanceAdmin => "@instance_admin",
+        }
+    }
+
+    /// The scope a key of this role stores to say so.
+    pub fn marker(self) -> Scope {
+        Scope::new(self.resource(), Access::Write)
+    }
+
+    /// The scopes a key of this role holds, as this version defines them.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Role::Root => &ROOT_SCOPES,
+            Role::InstanceAdmin => &INSTANCE_ADMIN_SCOPES,
+        }
+    }
+
+    /// What a key of this role stores as its scopes: the marker, then the scopes it stands for
+    /// today. Those are read by nothing here (the marker wins), but by the store's query for an
+    /// organization's other key managers, which looks for `"api_keys"` in the stored text, and by
+    /// an older version of Keyward, for which the marker grants nothing.
+    pub fn stored(self) -> Vec<Scope> {
+        let mut stored = Vec::with_capacity(1 + self.scopes().len());
+        stored.push(self.marker());
+        stored.extend_from_slice(self.scopes());
+        stored
+    }
+
+    /// The role `scope` is the marker of, if any.
+    fn of(scope: &Scope) -> Option<Role> {
+        [Role::Root, Role::InstanceAdmin].into_iter().find(|role| scope.resource == role.resource())
+    }
+}
+
+/// What a key that stores `stored` holds: its role's scopes if it stores a role's marker, else
+/// `stored` itself. Every check of what a key holds, and every view of it, reads this.
+pub fn resolved(stored: &[Scope]) -> &[Scope] {
+    match stored.iter().find_map(Role::of) {
+        Some(role) => role.scopes(),
+        None => stored,
+    }
+}
+
+/// [`resolved`], for a key's scopes about to be shown: `stored` itself unless it holds a role.
+pub fn into_resolved(stored: Vec<Scope>) -> Vec<Scope> {
+    match stored.iter().find_map(Role::of) {
+        Some(role) => role.scopes().to_vec(),
+        None => stored,
+    }
+}
+
+/// Whether a key that stores `held` (resolved) grants `access` to `resource` on all its targets.
+pub fn any_grants(held: &[Scope], resource: &str, access: Access) -> bool {
+    resolved(held).iter().any(|s| s.grants(resource, access, None))
+}
+
+/// The management scopes in `wanted` that no scope a key that stores `held` holds covers.
 pub fn ungrantable<'a>(held: &[Scope], wanted: &'a [Scope]) -> Vec<&'a Scope> {
+    let held = resolved(held);
     wanted.iter().filter(|w| w.is_management() && !held.iter().any(|h| h.covers(w))).collect()
 }
 
-/// Whether `held` lets a key read, create, update and delete every key of its organization:
-/// what an organization must keep at least one usable key for, or it is locked out.
+/// Whether a key that stores `held` may read, create, update and delete every key of its
+/// organization: what an organization must keep at least one usable key for, or it is locked out.
 pub fn can_manage_keys(held: &[Scope]) -> bool {
     [Access::Read, Access::Create, Access::Update, Access::Delete]
         .into_iter()
@@ -169,6 +230,43 @@ mod tests {
         ]));
         assert!(!can_manage_keys(&[scope(API_KEYS, Access::Read, &[])]));
         assert!(!can_manage_keys(&[scope(API_KEYS, Access::Write, &["one"])]));
+    }
+
+    #[test]
+    fn a_key_that_stores_a_role_holds_the_role_s_scopes_of_this_version() {
+        for role in [Role::Root, Role::InstanceAdmin] {
+            // As a key made by an older version, whose root keys held fewer scopes, would store it.
+            let stored = vec![role.marker(), scope(API_KEYS, Access::Read, &[])];
+            assert_eq!(resolved(&stored), role.scopes());
+            assert_eq!(resolved(&[role.marker()]), role.scopes());
+            assert_eq!(into_resolved(stored.clone()), role.scopes());
+            for held in role.scopes() {
+                assert!(any_grants(&stored, &held.resource, held.access), "{role:?} holds {held:?}");
+                assert!(any_grants(&[role.marker()], &held.resource, held.access), "{role:?} holds {held:?}");
+            }
+            assert!(ungrantable(&stored, role.scopes()).is_empty(), "{role:?} grants its scopes");
+            assert!(can_manage_keys(&[role.marker()]));
+            assert!(
+                !any_grants(&stored, role.marker().resource.as_str(), Access::Read),
+                "a marker is no scope"
+            );
+            assert_eq!(resolved(&role.stored()), role.scopes());
+            assert_eq!(&role.stored()[1..], role.scopes());
+        }
+        assert_eq!(Role::Root.scopes(), root_scopes());
+        assert_eq!(Role::InstanceAdmin.scopes(), instance_admin_scopes());
+        let plain = vec![scope("queues", Access::Read, &[])];
+        assert_eq!(resolved(&plain), plain.as_slice());
+        assert_eq!(into_resolved(plain.clone()), plain);
+    }
+
+    #[test]
+    fn no_request_can_name_a_role_s_marker() {
+        for role in [Role::Root, Role::InstanceAdmin] {
+            let mut checker = crate::domain::validation::Checker::default();
+            checker.scopes("scopes", &[role.marker()]);
+            assert!(checker.finish(()).is_err(), "{role:?}'s marker is refused");
+        }
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl Checker {
         }
     }
 
-    /// A scope's resource name: `^[a-z][a-z0-9_.:-]*$`.
+    /// A scope's resource name: [`bounds::RESOURCE_PATTERN`].
     pub fn resource(&mut self, field: &str, resource: &str) {
         if !is_resource_name(resource) {
             self.fail(
@@ -266,7 +266,7 @@ fn depth(value: &Value) -> usize {
     }
 }
 
-/// `^[a-z][a-z0-9_.:-]*$`
+/// [`bounds::RESOURCE_PATTERN`]
 fn is_resource_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn the_patterns_the_schema_states_accept_exactly_what_the_checks_accept() {
-        use super::super::bounds::{READABLE_LINE, READABLE_TEXT, STORABLE_TEXT};
+        use super::super::bounds::{READABLE_LINE, READABLE_TEXT, RESOURCE_PATTERN, STORABLE_TEXT};
         let matches = |pattern: &str, c: char| {
             let regex = regress::Regex::new(pattern).unwrap();
             regex.find(&format!("a{c}b")).is_some()
@@ -328,6 +328,11 @@ mod tests {
                 matches(STORABLE_TEXT, c),
                 accepted(|k, v| k.label("user_id", Some(v)), c),
                 "U+{code:04X} in an id"
+            );
+            assert_eq!(
+                matches(RESOURCE_PATTERN, c),
+                accepted(|k, v| k.resource("resource", v), c),
+                "U+{code:04X} in a resource name"
             );
         }
     }

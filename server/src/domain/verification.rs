@@ -1,17 +1,16 @@
 //! Verification: the verdict on a presented key, checked in the documented order.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Millis;
 use super::api_key::{ApiKey, KeyStatus};
-use super::scope::Access;
+use super::scope::{Access, resolved};
 
 /// Keys expiring within this window get an expiry warning.
 pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 
 /// The verdict; only `VALID` means the key may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -26,37 +25,66 @@ pub enum VerifyCode {
 }
 
 /// A scope the presented key must hold, on `target` if given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeCheck {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_.:-]*$")]
     pub resource: String,
     pub access: Access,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
-    #[schema(nullable = false)]
     pub target: Option<String>,
 }
 
-/// The checks that need only the key's record: revoked (or its secret's grace over), disabled,
-/// expired, then the scopes asked for.
+/// Why a key, presented by one of its secrets, cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// The presented secret was rotated away and its grace period is over.
+    Rotated,
+    Revoked,
+    Disabled,
+    Expired,
+}
+
+impl Unusable {
+    /// The verdict a verification gives for it: a rotated-away secret is as good as revoked.
+    pub fn code(self) -> VerifyCode {
+        match self {
+            Unusable::Rotated | Unusable::Revoked => VerifyCode::Revoked,
+            Unusable::Disabled => VerifyCode::Disabled,
+            Unusable::Expired => VerifyCode::Expired,
+        }
+    }
+}
+
+/// The first check of its record that a key fails at `now`, presented by a secret that stops
+/// working at `secret_expires_at` (`None`: its current secret), in the documented order: the
+/// secret rotated away, revoked, disabled, expired. The one statement of that order: verification,
+/// authentication and the write path's check for a key that can still manage keys all ask it.
+pub fn usable(key: &ApiKey, secret_expires_at: Option<Millis>, now: Millis) -> Result<(), Unusable> {
+    if secret_expires_at.is_some_and(|at| at <= now) {
+        Err(Unusable::Rotated)
+    } else if key.deleted_at.is_some() {
+        Err(Unusable::Revoked)
+    } else if key.status == KeyStatus::Disabled {
+        Err(Unusable::Disabled)
+    } else if key.expires_at.is_some_and(|at| at <= now) {
+        Err(Unusable::Expired)
+    } else {
+        Ok(())
+    }
+}
+
+/// The checks that need only the key's record: [`usable`], then the scopes asked for.
 pub fn check_key(
     key: &ApiKey,
     secret_expires_at: Option<Millis>,
     wanted: &[ScopeCheck],
     now: Millis,
 ) -> Result<(), VerifyCode> {
-    if key.deleted_at.is_some() || secret_expires_at.is_some_and(|at| at <= now) {
-        return Err(VerifyCode::Revoked);
-    }
-    if key.status == KeyStatus::Disabled {
-        return Err(VerifyCode::Disabled);
-    }
-    if key.expires_at.is_some_and(|at| at <= now) {
-        return Err(VerifyCode::Expired);
-    }
+    usable(key, secret_expires_at, now).map_err(Unusable::code)?;
+    let held = resolved(&key.scopes);
     let covered = wanted
         .iter()
-        .all(|w| key.scopes.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
+        .all(|w| held.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
     if covered { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
 }
 
@@ -96,7 +124,51 @@ pub fn expires_soon(key: &ApiKey, now: Millis) -> Option<Millis> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
+    use crate::domain::api_key::NewApiKey;
+    use crate::domain::key::KeyHasher;
+
+    fn key_expiring_at(expires_at: Millis) -> ApiKey {
+        let new = NewApiKey { name: "ci".into(), expires_at: Some(expires_at), ..Default::default() };
+        new.issue(Uuid::now_v7(), &KeyHasher::default(), 1_000).unwrap().0.api_key
+    }
+
+    #[test]
+    fn a_key_is_unusable_once_revoked_disabled_or_expired() {
+        let mut key = key_expiring_at(5_000);
+        assert_eq!(usable(&key, None, 4_999), Ok(()));
+        assert_eq!(usable(&key, None, 5_000), Err(Unusable::Expired));
+        key.status = KeyStatus::Disabled;
+        assert_eq!(usable(&key, None, 0), Err(Unusable::Disabled));
+        key.deleted_at = Some(2_000);
+        assert_eq!(usable(&key, None, 0), Err(Unusable::Revoked));
+    }
+
+    #[test]
+    fn a_secret_past_its_grace_period_fails_first_and_verifies_as_revoked() {
+        let mut key = key_expiring_at(5_000);
+        assert_eq!(usable(&key, Some(3_000), 2_999), Ok(()));
+        assert_eq!(usable(&key, Some(3_000), 3_000), Err(Unusable::Rotated));
+        key.status = KeyStatus::Disabled;
+        key.deleted_at = Some(2_000);
+        assert_eq!(usable(&key, Some(3_000), 6_000), Err(Unusable::Rotated));
+        assert_eq!(check_key(&key, Some(3_000), &[], 6_000), Err(VerifyCode::Revoked));
+    }
+
+    #[test]
+    fn the_verdict_follows_the_documented_order() {
+        let mut key = key_expiring_at(5_000);
+        let wanted = [ScopeCheck { resource: "queues".into(), access: Access::Read, target: None }];
+        assert_eq!(check_key(&key, None, &[], 4_000), Ok(()));
+        assert_eq!(check_key(&key, None, &wanted, 4_000), Err(VerifyCode::InsufficientScope));
+        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Expired));
+        key.status = KeyStatus::Disabled;
+        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Disabled));
+        key.deleted_at = Some(2_000);
+        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Revoked));
+    }
 
     #[test]
     fn the_expiry_warning_says_the_time_left_in_words() {

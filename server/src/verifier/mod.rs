@@ -293,8 +293,8 @@ impl Verifier {
         Ok(verdict)
     }
 
-    /// The checks after the key is found, in the documented order: the record (revoked, disabled,
-    /// expired, scopes), then the rate limit, then the credits.
+    /// The checks after the key is found, in the documented order: the record's (`check_key`: the
+    /// domain's `usable`, then the scopes), then the rate limit, then the credits.
     #[allow(clippy::too_many_arguments)]
     async fn judge(
         &self,

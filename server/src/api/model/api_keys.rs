@@ -6,11 +6,11 @@ use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Links;
+use super::{Links, schemas};
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
 use crate::domain::bounds::MAX_METADATA_ENTRIES;
 use crate::domain::limits::{Credits, RateLimit};
-use crate::domain::scope::Scope;
+use crate::domain::scope::{Scope, into_resolved};
 
 /// An API key, redacted; the secret itself is never shown again.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -29,13 +29,15 @@ pub struct ApiKeyBody {
     pub billing_id: Option<String>,
     pub prefix: String,
     pub masked_key: String,
+    #[schema(value_type = schemas::ApiKeyStatus)]
     pub status: KeyStatus,
+    #[schema(value_type = Vec<schemas::Scope>)]
     pub scopes: Vec<Scope>,
     #[schema(schema_with = metadata_schema)]
     pub metadata: Map<String, Value>,
-    #[schema(required = true)]
+    #[schema(value_type = Option<schemas::RateLimit>, required = true)]
     pub rate_limit: Option<RateLimit>,
-    #[schema(required = true)]
+    #[schema(value_type = Option<schemas::Credits>, required = true)]
     pub credits: Option<Credits>,
     /// How many verifications presented this key (a few may still be in flight to the store)
     pub usage_count: i64,
@@ -67,7 +69,7 @@ impl From<ApiKey> for ApiKeyBody {
             prefix: key.prefix,
             masked_key: key.masked_key,
             status: key.status,
-            scopes: key.scopes,
+            scopes: into_resolved(key.scopes),
             metadata: key.metadata,
             rate_limit: key.rate_limit,
             credits: key.credits,
@@ -147,17 +149,19 @@ pub struct ApiKeyCreate {
     #[schema(nullable = false)]
     pub expires_at: Option<i64>,
     #[serde(default)]
+    #[schema(value_type = Vec<schemas::Scope>)]
     pub scopes: Vec<Scope>,
     #[serde(default)]
     #[schema(schema_with = bounded_metadata_schema)]
     pub metadata: Map<String, Value>,
     #[serde(default)]
+    #[schema(value_type = schemas::ApiKeyStatus)]
     pub status: KeyStatus,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<schemas::RateLimit>, nullable = false)]
     pub rate_limit: Option<RateLimit>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<schemas::Credits>, nullable = false)]
     pub credits: Option<Credits>,
 }
 
@@ -191,10 +195,10 @@ pub struct ApiKeyUpdate {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<schemas::ApiKeyStatus>, nullable = false)]
     pub status: Option<KeyStatus>,
     #[serde(default, deserialize_with = "crate::domain::non_null")]
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<Vec<schemas::Scope>>, nullable = false)]
     pub scopes: Option<Vec<Scope>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
@@ -204,11 +208,11 @@ pub struct ApiKeyUpdate {
     pub metadata: Option<Map<String, Value>>,
     /// `null` removes the rate limit
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<RateLimit>)]
+    #[schema(value_type = Option<schemas::RateLimit>)]
     pub rate_limit: Option<Option<RateLimit>>,
     /// Sets the credits and their refill; `null` removes the limit
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Credits>)]
+    #[schema(value_type = Option<schemas::Credits>)]
     pub credits: Option<Option<Credits>>,
 }
 
@@ -260,7 +264,7 @@ pub struct ListParams {
     #[param(pattern = "^[A-Za-z0-9_-]{22}$", nullable = false)]
     pub page_token: Option<String>,
     /// Only keys with this status
-    #[param(nullable = false)]
+    #[param(value_type = Option<schemas::ApiKeyStatus>, nullable = false)]
     pub status: Option<KeyStatus>,
     /// Only keys issued to this customer
     #[param(nullable = false)]

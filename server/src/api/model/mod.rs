@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod organizations;
+pub mod schemas;
 mod system;
 mod verify;
 

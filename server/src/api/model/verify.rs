@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ApiKeyBody;
+use super::{ApiKeyBody, schemas};
 use crate::api::verify::json::ApiKeyJson;
 use crate::domain::limits::RateLimitState;
 use crate::domain::verification::{ScopeCheck, VerifyCode};
@@ -16,6 +16,7 @@ pub struct VerifyRequest {
     pub key: String,
     /// Scopes the key must hold, each on `target` if given
     #[serde(default)]
+    #[schema(value_type = Vec<schemas::ScopeCheck>)]
     pub scopes: Vec<ScopeCheck>,
     /// Credits this verification spends (1 if left out)
     #[serde(default, deserialize_with = "crate::domain::non_null")]
@@ -27,10 +28,11 @@ pub struct VerifyRequest {
 #[derive(Debug, ToSchema)]
 pub struct VerifyResponse<'a> {
     pub valid: bool,
+    #[schema(value_type = schemas::VerifyCode)]
     pub code: VerifyCode,
     #[schema(value_type = ApiKeyBody, required = false)]
     pub api_key: Option<ApiKeyJson<'a>>,
-    #[schema(nullable = false)]
+    #[schema(value_type = Option<schemas::RateLimitState>, nullable = false)]
     pub rate_limit: Option<RateLimitState>,
     #[schema(nullable = false)]
     pub credits: Option<CreditsState>,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::api::model::{VerifyResponse, api_key_path};
 use crate::domain::api_key::ApiKey;
+use crate::domain::scope::resolved;
 use crate::verifier::KeyUsage;
 
 /// The same JSON as [`ApiKeyBody`](crate::api::model::ApiKeyBody), written from the static parts of a cached key's rendering
@@ -49,7 +50,7 @@ pub fn render_key(key: &ApiKey) -> serde_json::Result<[Box<str>; 3]> {
     field(&mut first, b",\"prefix\":", &key.prefix)?;
     field(&mut first, b",\"masked_key\":", &key.masked_key)?;
     field(&mut first, b",\"status\":", &key.status)?;
-    field(&mut first, b",\"scopes\":", &key.scopes)?;
+    field(&mut first, b",\"scopes\":", &resolved(&key.scopes))?;
     field(&mut first, b",\"metadata\":", &key.metadata)?;
     field(&mut first, b",\"rate_limit\":", &key.rate_limit)?;
     first.extend_from_slice(b",\"credits\":");

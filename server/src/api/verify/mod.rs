@@ -54,8 +54,7 @@ pub async fn api_key_verify(
     let cost = body.cost.unwrap_or(1);
     check(&body, cost)?;
     let now = caller.at;
-    let verdict =
-        state.app.verifier().verify(caller.organization_id, &body.key, &body.scopes, cost, now).await?;
+    let verdict = state.app.verify(caller.organization_id, &body.key, &body.scopes, cost, now).await?;
     let expiry = verdict.expires_soon;
     let response = VerifyResponse {
         valid: verdict.code == VerifyCode::Valid,

@@ -1,0 +1,77 @@
+//! A presented key, judged: verification for an API, and authentication of a caller, the verifier read through the application layer.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{App, AppError};
+use crate::domain::Millis;
+use crate::domain::key::Secret;
+use crate::domain::verification::{ScopeCheck, Unusable, usable};
+use crate::verifier::{CachedKey, Resolved, Verdict};
+
+/// Why a presented key does not authenticate its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a well-formed Keyward key.
+    Malformed,
+    /// No key has this secret.
+    Unknown,
+    /// The key was found, but does not work now.
+    Unusable(Unusable),
+}
+
+impl App {
+    /// Verifies `presented` for a caller of `organization_id` at `now`, in the documented order.
+    pub async fn verify(
+        &self,
+        organization_id: Uuid,
+        presented: &str,
+        wanted: &[ScopeCheck],
+        cost: i64,
+        now: Millis,
+    ) -> Result<Verdict, AppError> {
+        Ok(self.verifier.verify(organization_id, presented, wanted, cost, now).await?)
+    }
+
+    /// The key `presented` authenticates at `now`, its use counted; else why not
+    /// ([`AppError::Unauthenticated`]).
+    ///
+    /// A request that names a change (`seq`, its consistency token) is answered once this
+    /// instance has applied it, its own key included (new, say, or just given a scope). Only a
+    /// caller whose key works learns whether the token names a change at all; any other waits at
+    /// most the feed's delay (its key may be the change's), if a place to wait is free, and is
+    /// then judged as any other.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        seq: Option<i64>,
+        now: Millis,
+    ) -> Result<Arc<CachedKey>, AppError> {
+        let secret = Secret::parse(presented).map_err(|_| AppError::Unauthenticated(Refusal::Malformed))?;
+        let mut resolved = self.verifier.resolve(&secret, now).await?;
+        if let Some(seq) = seq
+            && self.is_behind(seq)
+        {
+            if !works(resolved.as_ref(), now) {
+                self.wait_for(seq).await;
+                resolved = self.verifier.resolve(&secret, now).await?;
+            }
+            if works(resolved.as_ref(), now) && self.is_behind(seq) {
+                self.caught_up_to(seq).await?;
+                resolved = self.verifier.resolve(&secret, now).await?;
+            }
+        }
+        let resolved = resolved.ok_or(AppError::Unauthenticated(Refusal::Unknown))?;
+        self.verifier.record_use(&resolved, now);
+        if let Err(why) = usable(&resolved.key, resolved.secret_expires_at, now) {
+            return Err(AppError::Unauthenticated(Refusal::Unusable(why)));
+        }
+        Ok(resolved.key)
+    }
+}
+
+/// Whether a key was found whose presented secret and record work at `now`.
+fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
+    resolved.is_some_and(|r| usable(&r.key, r.secret_expires_at, now).is_ok())
+}
