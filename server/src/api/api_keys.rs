@@ -14,12 +14,11 @@ use super::consistency;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQueries, ApiQuery, OptionalJson};
 use super::model::*;
-use crate::app::Precondition;
+use crate::app::{KeyFilter, PageRequest, Precondition};
 use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
 use crate::domain::bounds::{GRACE_PERIOD_MS, PAGE_SIZE};
 use crate::domain::scope::{API_KEYS, Access};
 use crate::domain::validation::Checker;
-use crate::store::ListQuery;
 
 /// Keys on a page when `limit` is left out.
 const DEFAULT_LIMIT: u32 = 20;
@@ -309,16 +308,18 @@ pub(super) async fn list_page(
     user_id: Option<String>,
     user_in_path: bool,
 ) -> Result<ApiKeyList, ApiError> {
-    let query = list_query(&params, user_id.clone())?;
-    let mut fetch = query.clone();
-    fetch.limit = query.limit + 1;
-    let mut keys = state.app.api_key_list(caller.organization_id, &fetch).await?;
-    let next = (keys.len() > query.limit as usize).then(|| {
-        keys.truncate(query.limit as usize);
-        let last = keys.last().map(|k| k.id).unwrap_or_default();
-        Link { href: next_href(uri.path(), &params, (!user_in_path).then_some(user_id).flatten(), last) }
+    let request = list_request(&params, user_id)?;
+    let page = state.app.api_key_list(caller.organization_id, &request).await?;
+    let next = page.next_after.map(|last| {
+        // A user's own list names the user in its path, not in its query.
+        let mut filter = request.filter.clone();
+        if user_in_path {
+            filter.user_id = None;
+        }
+        Link { href: next_href(uri.path(), &params, &filter, last) }
     });
     let self_href = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let keys = page.items;
     let api_keys = keys
         .iter()
         .map(|k| ApiKeySummary { id: k.id, name: k.name.clone(), links: Links::to(api_key_path(k.id)) })
@@ -331,12 +332,12 @@ pub(super) async fn list_page(
 }
 
 /// Checks the list parameters the query string parser cannot (bounds and patterns).
-fn list_query(params: &ListParams, user_id: Option<String>) -> Result<ListQuery, ApiError> {
+fn list_request(params: &ListParams, user_id: Option<String>) -> Result<PageRequest<KeyFilter>, ApiError> {
     let mut checker = Checker::default();
     if let Some(limit) = params.limit {
         checker.range("limit", i64::from(limit), PAGE_SIZE);
     }
-    let before = params.page_token.as_deref().and_then(|token| {
+    let after = params.page_token.as_deref().and_then(|token| {
         let cursor = decode_cursor(token);
         if cursor.is_none() {
             checker.fail("page_token", "invalid_cursor", "must be the page_token of a `_links.next`");
@@ -345,35 +346,26 @@ fn list_query(params: &ListParams, user_id: Option<String>) -> Result<ListQuery,
     });
     checker.label("customer_id", params.customer_id.as_deref());
     checker.label("user_id", user_id.as_deref());
-    let query = ListQuery {
+    let filter = KeyFilter {
         user_id,
         customer_id: params.customer_id.clone(),
         status: params.status,
-        include_deleted: params.include_deleted.unwrap_or(false),
-        before,
-        limit: params.limit.and_then(|l| u32::try_from(l).ok()).unwrap_or(DEFAULT_LIMIT),
+        include_deleted: params.include_deleted,
     };
-    checker.finish(query).map_err(ApiError::invalid_query)
+    let limit = params.limit.and_then(|l| u32::try_from(l).ok()).unwrap_or(DEFAULT_LIMIT);
+    checker.finish(PageRequest { filter, after, limit }).map_err(ApiError::invalid_query)
 }
 
-/// The `_links.next` of a page: the same query, continuing after `last`.
-fn next_href(path: &str, params: &ListParams, user_id: Option<String>, last: Uuid) -> String {
+/// The `_links.next` of a page: the same filters and presentation, going on after `last`.
+fn next_href(path: &str, params: &ListParams, filter: &KeyFilter, last: Uuid) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(limit) = params.limit {
         query.append_pair("limit", &limit.to_string());
     }
-    if let Some(status) = params.status {
-        query.append_pair("status", status.as_str());
+    for (name, value) in filter.parameters() {
+        query.append_pair(name, &value);
     }
-    if let Some(user_id) = &user_id {
-        query.append_pair("user_id", user_id);
-    }
-    if let Some(customer_id) = &params.customer_id {
-        query.append_pair("customer_id", customer_id);
-    }
-    for (name, value) in
-        [("include_deleted", params.include_deleted), ("_embed", params.embed), ("pretty", params.pretty)]
-    {
+    for (name, value) in [("_embed", params.embed), ("pretty", params.pretty)] {
         if let Some(value) = value {
             query.append_pair(name, if value { "true" } else { "false" });
         }

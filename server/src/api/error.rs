@@ -7,7 +7,6 @@ use super::model::{Problem, ProblemError};
 use crate::app::{AppError, Refusal, Resource};
 use crate::domain::validation::FieldError;
 use crate::domain::verification::Unusable;
-use crate::store::StoreError;
 
 /// The `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -251,12 +250,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        ApiError::from(AppError::from(error))
-    }
-}
-
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
@@ -338,7 +331,10 @@ mod tests {
         assert_eq!(organization.to_string(), "no such organization");
         assert!(matches!(ApiError::from(organization), ApiError::Internal(_)), "never \"no such API key\"");
         // A store's miss that no operation named is a fault of ours, not a missing key.
-        assert!(matches!(ApiError::from(StoreError::NotFound), ApiError::Internal(_)));
+        assert!(matches!(
+            ApiError::from(AppError::from(crate::store::StoreError::NotFound)),
+            ApiError::Internal(_)
+        ));
     }
 
     #[test]

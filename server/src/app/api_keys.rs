@@ -2,12 +2,39 @@
 
 use uuid::Uuid;
 
-use super::{App, AppError, Resource, WRITE_ATTEMPTS, Written};
+use super::{App, AppError, Page, PageRequest, Resource, WRITE_ATTEMPTS, Written};
 use crate::domain::Millis;
 use crate::domain::actor::Actor;
-use crate::domain::api_key::{ApiKey, ApiKeyPatch, NewApiKey};
+use crate::domain::api_key::{ApiKey, ApiKeyPatch, KeyStatus, NewApiKey};
 use crate::domain::key::{KeyPrefix, Secret};
 use crate::store::{ChangeKind, ChangeNote, ListQuery};
+
+/// A key listing's filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyFilter {
+    pub user_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub status: Option<KeyStatus>,
+    /// Revoked keys too (`Some(false)`: said, and not wanted).
+    pub include_deleted: Option<bool>,
+}
+
+impl KeyFilter {
+    /// Every filter that is set, as query parameters, so that a page's link to the next carries
+    /// all of them: a filter added here and not named below does not compile.
+    pub fn parameters(&self) -> Vec<(&'static str, String)> {
+        let KeyFilter { user_id, customer_id, status, include_deleted } = self;
+        [
+            ("status", status.map(|s| s.as_str().to_owned())),
+            ("user_id", user_id.clone()),
+            ("customer_id", customer_id.clone()),
+            ("include_deleted", include_deleted.map(|b| b.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
+    }
+}
 
 /// The condition an update is made under (`If-Match`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,17 +97,26 @@ impl App {
         Ok(key)
     }
 
-    /// A page of keys of `organization_id`, with the usage held in memory.
+    /// A page of keys of `organization_id`, newest first, with the usage held in memory.
     pub async fn api_key_list(
         &self,
         organization_id: Uuid,
-        query: &ListQuery,
-    ) -> Result<Vec<ApiKey>, AppError> {
-        let mut keys = self.store.api_key_list(organization_id, query).await?;
+        request: &PageRequest<KeyFilter>,
+    ) -> Result<Page<ApiKey>, AppError> {
+        let KeyFilter { user_id, customer_id, status, include_deleted } = request.filter.clone();
+        let query = ListQuery {
+            user_id,
+            customer_id,
+            status,
+            include_deleted: include_deleted.unwrap_or(false),
+            before: request.after,
+            limit: request.limit.saturating_add(1),
+        };
+        let mut keys = self.store.api_key_list(organization_id, &query).await?;
         for key in &mut keys {
             self.verifier.overlay(key);
         }
-        Ok(keys)
+        Ok(Page::of(keys, request.limit, |key| key.id))
     }
 
     /// Applies `patch` to a key that is not revoked, if `precondition` holds.

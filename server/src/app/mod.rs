@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod organizations;
+mod pages;
 mod verification;
 
 use std::future::Future;
@@ -17,7 +18,8 @@ use crate::domain::validation::FieldError;
 use crate::store::{Change, Store, StoreError};
 use crate::verifier::Verifier;
 
-pub use api_keys::Precondition;
+pub use api_keys::{KeyFilter, Precondition};
+pub use pages::{Page, PageRequest};
 pub use verification::Refusal;
 
 /// How long a request that names a change (its consistency token) waits for this instance to
