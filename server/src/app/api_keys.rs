@@ -88,8 +88,7 @@ impl App {
         id: Uuid,
         include_deleted: bool,
     ) -> Result<ApiKey, AppError> {
-        let mut key =
-            self.store.api_key_get(organization_id, id).await.map_err(AppError::reading(Resource::ApiKey))?;
+        let mut key = self.api_key_read(organization_id, id).await?;
         if key.deleted_at.is_some() && !include_deleted {
             return Err(AppError::NotFound(Resource::ApiKey));
         }
@@ -171,11 +170,7 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app
-                    .store
-                    .api_key_get(organization_id, id)
-                    .await
-                    .map_err(AppError::reading(Resource::ApiKey))?;
+                let mut key = app.api_key_read(organization_id, id).await?;
                 if key.deleted_at.is_some() {
                     return Err(AppError::Revoked);
                 }
@@ -204,6 +199,11 @@ impl App {
         .await
     }
 
+    /// The stored key of `organization_id` (a revoked one too); a missing key is named.
+    async fn api_key_read(&self, organization_id: Uuid, id: Uuid) -> Result<ApiKey, AppError> {
+        self.store.api_key_get(organization_id, id).await.map_err(AppError::reading(Resource::ApiKey))
+    }
+
     /// Reads the key, lets `change` decide and alter it, and writes it back if no other writer
     /// came in between (else reads again), with a change record of `kind` by `actor` naming the
     /// fields it changed; logs `done`. A change
@@ -219,11 +219,7 @@ impl App {
         let app = self.clone();
         self.detached(async move {
             for _ in 0..WRITE_ATTEMPTS {
-                let mut key = app
-                    .store
-                    .api_key_get(organization_id, id)
-                    .await
-                    .map_err(AppError::reading(Resource::ApiKey))?;
+                let mut key = app.api_key_read(organization_id, id).await?;
                 let before = key.clone();
                 let expected = key.revision;
                 let now = app.now();

@@ -98,42 +98,52 @@ fn before_the_outbox(migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrat
 const OLDER_RECORDS: &str = "INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) \
      VALUES ($1, $2, 'created', $3, 5), ($1, $2, 'updated', $4, 6)";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_upgrade_keeps_every_change_record_made_before_it_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("old.db").display());
-    let (organization_id, key_id, digest) = (Uuid::now_v7(), Uuid::now_v7(), older_digest());
-    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-    let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
-    before_the_outbox(sqlx::migrate!("migrations/sqlite")).run(&pool).await.unwrap();
-    sqlx::query(OLDER_RECORDS)
-        .bind(organization_id)
-        .bind(key_id)
-        .bind(digest.0.as_slice())
-        .bind(&[] as &[u8])
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    the_older_records_read_back(&url, organization_id, key_id, digest).await;
+/// What an older release left in its database.
+struct Older {
+    organization_id: Uuid,
+    key_id: Uuid,
+    digest: KeyDigest,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_upgrade_keeps_every_change_record_made_before_it_on_postgres() {
+async fn an_upgrade_keeps_every_change_record_made_before_it_on_both_stores() {
+    let older = Older { organization_id: Uuid::now_v7(), key_id: Uuid::now_v7(), digest: older_digest() };
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
+    let options: sqlx::sqlite::SqliteConnectOptions = sqlite.parse().unwrap();
+    let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
+    left_by_an_older_release(&pool, sqlx::migrate!("migrations/sqlite"), &older).await;
+
     let database = crate::postgres::TestDatabase::create().await;
-    let (organization_id, key_id, digest) = (Uuid::now_v7(), Uuid::now_v7(), older_digest());
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
-    before_the_outbox(sqlx::migrate!("migrations/postgres")).run(&pool).await.unwrap();
+    left_by_an_older_release(&pool, sqlx::migrate!("migrations/postgres"), &older).await;
+
+    for url in [&sqlite, &database.url] {
+        the_older_records_read_back(url, &older).await;
+    }
+}
+
+/// Migrates `pool`'s database as far as an older release did, and leaves its records there.
+async fn left_by_an_older_release<DB>(pool: &sqlx::Pool<DB>, migrator: sqlx::migrate::Migrator, older: &Older)
+where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Vec<u8>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    before_the_outbox(migrator).run(pool).await.unwrap();
     sqlx::query(OLDER_RECORDS)
-        .bind(organization_id)
-        .bind(key_id)
-        .bind(digest.0.as_slice())
-        .bind(&[] as &[u8])
-        .execute(&pool)
+        .bind(older.organization_id)
+        .bind(older.key_id)
+        .bind(older.digest.0.to_vec())
+        .bind(Vec::<u8>::new())
+        .execute(pool)
         .await
         .unwrap();
     pool.close().await;
-    the_older_records_read_back(&database.url, organization_id, key_id, digest).await;
 }
 
 fn older_digest() -> KeyDigest {
@@ -141,7 +151,9 @@ fn older_digest() -> KeyDigest {
 }
 
 /// Opens the older database as this release does (migrating it) and reads its records.
-async fn the_older_records_read_back(url: &str, organization_id: Uuid, key_id: Uuid, digest: KeyDigest) {
+async fn the_older_records_read_back(url: &str, older: &Older) {
+    let Older { organization_id, key_id, digest } = older;
+    let (organization_id, key_id) = (*organization_id, *key_id);
     let store = store::connect(url).await.unwrap();
     let records = store.changes_since(0, 10).await.unwrap();
     let read: Vec<_> =
@@ -154,7 +166,7 @@ async fn the_older_records_read_back(url: &str, organization_id: Uuid, key_id: U
             (2, entity, ChangeKind::Updated, Actor::Unrecorded, organization_id),
         ]
     );
-    assert_eq!((records[0].digests.clone(), records[1].digests.clone()), (vec![digest], vec![]));
+    assert_eq!((records[0].digests.clone(), records[1].digests.clone()), (vec![digest.clone()], vec![]));
     assert!(records.iter().all(|c| c.fields.is_empty() && c.at >= 5));
 
     let organization = Organization::parse_new("after", 7).unwrap();
