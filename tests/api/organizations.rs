@@ -3,7 +3,7 @@
 use keyward::types;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, on_both_stores, problem_of};
+use keyward_testing::{TestApp, on_both_stores, problem_of};
 
 on_both_stores!(
     the_instance_admin_creates_an_organization_whose_root_key_works_at_once,

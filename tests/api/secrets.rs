@@ -5,7 +5,7 @@ use keyward::update::ApiKeyUpdate;
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use keyward_testing::spawn_app;
 
 #[tokio::test]
 async fn every_response_that_shows_a_secret_forbids_caching_it() {

@@ -2,7 +2,7 @@
 
 use keyward::types::HealthStatus;
 
-use crate::helpers::spawn_app;
+use keyward_testing::spawn_app;
 
 #[tokio::test]
 async fn health_answers_without_a_key() {
