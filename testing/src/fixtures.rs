@@ -61,27 +61,6 @@ pub const PATH_PARAMETERS: &[PathParameter] = &[
     },
 ];
 
-/// A user with a key of theirs: a name no other fixture of the run has.
-async fn user(of: &Fixtures<'_>) -> Fixture {
-    static USERS: AtomicU64 = AtomicU64::new(0);
-    let user = format!("fixture-user-{}", USERS.fetch_add(1, Ordering::Relaxed));
-    let created =
-        of.app.create_json_as(of.key, &json!({"name": format!("{user}'s key"), "user_id": user})).await;
-    let id = created["api_key"]["id"].as_str().expect("the new key's id").to_owned();
-    Fixture { name: "user_id", value: user, made: vec![id], answer: Some(created) }
-}
-
-/// A key made from the fixtures' key body, of the path's user where the path names one.
-async fn api_key(of: &Fixtures<'_>, before: &[Fixture]) -> Fixture {
-    let mut body = of.key_body.clone();
-    if let Some(user) = before.iter().find(|f| f.name == "user_id") {
-        body["user_id"] = json!(user.value);
-    }
-    let created = of.app.create_json_as(of.key, &body).await;
-    let id = created["api_key"]["id"].as_str().expect("the new key's id").to_owned();
-    Fixture { name: "api_key_id", value: id.clone(), made: vec![id], answer: Some(created) }
-}
-
 /// The table's entry for the parameter `name` of `path`; a parameter it lacks fails the test.
 pub fn parameter(name: &str, path: &str) -> &'static PathParameter {
     PATH_PARAMETERS.iter().find(|p| p.name == name).unwrap_or_else(|| {
@@ -228,6 +207,27 @@ impl Filled {
             .filter_map(|f| f.parameter().view.map(|view| view.replace("{}", &f.value)))
             .collect()
     }
+}
+
+/// A user with a key of theirs: a name no other fixture of the run has.
+async fn user(of: &Fixtures<'_>) -> Fixture {
+    static USERS: AtomicU64 = AtomicU64::new(0);
+    let user = format!("fixture-user-{}", USERS.fetch_add(1, Ordering::Relaxed));
+    let created =
+        of.app.create_json_as(of.key, &json!({"name": format!("{user}'s key"), "user_id": user})).await;
+    let id = created["api_key"]["id"].as_str().expect("the new key's id").to_owned();
+    Fixture { name: "user_id", value: user, made: vec![id], answer: Some(created) }
+}
+
+/// A key made from the fixtures' key body, of the path's user where the path names one.
+async fn api_key(of: &Fixtures<'_>, before: &[Fixture]) -> Fixture {
+    let mut body = of.key_body.clone();
+    if let Some(user) = before.iter().find(|f| f.name == "user_id") {
+        body["user_id"] = json!(user.value);
+    }
+    let created = of.app.create_json_as(of.key, &body).await;
+    let id = created["api_key"]["id"].as_str().expect("the new key's id").to_owned();
+    Fixture { name: "api_key_id", value: id.clone(), made: vec![id], answer: Some(created) }
 }
 
 #[cfg(test)]

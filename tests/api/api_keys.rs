@@ -5,11 +5,9 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use keyward::types::{self, ApiKeyStatus, ScopeAccess};
 use keyward::update::ApiKeyUpdate;
-use reqwest::StatusCode;
-
-use serde_json::{Value, json};
-
 use keyward_testing::{TestApp, assert_problem, change_count, on_both_stores, problem_of, scope, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 on_both_stores!(
     an_update_that_changes_nothing_writes_nothing,

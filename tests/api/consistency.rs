@@ -4,12 +4,11 @@
 use std::time::{Duration, Instant};
 
 use keyward::types::{self, VerifyCode};
-use reqwest::Method;
-use serde_json::{Value, json};
-
 use keyward_testing::{
     TestApp, assert_problem, on_both_stores, problem_fields, scope, spawn_app, spawn_peer, spawn_postgres_app,
 };
+use reqwest::Method;
+use serde_json::{Value, json};
 
 on_both_stores!(
     a_token_this_service_never_gave_or_a_malformed_one_is_a_400,

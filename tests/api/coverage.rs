@@ -1,14 +1,13 @@
 //! Every status `openapi.yaml` documents for every operation is provoked for real, and answered
 //! with the documented content type: a new status in the spec fails here until a scenario exists.
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use sqlx::Connection;
-
 use keyward_testing::fixtures::Filled;
 use keyward_testing::{
     Fixtures, TestApp, hold_the_only_request_slot, on_both_stores, spawn_app_configured, spawn_postgres_app,
 };
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
 
 on_both_stores!(every_documented_status_of_every_operation_is_returned_for_real);
 

@@ -2,10 +2,9 @@
 //! and a stable code, never a 500 or a plain-text body, and nothing stored changes.
 
 use keyward_server::api::bounds::Bound;
+use keyward_testing::{TestApp, assert_problem, on_both_stores, problem_fields};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use keyward_testing::{TestApp, assert_problem, on_both_stores, problem_fields};
 
 on_both_stores!(
     malformed_json_is_a_400,

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use keyward::types::VerifyCode;
-use serde_json::json;
-
 use keyward_testing::{TestApp, spawn_peer, spawn_postgres_app};
+use serde_json::json;
 
 async fn instances(n: usize) -> Vec<Arc<TestApp>> {
     let first = spawn_postgres_app().await;

@@ -4,14 +4,14 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use reqwest::{Method, StatusCode};
-use serde_json::json;
-
-use crate::revocation::WriteBlocker;
 use keyward_testing::{
     TestApp, assert_problem, hold_the_only_request_slot, on_both_stores, spawn_app_configured,
     spawn_postgres_app_configured,
 };
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::revocation::WriteBlocker;
 
 on_both_stores!(metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored);
 

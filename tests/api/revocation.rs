@@ -5,15 +5,15 @@
 use std::time::{Duration, Instant};
 
 use keyward::types::VerifyCode;
+use keyward_testing::{
+    TestApp, assert_problem, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_peer_at,
+    spawn_postgres_app,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::partition::{Proxy, through, upstream};
-use keyward_testing::{
-    TestApp, assert_problem, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_peer_at,
-    spawn_postgres_app,
-};
 
 /// How long a change may take to reach a verifier here: generous for a loaded CI machine, and
 /// still far from "until a restart", which is what a lost invalidation used to mean.

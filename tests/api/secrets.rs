@@ -2,10 +2,8 @@
 
 use futures::TryStreamExt;
 use keyward::update::ApiKeyUpdate;
-
-use serde_json::json;
-
 use keyward_testing::spawn_app;
+use serde_json::json;
 
 #[tokio::test]
 async fn every_response_that_shows_a_secret_forbids_caching_it() {

@@ -1,7 +1,6 @@
 //! Health and the served contract, both open without a key.
 
 use keyward::types::HealthStatus;
-
 use keyward_testing::spawn_app;
 
 #[tokio::test]

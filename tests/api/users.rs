@@ -2,9 +2,8 @@
 
 use futures::TryStreamExt;
 use keyward::types;
-use reqwest::StatusCode;
-
 use keyward_testing::{TestApp, on_both_stores, problem_of};
+use reqwest::StatusCode;
 
 on_both_stores!(
     a_users_list_holds_only_that_users_keys,

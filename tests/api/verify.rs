@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use keyward::Client;
 use keyward::types::{self, ScopeAccess, VerifyCode};
-use serde_json::{Value, json};
-
 use keyward_testing::{TestApp, on_both_stores, spawn_app};
+use serde_json::{Value, json};
 
 on_both_stores!(every_failure_code_is_reported_in_a_200, verifying_needs_the_verifications_scope);
 

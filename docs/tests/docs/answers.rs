@@ -5,10 +5,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyward_docs::spec::Operation;
-use serde_json::{Map, Value, json};
-
 use keyward_testing::fixtures::{self, Scoping};
 use keyward_testing::{Fixtures, TestApp, spawn_app};
+use serde_json::{Map, Value, json};
 
 use crate::helpers::{Samples, api, sample_body, shown_value};
 use crate::shapes::shape_differences;

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use tokio::process::Command;
-
 use keyward_testing::spawn_app;
+use tokio::process::Command;
 
 use crate::helpers::{api, require_tool, target_dir};
 

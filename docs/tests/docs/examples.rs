@@ -8,10 +8,9 @@ use std::sync::Arc;
 
 use keyward_docs::spec::Operation;
 use keyward_docs::{LANGUAGES, Language};
+use keyward_testing::{Fixtures, TestApp, spawn_app};
 use tokio::process::Command;
 use tokio::task::JoinSet;
-
-use keyward_testing::{Fixtures, TestApp, spawn_app};
 
 use crate::helpers::{api, page, require_tool, sample_in_html, shown_url, target_dir};
 

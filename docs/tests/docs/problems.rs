@@ -5,10 +5,9 @@
 
 use keyward_docs::spec::{Operation, problem_code};
 use keyward_server::domain::key::{KeyPrefix, Secret};
-use serde_json::{Value, json};
-
 use keyward_testing::{Fixtures, TestApp, hold_the_only_request_slot, spawn_app, spawn_app_configured};
 use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::helpers::{SampleParts, Samples, api, sample_body};
 use crate::shapes::shape_differences;

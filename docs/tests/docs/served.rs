@@ -2,11 +2,10 @@
 //! header, its pages' examples calling that very server.
 
 use keyward_docs::{BaseUrl, LANGUAGES};
+use keyward_testing::spawn_app;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HOST, LOCATION};
 use reqwest::redirect::Policy;
-
-use keyward_testing::spawn_app;
 
 use crate::helpers::{api, sample_in_html, sample_in_markdown, site};
 
