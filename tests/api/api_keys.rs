@@ -5,11 +5,9 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use keyward::types::{self, ApiKeyStatus, ScopeAccess};
 use keyward::update::ApiKeyUpdate;
+use keyward_testing::{TestApp, assert_problem, change_count, on_both_stores, problem_of, scope, spawn_app};
 use reqwest::StatusCode;
-
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, assert_problem, change_count, on_both_stores, problem_of, scope, spawn_app};
 
 on_both_stores!(
     an_update_that_changes_nothing_writes_nothing,
@@ -160,7 +158,7 @@ fn rate_limit(limit: u32, window_ms: u64) -> types::RateLimit {
 }
 
 /// A key with every field an update can clear or empty set.
-async fn key_with_everything_set(app: &crate::helpers::TestApp) -> uuid::Uuid {
+async fn key_with_everything_set(app: &keyward_testing::TestApp) -> uuid::Uuid {
     let metadata: serde_json::Map<String, serde_json::Value> =
         serde_json::from_value(serde_json::json!({"plan": "pro"})).unwrap();
     let created = app
@@ -428,7 +426,7 @@ async fn the_bearer_scheme_works_like_the_api_key_header() {
 }
 
 async fn an_update_that_changes_nothing_writes_nothing(app: TestApp) {
-    let created = app.post_json("/v1/api_keys", &json!({"name": "same", "description": "d"})).await;
+    let created = app.create_json(&json!({"name": "same", "description": "d"})).await;
     let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
     let before = change_count(&app).await;
     for body in [

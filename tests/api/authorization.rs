@@ -1,13 +1,16 @@
 //! Every operation `openapi.yaml` documents × every kind of caller: no credential, a malformed
 //! one and a revoked one are 401; one without the needed scope is 403; another organization's
-//! is 404 on this organization's key (never 403), never sees it and never changes it. The list comes from the document, so a
-//! new operation is covered the day it is written down.
+//! never sees this organization's objects and never changes them, and is answered 404 (never 403)
+//! on a path that names one. The list comes from the document and every path parameter's fixture
+//! from `keyward-testing`'s table, so a new operation, or a new kind of object in a path, is
+//! covered the day it is written down.
 
+use keyward_testing::fixtures::Filled;
+use keyward_testing::{Fixtures, TestApp, assert_problem, on_both_stores};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::coverage::{Operation, documented_operations, valid_body};
-use crate::helpers::{TestApp, assert_problem, on_both_stores};
 
 on_both_stores!(every_operation_refuses_every_caller_it_should,);
 
@@ -23,32 +26,57 @@ fn request(app: &TestApp, operation: &Operation, path: &str, key: Option<&str>) 
     }
 }
 
-async fn create(app: &TestApp, key: &str, body: Value) -> Value {
-    let response =
-        app.anonymous(Method::POST, "/v1/api_keys").header("x-api-key", key).json(&body).send().await;
-    let response = response.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
+/// What the paths that show `filled`'s fixtures and the key `bystander` answer `key` now.
+async fn views(app: &TestApp, filled: &Filled, bystander: &str, key: &str) -> Vec<(String, Value)> {
+    let mut seen = Vec::new();
+    for view in filled.views().into_iter().chain([format!("/v1/api_keys/{bystander}")]) {
+        let (status, body) = app.call(Method::GET, &view, key, None).await;
+        assert_eq!(status, StatusCode::OK, "{view}: {body}");
+        seen.push((view, body));
+    }
+    seen
+}
+
+/// Sends `operation` on `owner`'s fixtures presenting `intruder`, another organization's key,
+/// and asserts it is answered as the table says, and shows and changes none of them, nor a key
+/// of `owner`'s that the path does not name.
+async fn intrude(app: &TestApp, operation: &Operation, owner: &str, intruder: &str, who: &str) {
+    let filled = Fixtures::of(app, owner).fill(&operation.path).await;
+    let bystander = app.create_json_as(owner, &json!({"name": "bystander", "user_id": "ann"})).await;
+    let bystander = bystander["api_key"]["id"].as_str().unwrap().to_owned();
+    let label = format!("{} {} by {who}", operation.method, operation.id);
+    let before = views(app, &filled, &bystander, owner).await;
+    let response = request(app, operation, &filled.path, Some(intruder)).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    for id in filled.made().chain([bystander.as_str()]) {
+        assert!(!body.contains(id), "{label} saw {id}: {body}");
+    }
+    if filled.names_an_owned_object() {
+        // An object of another organization is a 404, never a 403 that would say it exists.
+        assert_eq!(status, StatusCode::NOT_FOUND, "{label} on {}: {body}", filled.path);
+    } else if !filled.fixtures.is_empty() {
+        // Names each organization has its own of: answered about the caller's own, of which
+        // there are none.
+        assert!(status.is_success(), "{label} on {}: {body}", filled.path);
+    }
+    let after = views(app, &filled, &bystander, owner).await;
+    assert_eq!(after, before, "{label} left {} as it was", filled.path);
 }
 
 async fn every_operation_refuses_every_caller_it_should(app: TestApp) {
     let root = app.root_key.clone();
-    let unscoped =
-        create(&app, &root, json!({"name": "no scopes"})).await["key"].as_str().unwrap().to_owned();
-    let revoked = create(&app, &root, json!({"name": "revoked"})).await;
-    let revoked_id = revoked["api_key"]["id"].as_str().unwrap();
+    let (unscoped, _) = app.create_raw(&json!({"name": "no scopes"})).await;
+    let (revoked, revoked_id) = app.create_raw(&json!({"name": "revoked"})).await;
     let response = app.request(Method::DELETE, &format!("/v1/api_keys/{revoked_id}")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let revoked = revoked["key"].as_str().unwrap().to_owned();
     let (other, _) = app.second_organization("elsewhere").await;
 
     let operations: Vec<Operation> = documented_operations().into_iter().filter(|o| o.secured).collect();
     assert!(operations.iter().any(|o| o.id == "api_key_rotate"), "the document is read whole");
     for operation in &operations {
-        // A fresh key of this organization, of user `ann`, for each operation to aim at.
-        let ours = create(&app, &root, json!({"name": "target", "user_id": "ann"})).await;
-        let id = ours["api_key"]["id"].as_str().unwrap();
-        let path = operation.path.replace("{api_key_id}", id).replace("{user_id}", "ann");
+        // Fresh fixtures of this organization for each operation to aim at.
+        let path = Fixtures::of(&app, &root).fill(&operation.path).await.path;
         let label = |who: &str| format!("{} {} by {who}", operation.method, operation.id);
 
         let cases: [(&str, Option<&str>, u16, &str); 4] = [
@@ -63,28 +91,15 @@ async fn every_operation_refuses_every_caller_it_should(app: TestApp) {
             assert_problem(response, status, code).await;
         }
 
-        let response = request(&app, operation, &path, Some(&other.key)).send().await.unwrap();
-        let status = response.status();
-        let body = response.text().await.unwrap();
-        assert!(!body.contains(id), "{} saw our key: {body}", label("another organization"));
-        // On our objects another organization gets a 404, never a 403 that would say they exist.
-        if operation.path.contains("{api_key_id}") {
-            assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", label("another organization"));
-        }
-        let ours_now = app.get_json(&format!("/v1/api_keys/{id}")).await;
-        assert_eq!(
-            (ours_now["name"].as_str(), ours_now["deleted"].as_bool()),
-            (Some("target"), Some(false)),
-            "{} left it as it was",
-            operation.id
-        );
+        // Both ways: the other organization on this one's fixtures, and this one on the other's.
+        intrude(&app, operation, &root, &other.key, "another organization").await;
+        intrude(&app, operation, &other.key, &root, "this organization, on another's").await;
     }
 
     // Verify takes the key in its body: another organization's verdict on our key is NOT_FOUND.
-    let ours = create(&app, &root, json!({"name": "verified elsewhere"})).await;
+    let (ours, _) = app.create_raw(&json!({"name": "verified elsewhere"})).await;
     let verify = app.anonymous(Method::POST, "/v1/keys/verify").header("x-api-key", &other.key);
-    let verdict: Value =
-        verify.json(&json!({"key": ours["key"]})).send().await.unwrap().json().await.unwrap();
+    let verdict: Value = verify.json(&json!({"key": ours})).send().await.unwrap().json().await.unwrap();
     assert_eq!(verdict["code"], "NOT_FOUND", "{verdict}");
     assert!(verdict["api_key"].is_null(), "{verdict}");
 }

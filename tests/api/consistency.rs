@@ -4,12 +4,11 @@
 use std::time::{Duration, Instant};
 
 use keyward::types::{self, VerifyCode};
-use reqwest::Method;
-use serde_json::{Value, json};
-
-use crate::helpers::{
+use keyward_testing::{
     TestApp, assert_problem, on_both_stores, problem_fields, scope, spawn_app, spawn_peer, spawn_postgres_app,
 };
+use reqwest::Method;
+use serde_json::{Value, json};
 
 on_both_stores!(
     a_token_this_service_never_gave_or_a_malformed_one_is_a_400,
@@ -77,10 +76,10 @@ async fn a_token_this_service_never_gave_or_a_malformed_one_is_a_400(app: TestAp
 async fn trial(a: &TestApp, b: &TestApp, n: usize, with_token: bool) -> (VerifyCode, VerifyCode, Instant) {
     let revoking = n % 2 == 1;
     let (request, wanted, cached_key) = if revoking {
-        let created = a.post_json("/v1/api_keys", &json!({"name": format!("trial {n}")})).await;
+        let created = a.create_json(&json!({"name": format!("trial {n}")})).await;
         let key = created["key"].as_str().unwrap().to_owned();
         let warm = Instant::now();
-        while verify(b, &key, None).await != VerifyCode::Valid {
+        while b.verdict_on(&key, None).await != VerifyCode::Valid {
             assert!(warm.elapsed() < Duration::from_secs(5), "B never saw the key");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -96,26 +95,15 @@ async fn trial(a: &TestApp, b: &TestApp, n: usize, with_token: bool) -> (VerifyC
     let token = token_of(&response);
     let body: Value = response.json().await.unwrap();
     let key = cached_key.unwrap_or_else(|| body["key"].as_str().unwrap().to_owned());
-    let got = verify(b, &key, with_token.then_some(token)).await;
+    let got = b.verdict_on(&key, with_token.then_some(token.as_str())).await;
     if got != wanted && !with_token {
         // Stale: how long until B catches up without help, which the bound promises.
-        while verify(b, &key, None).await != wanted {
+        while b.verdict_on(&key, None).await != wanted {
             assert!(acknowledged.elapsed() < WITHOUT_TOKEN_BOUND, "trial {n}: stale past the bound");
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
     (got, wanted, acknowledged)
-}
-
-/// B's verdict on `key`, sending `token` if given.
-async fn verify(b: &TestApp, key: &str, token: Option<String>) -> VerifyCode {
-    let mut request = b.request(Method::POST, "/v1/keys/verify").json(&json!({"key": key}));
-    if let Some(token) = token {
-        request = request.header("keyward-consistency-token", token);
-    }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.json::<types::VerifyResponse>().await.unwrap().code
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +169,7 @@ async fn the_sdk_carries_its_newest_token_so_a_client_reads_its_writes_through_a
 }
 
 async fn a_token_tells_nothing_to_a_caller_whose_key_does_not_work(app: TestApp) {
-    let created = app.post_json("/v1/api_keys", &json!({"name": "revoked"})).await;
+    let created = app.create_json(&json!({"name": "revoked"})).await;
     let revoked = created["key"].as_str().unwrap().to_owned();
     let id = created["api_key"]["id"].as_str().unwrap();
     assert_eq!(

@@ -1,14 +1,13 @@
 //! Every status `openapi.yaml` documents for every operation is provoked for real, and answered
 //! with the documented content type: a new status in the spec fails here until a scenario exists.
 
+use keyward_testing::fixtures::Filled;
+use keyward_testing::{
+    Fixtures, TestApp, hold_the_only_request_slot, on_both_stores, spawn_app_configured, spawn_postgres_app,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use uuid::Uuid;
-
-use crate::helpers::{
-    TestApp, hold_the_only_request_slot, on_both_stores, spawn_app_configured, spawn_postgres_app,
-};
 
 on_both_stores!(every_documented_status_of_every_operation_is_returned_for_real);
 
@@ -73,17 +72,9 @@ pub fn valid_body(operation: &str) -> Option<Value> {
     }
 }
 
-/// The operation's path with a live key of user `ann` (or `id`) filled in.
-async fn live_path(app: &TestApp, operation: &Operation, id: Option<Uuid>) -> String {
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let body = json!({"name": "target", "user_id": "ann"});
-            let created = app.post_json("/v1/api_keys", &body).await;
-            created["api_key"]["id"].as_str().unwrap().parse().unwrap()
-        }
-    };
-    operation.path.replace("{api_key_id}", &id.to_string()).replace("{user_id}", "ann")
+/// The operation's path filled in with live fixtures of the root key's organization.
+async fn live_path(app: &TestApp, operation: &Operation) -> Filled {
+    Fixtures::of(app, &app.root_key).fill(&operation.path).await
 }
 
 /// The servers the scenarios need beside the main one.
@@ -99,8 +90,7 @@ struct Harness {
 
 impl Harness {
     async fn start(app: TestApp) -> Self {
-        let unscoped = app.post_json("/v1/api_keys", &json!({"name": "no scopes"})).await;
-        let unscoped_key = unscoped["key"].as_str().unwrap().to_owned();
+        let (unscoped_key, _) = app.create_raw(&json!({"name": "no scopes"})).await;
         let limited = spawn_app_configured(|config| config.auth_failures_per_minute = 1).await;
         let spent = limited.anonymous(Method::GET, "/v1/organization").send().await.unwrap();
         assert_eq!(spent.status(), StatusCode::UNAUTHORIZED, "the one failure allowed");
@@ -113,7 +103,8 @@ impl Harness {
 /// Sends the request that should get `status` from `operation`.
 async fn provoke(harness: &Harness, operation: &Operation, status: u16) -> reqwest::Response {
     let (app, unscoped_key) = (&harness.app, harness.unscoped_key.as_str());
-    let path = live_path(app, operation, None).await;
+    let filled = live_path(app, operation).await;
+    let path = filled.path.clone();
     let request = |path: &str| {
         let mut request = app.request(operation.method.clone(), path);
         if let Some(body) = valid_body(&operation.id) {
@@ -139,7 +130,7 @@ async fn provoke(harness: &Harness, operation: &Operation, status: u16) -> reqwe
             }
             request.send().await
         }
-        404 => request(&live_path(app, operation, Some(Uuid::now_v7())).await).send().await,
+        404 => request(&filled.naming_nothing()).send().await,
         406 => request(&path).header("accept", "text/html").send().await,
         409 if operation.id == "api_key_delete" => {
             // An organization's only key that can manage keys revoking itself.

@@ -2,10 +2,9 @@
 //! and a stable code, never a 500 or a plain-text body, and nothing stored changes.
 
 use keyward_server::api::bounds::Bound;
+use keyward_testing::{TestApp, assert_problem, on_both_stores, problem_fields};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, assert_problem, on_both_stores, problem_fields};
 
 on_both_stores!(
     malformed_json_is_a_400,
@@ -37,14 +36,7 @@ async fn post_keys(app: &TestApp, body: &Value) -> reqwest::Response {
 }
 
 async fn key_count(app: &TestApp) -> usize {
-    let page: Value = app
-        .request(Method::GET, "/v1/api_keys?limit=100&include_deleted=true")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/v1/api_keys?limit=100&include_deleted=true").await;
     page["api_keys"].as_array().unwrap().len()
 }
 
@@ -142,7 +134,7 @@ async fn an_invalid_update_is_refused_and_changes_nothing(app: TestApp) {
         let problem = assert_problem(response, 422, "request.invalid_body").await;
         assert_eq!(problem_fields(&problem), vec![field.to_owned()], "{body}");
     }
-    let key: Value = app.request(Method::GET, &path).send().await.unwrap().json().await.unwrap();
+    let key: Value = app.get_json(&path).await;
     assert_eq!((key["name"].as_str(), key["revision"].as_i64()), (Some("steady"), Some(1)));
 }
 
@@ -359,7 +351,7 @@ async fn a_nul_anywhere_in_a_body_is_a_422_naming_the_field_and_stores_nothing(a
     }
     assert_eq!(key_count(&app).await, before, "nothing was stored");
 
-    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let created = app.create_json(&json!({"name": "target"})).await;
     let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
     for (body, field) in [
         (json!({"name": "x\u{0}"}), "name"),
@@ -383,7 +375,7 @@ async fn a_nul_anywhere_in_a_body_is_a_422_naming_the_field_and_stores_nothing(a
 }
 
 async fn a_nul_in_a_path_or_query_value_is_a_400_naming_it(app: TestApp) {
-    let created = app.post_json("/v1/api_keys", &json!({"name": "ann's", "user_id": "ann"})).await;
+    let created = app.create_json(&json!({"name": "ann's", "user_id": "ann"})).await;
     let id = created["api_key"]["id"].as_str().unwrap();
     for (path, field) in [
         ("/v1/users/nul%00byte/api_keys".to_owned(), "user_id"),
@@ -460,7 +452,7 @@ async fn every_bad_query_parameter_is_reported_and_an_unknown_one_is_refused(app
     assert_eq!(unknown["code"], "unknown_parameter", "{problem}");
 
     // Every operation refuses a parameter it does not have, as a body refuses an unknown field.
-    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let created = app.create_json(&json!({"name": "target"})).await;
     let id = created["api_key"]["id"].as_str().unwrap();
     for (method, path) in [
         (Method::GET, format!("/v1/api_keys/{id}?limit=1")),
@@ -476,7 +468,7 @@ async fn every_bad_query_parameter_is_reported_and_an_unknown_one_is_refused(app
 }
 
 async fn problem_details_say_what_is_expected_in_words_not_in_rust(app: TestApp) {
-    let created = app.post_json("/v1/api_keys", &json!({"name": "target"})).await;
+    let created = app.create_json(&json!({"name": "target"})).await;
     let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().unwrap());
     let bodies = [
         (Method::POST, "/v1/api_keys".to_owned(), r#"{"name": "a", "expires_at": 1e+23}"#),

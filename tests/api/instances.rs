@@ -4,18 +4,8 @@
 use std::sync::Arc;
 
 use keyward::types::VerifyCode;
-use reqwest::Method;
-use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, spawn_peer, spawn_postgres_app};
-
-async fn code(app: &TestApp, key: &str) -> VerifyCode {
-    let response =
-        app.request(Method::POST, "/v1/keys/verify").json(&json!({"key": key})).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let verdict: Value = response.json().await.unwrap();
-    serde_json::from_value(verdict["code"].clone()).unwrap()
-}
+use keyward_testing::{TestApp, spawn_peer, spawn_postgres_app};
+use serde_json::json;
 
 async fn instances(n: usize) -> Vec<Arc<TestApp>> {
     let first = spawn_postgres_app().await;
@@ -31,9 +21,7 @@ async fn instances(n: usize) -> Vec<Arc<TestApp>> {
 async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_there_are() {
     let apps = instances(4).await;
     let body = json!({"name": "budget", "credits": {"remaining": 1_000}});
-    let created: Value =
-        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
-    let key = Arc::new(created["key"].as_str().unwrap().to_owned());
+    let key = Arc::new(apps[0].create_raw(&body).await.0);
 
     let verifiers = apps.iter().flat_map(|app| {
         (0..16).map(|_| {
@@ -42,7 +30,7 @@ async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_th
                 // Each verifier goes on until its instance has nothing left to spend.
                 let mut valid = 0;
                 loop {
-                    match code(&app, &key).await {
+                    match app.verdict_on(&key, None).await {
                         VerifyCode::Valid => valid += 1,
                         VerifyCode::UsageExceeded => return valid,
                         // The key's creation has not reached this instance yet (milliseconds).
@@ -57,7 +45,12 @@ async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_th
         futures::future::try_join_all(verifiers.collect::<Vec<_>>()).await.unwrap().into_iter().sum();
     assert_eq!(valid, 1_000, "exactly as many VALID verdicts as there were credits");
     for app in &apps {
-        assert_eq!(code(app, &key).await, VerifyCode::UsageExceeded, "{} has nothing left", app.base_url);
+        assert_eq!(
+            app.verdict_on(&key, None).await,
+            VerifyCode::UsageExceeded,
+            "{} has nothing left",
+            app.base_url
+        );
     }
 }
 
@@ -65,14 +58,11 @@ async fn four_instances_with_sixteen_verifiers_each_spend_exactly_the_credits_th
 async fn usage_counted_on_several_instances_adds_up() {
     let mut apps = instances(2).await;
     let body = json!({"name": "counted"});
-    let created: Value =
-        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
-    let id = created["api_key"]["id"].as_str().unwrap().to_owned();
+    let (key, id) = apps[0].create_raw(&body).await;
     for (app, times) in apps.iter().zip([7, 5]) {
         let mut counted = 0;
         while counted < times {
-            match code(app, &key).await {
+            match app.verdict_on(&key, None).await {
                 VerifyCode::Valid => counted += 1,
                 // The key's creation has not reached this instance yet (milliseconds); not a use.
                 VerifyCode::NotFound => tokio::task::yield_now().await,
@@ -85,8 +75,7 @@ async fn usage_counted_on_several_instances_adds_up() {
     let first = Arc::try_unwrap(apps.pop().unwrap()).ok().unwrap();
     drop(second.restart().await);
     let first = first.restart().await;
-    let view: Value =
-        first.request(Method::GET, &format!("/v1/api_keys/{id}")).send().await.unwrap().json().await.unwrap();
+    let view = first.get_json(&format!("/v1/api_keys/{id}")).await;
     assert_eq!(view["usage_count"], 12, "{view}");
 }
 
@@ -94,14 +83,12 @@ async fn usage_counted_on_several_instances_adds_up() {
 async fn a_rate_limit_holds_per_instance_so_n_instances_allow_at_most_n_times_the_limit() {
     let apps = instances(2).await;
     let body = json!({"name": "limited", "rate_limit": {"limit": 10, "window_ms": 3_600_000}});
-    let created: Value =
-        apps[0].request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap().json().await.unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
+    let key = apps[0].create_raw(&body).await.0;
     let mut total = 0;
     for app in &apps {
         let (mut allowed, mut answered) = (0, 0);
         while answered < 15 {
-            match code(app, &key).await {
+            match app.verdict_on(&key, None).await {
                 VerifyCode::Valid => allowed += 1,
                 VerifyCode::RateLimited => {}
                 // The key's creation has not reached this instance yet (milliseconds).

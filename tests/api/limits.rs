@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use reqwest::{Method, StatusCode};
-use serde_json::json;
-
-use crate::helpers::{
+use keyward_testing::{
     TestApp, assert_problem, hold_the_only_request_slot, on_both_stores, spawn_app_configured,
     spawn_postgres_app_configured,
 };
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
 use crate::revocation::WriteBlocker;
 
 on_both_stores!(metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored);
@@ -93,7 +93,7 @@ async fn an_instance_at_its_request_limit_answers_503_with_retry_after_but_liven
 /// A key is updated while another writer holds the lock it needs for longer than the server
 /// waits: the update is a 503 with `Retry-After`, and nothing of it is stored.
 async fn a_write_held_back_past_the_lock_wait_is_a_503_and_changes_nothing(app: TestApp) {
-    let created = app.post_json("/v1/api_keys", &json!({"name": "before"})).await;
+    let created = app.create_json(&json!({"name": "before"})).await;
     let id = created["api_key"]["id"].as_str().unwrap().to_owned();
     let blocker = WriteBlocker::hold(&app, &id).await;
     let update = app.request(Method::PATCH, &format!("/v1/api_keys/{id}")).json(&json!({"name": "after"}));
@@ -127,7 +127,7 @@ async fn metadata_too_large_or_too_deep_is_a_422_naming_it_and_nothing_is_stored
             .json(&json!({"name": "meta", "metadata": metadata}))
             .send();
         let problem = assert_problem(response.await.unwrap(), 422, "request.invalid_body").await;
-        assert_eq!(crate::helpers::problem_fields(&problem), ["metadata"], "{problem}");
+        assert_eq!(keyward_testing::problem_fields(&problem), ["metadata"], "{problem}");
     }
     let listed = app.get_json("/v1/api_keys").await;
     assert_eq!(listed["api_keys"].as_array().map(Vec::len), Some(1), "only the root key: {listed}");

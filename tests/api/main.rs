@@ -1,9 +1,7 @@
 //! The end-to-end suite: the real server on a loopback port over a real SQLite file, driven
 //! through the generated client (and raw HTTP where the client would refuse to send bad input).
-
-mod helpers;
-#[path = "../../server/tests/support/postgres.rs"]
-mod postgres;
+//! The server, the requests every test sends and the path parameters' fixtures are
+//! `keyward-testing`'s, shared with the docs' tests.
 
 mod api_keys;
 mod authorization;

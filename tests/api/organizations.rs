@@ -1,9 +1,8 @@
 //! Organizations: the instance admin creates them, each root key shown once and scoped to its own.
 
 use keyward::types;
+use keyward_testing::{TestApp, on_both_stores, problem_of};
 use reqwest::StatusCode;
-
-use crate::helpers::{TestApp, on_both_stores, problem_of};
 
 on_both_stores!(
     the_instance_admin_creates_an_organization_whose_root_key_works_at_once,

@@ -4,34 +4,25 @@
 
 use std::time::{Duration, Instant};
 
-use keyward::types::{self, VerifyCode};
+use keyward::types::VerifyCode;
+use keyward_testing::{
+    TestApp, assert_problem, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_peer_at,
+    spawn_postgres_app,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{
-    TestApp, assert_problem, spawn_app, spawn_app_trusting_cache_for, spawn_peer, spawn_peer_at,
-    spawn_postgres_app,
-};
 use crate::partition::{Proxy, through, upstream};
 
 /// How long a change may take to reach a verifier here: generous for a loaded CI machine, and
 /// still far from "until a restart", which is what a lost invalidation used to mean.
 const PROPAGATION: Duration = Duration::from_secs(1);
 
-async fn create(app: &TestApp, body: Value) -> (String, String) {
-    let response = app.request(Method::POST, "/v1/api_keys").json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201, "{body}");
-    let created: Value = response.json().await.unwrap();
-    (created["key"].as_str().unwrap().to_owned(), created["api_key"]["id"].as_str().unwrap().to_owned())
-}
-
+/// The code of `app`'s verdict on `key`, asked to check `scopes`: it must answer 200.
 async fn verdict(app: &TestApp, key: &str, scopes: Value) -> VerifyCode {
-    let body = json!({"key": key, "scopes": scopes});
-    let response = app.request(Method::POST, "/v1/keys/verify").json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let verdict: types::VerifyResponse = response.json().await.unwrap();
-    verdict.code
+    let verdict = app.verify_json(&json!({"key": key, "scopes": scopes}), None).await;
+    verdict.unwrap_or_else(|status| panic!("verify answered {status}")).code
 }
 
 /// Polls `app` until `key` gets `wanted`, and says how long that took; fails after `within`.
@@ -88,7 +79,7 @@ async fn an_abandoned_write_still_reaches_the_verifier(
     body: Option<Value>,
     wanted: VerifyCode,
 ) {
-    let (key, id) = create(&app, json!({"name": "abandoned"})).await;
+    let (key, id) = app.create_raw(&json!({"name": "abandoned"})).await;
     for _ in 0..3 {
         assert_eq!(verdict(&app, &key, json!([])).await, VerifyCode::Valid, "warming the cache");
     }
@@ -150,7 +141,7 @@ async fn every_change_made_through_one_instance_reaches_the_other_at_once() {
     let read = json!([{"resource": "invoices", "access": "read"}]);
     let scoped = json!({"name": "peer", "scopes": [{"resource": "invoices", "access": "write"}]});
 
-    let (created_on_a, _) = create(&a, scoped.clone()).await;
+    let (created_on_a, _) = a.create_raw(&scoped).await;
     let took = until(&b, &created_on_a, read.clone(), VerifyCode::Valid, PROPAGATION).await;
     println!("a key created on A verified on B after {took:?}");
 
@@ -166,7 +157,7 @@ async fn every_change_made_through_one_instance_reaches_the_other_at_once() {
         ("rotate", Method::POST, json!({"grace_period_ms": 0}), VerifyCode::Revoked),
     ];
     for (what, method, body, wanted) in cases {
-        let (key, id) = create(&a, scoped.clone()).await;
+        let (key, id) = a.create_raw(&scoped).await;
         for app in [&a, &b, &b] {
             until(app, &key, read.clone(), VerifyCode::Valid, PROPAGATION).await;
         }
@@ -187,7 +178,7 @@ async fn every_change_made_through_one_instance_reaches_the_other_at_once() {
 async fn an_instance_cut_off_from_the_database_never_answers_a_stale_valid_once_back() {
     let a = spawn_postgres_app().await;
     let b = spawn_peer(&a).await;
-    let (key, id) = create(&a, json!({"name": "cut off"})).await;
+    let (key, id) = a.create_raw(&json!({"name": "cut off"})).await;
     until(&b, &key, json!([]), VerifyCode::Valid, PROPAGATION).await;
     assert_eq!(verdict(&b, &key, json!([])).await, VerifyCode::Valid, "B's cache holds the key");
 
@@ -219,7 +210,7 @@ async fn a_change_that_left_no_record_is_still_seen_once_the_cached_copy_is_too_
     // The backstop behind the feed: a change made behind Keyward's back (no change record, so
     // no feed can carry it) is read once the cached record is older than the maximum age.
     let app = spawn_app_trusting_cache_for(300).await;
-    let (key, id) = create(&app, json!({"name": "backstop"})).await;
+    let (key, id) = app.create_raw(&json!({"name": "backstop"})).await;
     assert_eq!(verdict(&app, &key, json!([])).await, VerifyCode::Valid);
     let mut behind = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
     let key_id: uuid::Uuid = id.parse().unwrap();
@@ -235,12 +226,7 @@ async fn a_change_that_left_no_record_is_still_seen_once_the_cached_copy_is_too_
 /// What `app` says of `key` now: the verdict, or the status of a refusal (503 while it cannot
 /// reach the store).
 async fn answer(app: &TestApp, key: &str) -> Result<VerifyCode, u16> {
-    let response =
-        app.request(Method::POST, "/v1/keys/verify").json(&json!({"key": key})).send().await.unwrap();
-    match response.status().as_u16() {
-        200 => Ok(response.json::<types::VerifyResponse>().await.unwrap().code),
-        status => Err(status),
-    }
+    app.verify_json(&json!({"key": key}), None).await.map(|verdict| verdict.code).map_err(|s| s.as_u16())
 }
 
 /// The bound the documents state: a poll a second and 750 ms for its read to answer (1.75 s),
@@ -252,7 +238,7 @@ async fn an_instance_partitioned_from_the_database_stops_answering_valid_within_
     let b = spawn_postgres_app().await;
     let proxy = Proxy::start(upstream(&b.database_url)).await;
     let a = spawn_peer_at(&b, through(&b.database_url, proxy.addr)).await;
-    let (key, id) = create(&b, json!({"name": "partitioned"})).await;
+    let (key, id) = b.create_raw(&json!({"name": "partitioned"})).await;
     until(&a, &key, json!([]), VerifyCode::Valid, PROPAGATION).await;
     assert_eq!(answer(&a, &key).await, Ok(VerifyCode::Valid), "A's cache holds the key");
 

@@ -2,10 +2,8 @@
 
 use futures::TryStreamExt;
 use keyward::update::ApiKeyUpdate;
-
+use keyward_testing::spawn_app;
 use serde_json::json;
-
-use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn every_response_that_shows_a_secret_forbids_caching_it() {

@@ -1,8 +1,7 @@
 //! Health and the served contract, both open without a key.
 
 use keyward::types::HealthStatus;
-
-use crate::helpers::spawn_app;
+use keyward_testing::spawn_app;
 
 #[tokio::test]
 async fn health_answers_without_a_key() {

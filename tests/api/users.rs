@@ -2,9 +2,8 @@
 
 use futures::TryStreamExt;
 use keyward::types;
+use keyward_testing::{TestApp, on_both_stores, problem_of};
 use reqwest::StatusCode;
-
-use crate::helpers::{TestApp, on_both_stores, problem_of};
 
 on_both_stores!(
     a_users_list_holds_only_that_users_keys,
@@ -12,7 +11,7 @@ on_both_stores!(
     a_users_revoked_key_is_a_404_unless_deleted_keys_are_asked_for,
 );
 
-async fn key_for(app: &crate::helpers::TestApp, user: &str) -> types::ApiKeyCreated {
+async fn key_for(app: &keyward_testing::TestApp, user: &str) -> types::ApiKeyCreated {
     app.create(
         types::ApiKeyCreate::builder().name(format!("{user}'s key")).user_id(Some(user.parse().unwrap())),
     )

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use keyward::Client;
 use keyward::types::{self, ScopeAccess, VerifyCode};
+use keyward_testing::{TestApp, on_both_stores, spawn_app};
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, on_both_stores, spawn_app};
 
 on_both_stores!(every_failure_code_is_reported_in_a_200, verifying_needs_the_verifications_scope);
 
@@ -57,18 +56,10 @@ impl StoredUsage {
     }
 }
 
-/// Creates a key from raw JSON (limits included) and returns its secret and id.
-async fn create_raw(app: &TestApp, body: Value) -> (String, String) {
-    let response = app.request(reqwest::Method::POST, "/v1/api_keys").json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201, "{body}");
-    let created: Value = response.json().await.unwrap();
-    (created["key"].as_str().unwrap().to_owned(), created["api_key"]["id"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn a_valid_key_verifies_with_its_redacted_record_and_metadata() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(&app, json!({"name": "svc", "metadata": {"tier": "gold"}})).await;
+    let (key, id) = app.create_raw(&json!({"name": "svc", "metadata": {"tier": "gold"}})).await;
     let verdict = verify(&app.client, &key).await;
     assert!(verdict.valid);
     assert_eq!(verdict.code, VerifyCode::Valid);
@@ -99,19 +90,19 @@ async fn every_failure_code_is_reported_in_a_200(app: TestApp) {
     );
     assert_eq!(code(verify(&acme, &theirs.key).await), VerifyCode::Valid);
 
-    let (disabled, _) = create_raw(&app, json!({"name": "d", "status": "disabled"})).await;
+    let (disabled, _) = app.create_raw(&json!({"name": "d", "status": "disabled"})).await;
     assert_eq!(code(verify(&app.client, &disabled).await), VerifyCode::Disabled);
-    let (expired, _) = create_raw(&app, json!({"name": "e", "expires_at": 1})).await;
+    let (expired, _) = app.create_raw(&json!({"name": "e", "expires_at": 1})).await;
     assert_eq!(code(verify(&app.client, &expired).await), VerifyCode::Expired);
-    let (revoked, revoked_id) = create_raw(&app, json!({"name": "r"})).await;
+    let (revoked, revoked_id) = app.create_raw(&json!({"name": "r"})).await;
     app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{revoked_id}")).send().await.unwrap();
     assert_eq!(code(verify(&app.client, &revoked).await), VerifyCode::Revoked);
 
-    let (scoped, _) = create_raw(
-        &app,
-        json!({"name": "s", "scopes": [{"resource": "queues", "access": "read", "targets": ["q1"]}]}),
-    )
-    .await;
+    let (scoped, _) = app
+        .create_raw(
+            &json!({"name": "s", "scopes": [{"resource": "queues", "access": "read", "targets": ["q1"]}]}),
+        )
+        .await;
     let check = |resource: &str, access, target: Option<&str>| types::ScopeCheck {
         resource: resource.parse().unwrap(),
         access,
@@ -132,17 +123,17 @@ async fn every_failure_code_is_reported_in_a_200(app: TestApp) {
     }
 
     let (limited, _) =
-        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 1, "window_ms": 60000}})).await;
+        app.create_raw(&json!({"name": "l", "rate_limit": {"limit": 1, "window_ms": 60000}})).await;
     assert_eq!(code(verify(&app.client, &limited).await), VerifyCode::Valid);
     assert_eq!(code(verify(&app.client, &limited).await), VerifyCode::RateLimited);
-    let (broke, _) = create_raw(&app, json!({"name": "c", "credits": {"remaining": 0}})).await;
+    let (broke, _) = app.create_raw(&json!({"name": "c", "credits": {"remaining": 0}})).await;
     assert_eq!(code(verify(&app.client, &broke).await), VerifyCode::UsageExceeded);
 }
 
 async fn verifying_needs_the_verifications_scope(app: TestApp) {
     let (_, reader) = app.client_scoped(&[("api_keys", ScopeAccess::Write)]).await;
     let result = reader.api_key_verify().body(types::VerifyRequest::builder().key("kw_x")).send().await;
-    let (status, problem) = crate::helpers::problem_of(result);
+    let (status, problem) = keyward_testing::problem_of(result);
     assert_eq!((status.as_u16(), problem.code.as_str()), (403, "auth.missing_scope"));
     let (_, verifier) = app.client_scoped(&[("verifications", ScopeAccess::Create)]).await;
     assert_eq!(verify(&verifier, "kw_x").await.code, VerifyCode::Malformed);
@@ -152,7 +143,7 @@ async fn verifying_needs_the_verifications_scope(app: TestApp) {
 async fn a_rate_limited_key_reports_its_window() {
     let app = spawn_app().await;
     let (key, _) =
-        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 3, "window_ms": 60000}})).await;
+        app.create_raw(&json!({"name": "l", "rate_limit": {"limit": 3, "window_ms": 60000}})).await;
     let before = now_ms();
     let remaining: Vec<i32> = {
         let mut seen = Vec::new();
@@ -175,7 +166,7 @@ async fn a_rate_limited_key_reports_its_window() {
 async fn a_rate_limited_key_is_allowed_again_once_its_window_has_passed_by_the_servers_clock() {
     let app = spawn_app().await;
     let (key, _) =
-        create_raw(&app, json!({"name": "l", "rate_limit": {"limit": 2, "window_ms": 60000}})).await;
+        app.create_raw(&json!({"name": "l", "rate_limit": {"limit": 2, "window_ms": 60000}})).await;
     for _ in 0..2 {
         assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid);
     }
@@ -200,7 +191,7 @@ async fn a_rate_limited_key_is_allowed_again_once_its_window_has_passed_by_the_s
 #[tokio::test]
 async fn credits_are_spent_exactly_under_32_concurrent_verifiers() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(&app, json!({"name": "budget", "credits": {"remaining": 200}})).await;
+    let (key, id) = app.create_raw(&json!({"name": "budget", "credits": {"remaining": 200}})).await;
     let valid = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..32 {
@@ -224,21 +215,14 @@ async fn credits_are_spent_exactly_under_32_concurrent_verifiers() {
         task.await.unwrap();
     }
     assert_eq!(valid.load(Ordering::SeqCst), 200, "exactly the budget is spent");
-    let record: Value = app
-        .request(reqwest::Method::GET, &format!("/v1/api_keys/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = app.get_json(&format!("/v1/api_keys/{id}")).await;
     assert_eq!(record["credits"]["remaining"], 0);
 }
 
 #[tokio::test]
 async fn a_cost_spends_that_many_credits_and_never_below_zero() {
     let app = spawn_app().await;
-    let (key, _) = create_raw(&app, json!({"name": "c", "credits": {"remaining": 10}})).await;
+    let (key, _) = app.create_raw(&json!({"name": "c", "credits": {"remaining": 10}})).await;
     let spend =
         |cost| verify_with(&app.client, types::VerifyRequest::builder().key(key.clone()).cost(Some(cost)));
     let remaining = |v: types::VerifyResponse| (v.code, v.credits.unwrap().remaining);
@@ -252,11 +236,11 @@ async fn a_cost_spends_that_many_credits_and_never_below_zero() {
 #[tokio::test]
 async fn credits_refill_after_their_interval_and_setting_them_takes_effect_at_once() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(
-        &app,
-        json!({"name": "r", "credits": {"remaining": 1, "refill": {"amount": 2, "interval_ms": 1000}}}),
-    )
-    .await;
+    let (key, id) = app
+        .create_raw(
+            &json!({"name": "r", "credits": {"remaining": 1, "refill": {"amount": 2, "interval_ms": 1000}}}),
+        )
+        .await;
     assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid);
     assert_eq!(verify(&app.client, &key).await.code, VerifyCode::UsageExceeded);
     app.clock.advance(1_100);
@@ -318,7 +302,7 @@ async fn rotation_without_grace_revokes_the_old_secret_at_once_even_for_manageme
         .unwrap()
         .into_inner();
     assert_eq!(verify(&app.client, &created.key).await.code, VerifyCode::Revoked);
-    let (status, problem) = crate::helpers::problem_of(holder.api_key_list().send().await);
+    let (status, problem) = keyward_testing::problem_of(holder.api_key_list().send().await);
     assert_eq!((status.as_u16(), problem.code.as_str()), (401, "auth.key_revoked"));
     assert!(app.client_with(&rotated.key).api_key_list().send().await.is_ok());
 }
@@ -327,7 +311,7 @@ async fn rotation_without_grace_revokes_the_old_secret_at_once_even_for_manageme
 async fn a_revoke_is_seen_by_every_verify_that_starts_after_it_returns() {
     let app = spawn_app().await;
     for round in 0..15 {
-        let (key, id) = create_raw(&app, json!({"name": format!("round {round}")})).await;
+        let (key, id) = app.create_raw(&json!({"name": format!("round {round}")})).await;
         assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid, "warm the cache");
         let revoked = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
@@ -367,7 +351,7 @@ async fn a_revoke_is_seen_by_every_verify_that_starts_after_it_returns() {
 async fn disabling_or_narrowing_a_key_is_seen_by_the_next_verify() {
     let app = spawn_app().await;
     let (key, id) =
-        create_raw(&app, json!({"name": "n", "scopes": [{"resource": "queues", "access": "write"}]})).await;
+        app.create_raw(&json!({"name": "n", "scopes": [{"resource": "queues", "access": "write"}]})).await;
     let wants_delete = || {
         types::VerifyRequest::builder().key(key.clone()).scopes(vec![types::ScopeCheck {
             resource: "queues".parse().unwrap(),
@@ -432,7 +416,7 @@ async fn a_new_key_verifies_at_once() {
 async fn expiry_is_checked_at_verify_time_not_cache_time() {
     let app = spawn_app().await;
     let expires_at = now_ms() + 3_600_000;
-    let (key, _) = create_raw(&app, json!({"name": "brief", "expires_at": expires_at})).await;
+    let (key, _) = app.create_raw(&json!({"name": "brief", "expires_at": expires_at})).await;
     assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid, "cached while valid");
     app.clock.advance(3_600_100);
     assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Expired);
@@ -442,7 +426,7 @@ async fn expiry_is_checked_at_verify_time_not_cache_time() {
 async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
     let app = spawn_app().await;
     let soon = now_ms() + 3 * 24 * 3_600_000;
-    let (key, _) = create_raw(&app, json!({"name": "soon", "expires_at": soon})).await;
+    let (key, _) = app.create_raw(&json!({"name": "soon", "expires_at": soon})).await;
     let response =
         app.client.api_key_verify().body(types::VerifyRequest::builder().key(key)).send().await.unwrap();
     assert_eq!(response.headers()["keyward-key-expires"], soon.to_string().as_str());
@@ -451,7 +435,7 @@ async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
     assert!(warning.message.starts_with("the key expires in 2 days and 23 hours"), "{}", warning.message);
 
     let (minutes, id) =
-        create_raw(&app, json!({"name": "minutes", "expires_at": now_ms() + 5 * 60_000 + 30_000})).await;
+        app.create_raw(&json!({"name": "minutes", "expires_at": now_ms() + 5 * 60_000 + 30_000})).await;
     let verdict = verify(&app.client, &minutes).await;
     assert_eq!(verdict.expiry_warning.map(|w| w.message).as_deref(), Some("the key expires in 5 minutes"));
     let revoked = app.request(reqwest::Method::DELETE, &format!("/v1/api_keys/{id}")).send().await.unwrap();
@@ -463,7 +447,7 @@ async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
     assert_eq!((verdict.code, verdict.expiry_warning.is_none()), (VerifyCode::Revoked, true));
 
     let (later, _) =
-        create_raw(&app, json!({"name": "later", "expires_at": now_ms() + 30 * 24 * 3_600_000})).await;
+        app.create_raw(&json!({"name": "later", "expires_at": now_ms() + 30 * 24 * 3_600_000})).await;
     let response =
         app.client.api_key_verify().body(types::VerifyRequest::builder().key(later)).send().await.unwrap();
     assert!(response.headers().get("keyward-key-expires").is_none());
@@ -473,7 +457,7 @@ async fn a_key_expiring_within_seven_days_carries_a_warning_and_header() {
 #[tokio::test]
 async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(&app, json!({"name": "used"})).await;
+    let (key, id) = app.create_raw(&json!({"name": "used"})).await;
     for _ in 0..5 {
         verify(&app.client, &key).await;
     }
@@ -499,7 +483,7 @@ async fn usage_is_counted_written_behind_within_seconds_and_flushed_at_shutdown(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_while_a_usage_flush_waits_on_the_store_loses_no_count() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(&app, json!({"name": "counted"})).await;
+    let (key, id) = app.create_raw(&json!({"name": "counted"})).await;
     let stored = StoredUsage::open(&app, &id).await;
     for _ in 0..7 {
         verify(&app.client, &key).await;
@@ -507,7 +491,7 @@ async fn a_shutdown_while_a_usage_flush_waits_on_the_store_loses_no_count() {
     // Another writer holds the database: the next flush takes the counts out of memory, then
     // waits for the lock, and the server is told to stop while it waits.
     let blocker = crate::revocation::WriteBlocker::hold(&app, &id).await;
-    tokio::time::sleep(crate::helpers::FLUSH_EVERY * 2).await;
+    tokio::time::sleep(keyward_testing::FLUSH_EVERY * 2).await;
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
         blocker.release().await;
@@ -521,7 +505,7 @@ async fn a_shutdown_while_a_usage_flush_waits_on_the_store_loses_no_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verdict_and_the_view_agree_on_usage_after_it_was_written_behind() {
     let app = spawn_app().await;
-    let (key, id) = create_raw(&app, json!({"name": "counted"})).await;
+    let (key, id) = app.create_raw(&json!({"name": "counted"})).await;
     for _ in 0..5 {
         verify(&app.client, &key).await;
     }

@@ -5,9 +5,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyward_docs::spec::Operation;
+use keyward_testing::fixtures::{self, Scoping};
+use keyward_testing::{Fixtures, TestApp, spawn_app};
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{TestServer, api, sample_body, spawn_server};
+use crate::helpers::{Samples, api, sample_body, shown_value};
 use crate::shapes::shape_differences;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,7 +31,7 @@ async fn every_success_example_has_the_shape_of_the_real_answer_to_the_request_i
                     "{}: openapi.yaml gives no {status} {} example, so the reference made one up",
                     operation.id, media.media_type
                 );
-                let server = spawn_server().await;
+                let server = spawn_app().await;
                 let (real_status, real) = answer(&server, operation, &example.value).await;
                 checked += 1;
                 let name = example.name.as_deref().unwrap_or("example");
@@ -60,22 +62,29 @@ async fn every_success_example_has_the_shape_of_the_real_answer_to_the_request_i
 
 /// The real answer to the request `operation`'s pages show, made to `server` once it holds what
 /// `example` shows.
-async fn answer(server: &TestServer, operation: &Operation, example: &Value) -> (u16, Value) {
-    let mut ids: Vec<(&str, String)> = Vec::new();
+async fn answer(server: &TestApp, operation: &Operation, example: &Value) -> (u16, Value) {
     let mut body = sample_body(operation);
-    let user_id = operation
-        .path_parameters()
-        .find(|p| p.name == "user_id")
-        .map(|p| p.example.as_str().expect("a user id is a string").to_owned());
-
-    if operation.path_parameters().any(|p| p.name == "api_key_id") {
+    // The path's fixtures, of the names the example shows (the answer repeats them, a user's in
+    // its links) and of keys like the one it shows.
+    let mut fixtures = Fixtures::of(server, &server.root_key);
+    for parameter in operation.path_parameters() {
+        if fixtures::parameter(&parameter.name, &operation.path).scoping == Scoping::Named {
+            fixtures = fixtures.given(&parameter.name, shown_value(&parameter.example));
+        }
+    }
+    if let Some(shown) = shown_key(example) {
+        fixtures = fixtures.keys_like(key_like(shown));
+    }
+    let filled = fixtures.fill(&operation.path).await;
+    let user_id = filled.value("user_id");
+    if let Some(made) = filled.fixture("api_key_id") {
         let shown =
             shown_key(example).unwrap_or_else(|| panic!("{}: the example shows no key", operation.id));
-        let (id, _) = make_key_like(server, shown, user_id.as_deref(), true).await;
-        ids.push(("api_key_id", id));
+        let secret = made.answer.as_ref().and_then(|a| a["key"].as_str()).expect("the key's secret");
+        use_like(server, shown, &made.value, secret).await;
     }
     if let Some(items) = example.get("api_keys").and_then(Value::as_array) {
-        make_listed_keys(server, items, example.pointer("/_links/next").is_some(), user_id.as_deref()).await;
+        make_listed_keys(server, items, example.pointer("/_links/next").is_some(), user_id).await;
     }
     if let Some(code) = example.get("code").and_then(Value::as_str).filter(|_| example.get("valid").is_some())
     {
@@ -84,15 +93,14 @@ async fn answer(server: &TestServer, operation: &Operation, example: &Value) -> 
             "NOT_FOUND" => {}
             "VALID" => {
                 let shown = shown_key(example).expect("a VALID verdict shows its key");
-                let (_, secret) = make_key_like(server, shown, None, false).await;
+                let (secret, _) = server.create_raw(&key_like(shown)).await;
                 body.as_mut().expect("a verify request has a body")["key"] = json!(secret);
             }
             other => panic!("{}: teach this test to bring about a {other} verdict", operation.id),
         }
     }
 
-    let ids: Vec<(&str, &str)> = ids.iter().map(|(name, id)| (*name, id.as_str())).collect();
-    let mut request = server.sample(operation, &ids, &server.root_key);
+    let mut request = server.sample(operation, &filled.ids(), &server.root_key);
     if let Some(body) = &body {
         request = request.body(body.to_string());
     }
@@ -113,15 +121,9 @@ fn shown_key(example: &Value) -> Option<&Value> {
     if example.get("masked_key").is_some() { Some(example) } else { example.get("api_key") }
 }
 
-/// Creates a key like `shown` (its name, owner, scopes, limits and so on; an expiry as far from
-/// now as the shown one is from its creation) and, when `use_it` and `shown` was used, verifies
-/// it once and waits for that use to be recorded. Returns its id and secret.
-async fn make_key_like(
-    server: &TestServer,
-    shown: &Value,
-    user_id: Option<&str>,
-    use_it: bool,
-) -> (String, String) {
+/// An `api_key_create` body for a key like `shown`: its name, owner, scopes, limits and so on;
+/// an expiry as far from now as the shown one is from its creation.
+fn key_like(shown: &Value) -> Value {
     let mut body = Map::new();
     for field in [
         "name",
@@ -140,29 +142,28 @@ async fn make_key_like(
             body.insert(field.to_owned(), value.clone());
         }
     }
-    if let Some(user_id) = user_id {
-        body.insert("user_id".to_owned(), json!(user_id));
-    }
     if let (Some(expires_at), Some(created_at)) = (shown["expires_at"].as_i64(), shown["created_at"].as_i64())
     {
         body.insert("expires_at".to_owned(), json!(now_ms() + (expires_at - created_at)));
     }
-    let created = server.create_key_from(&Value::Object(body)).await;
-    let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
-    let secret = created["key"].as_str().expect("a secret").to_owned();
-    if use_it && !shown["last_used_at"].is_null() {
-        let (status, verdict) =
-            server.call("POST", "/v1/keys/verify", &server.root_key, Some(&json!({"key": secret}))).await;
-        assert_eq!(status, 200, "verifying a key made for an example: {verdict}");
-        wait_for_use(server, &id).await;
+    Value::Object(body)
+}
+
+/// When `shown` was used, verifies the key `id` (its secret `secret`) once and waits for that
+/// use to be recorded.
+async fn use_like(server: &TestApp, shown: &Value, id: &str, secret: &str) {
+    if shown["last_used_at"].is_null() {
+        return;
     }
-    (id, secret)
+    let verdict = server.verify_json(&json!({"key": secret}), None).await;
+    assert!(verdict.is_ok(), "verifying a key made for an example: {verdict:?}");
+    wait_for_use(server, id).await;
 }
 
 /// Waits until the key's view shows a use (usage reaches the store a moment after a verify).
-async fn wait_for_use(server: &TestServer, id: &str) {
+async fn wait_for_use(server: &TestApp, id: &str) {
     for _ in 0..100 {
-        let (_, key) = server.call("GET", &format!("/v1/api_keys/{id}"), &server.root_key, None).await;
+        let key = server.get_json(&format!("/v1/api_keys/{id}")).await;
         if !key["last_used_at"].is_null() {
             return;
         }
@@ -173,7 +174,7 @@ async fn wait_for_use(server: &TestServer, id: &str) {
 
 /// Creates the keys a list page shows, oldest first so that the page lists them in its order
 /// (newest first), after one more when the page has a next one.
-async fn make_listed_keys(server: &TestServer, items: &[Value], more: bool, user_id: Option<&str>) {
+async fn make_listed_keys(server: &TestApp, items: &[Value], more: bool, user_id: Option<&str>) {
     let mut names: Vec<&str> =
         items.iter().rev().map(|item| item["name"].as_str().expect("a name")).collect();
     if more {
@@ -184,7 +185,7 @@ async fn make_listed_keys(server: &TestServer, items: &[Value], more: bool, user
         if let Some(user_id) = user_id {
             body["user_id"] = json!(user_id);
         }
-        server.create_key_from(&body).await;
+        server.create_json(&body).await;
     }
 }
 

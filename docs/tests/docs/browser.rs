@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use keyward_testing::spawn_app;
 use tokio::process::Command;
 
-use crate::helpers::{api, require_tool, spawn_server, target_dir};
+use crate::helpers::{api, require_tool, target_dir};
 
 #[tokio::test]
 async fn chromium_loads_every_operation_page_cleanly_and_switches_the_language_tabs() {
@@ -19,7 +20,7 @@ async fn chromium_loads_every_operation_page_cleanly_and_switches_the_language_t
         "playwright-core is not installed: run `npm ci --prefix docs/node` (.ci/run does)"
     );
 
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let shots = target_dir().join("docs-screenshots");
     let mut pages = vec![String::new()];
     pages.extend(api().operations.iter().map(|operation| format!("operations/{}.html", operation.id)));

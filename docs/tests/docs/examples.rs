@@ -1,5 +1,6 @@
 //! Every operation's examples, in each language, run exactly as the pages show them against a real
-//! server, substituting only the base URL, the credential and ids made for the purpose.
+//! server, substituting only the base URL, the credential and the ids of live fixtures (the
+//! table `keyward-testing` shares with the end-to-end suite).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -7,10 +8,11 @@ use std::sync::Arc;
 
 use keyward_docs::spec::Operation;
 use keyward_docs::{LANGUAGES, Language};
+use keyward_testing::{Fixtures, TestApp, spawn_app};
 use tokio::process::Command;
 use tokio::task::JoinSet;
 
-use crate::helpers::{TestServer, api, page, require_tool, sample_in_html, spawn_server, target_dir};
+use crate::helpers::{api, page, require_tool, sample_in_html, shown_url, target_dir};
 
 /// The environment variable every example reads the credential from.
 const CREDENTIAL: &str = "KEYWARD_KEY";
@@ -35,7 +37,7 @@ async fn every_example_in_every_language_gets_its_documented_success_status() {
         CREDENTIAL,
         "the variable the pages tell readers to set"
     );
-    let server = Arc::new(spawn_server().await);
+    let server = Arc::new(spawn_app().await);
     let mut runs = JoinSet::new();
     for language in LANGUAGES {
         let server = Arc::clone(&server);
@@ -77,29 +79,12 @@ fn interpreter(language: &Language) -> (&'static str, &'static str, &'static str
 }
 
 /// Runs one example as its page shows it, with real ids, and reads the status it prints first.
-async fn run_example(server: &TestServer, operation: &Operation, language: &Language) -> Outcome {
+async fn run_example(server: &TestApp, operation: &Operation, language: &Language) -> Outcome {
     let shown = sample_in_html(page(&format!("operations/{}.html", operation.id)), language);
-    let user_id = format!("docs-user-{}-{}", operation.id, language.id).replace('_', "-");
-    // The URL the example calls, as shown and as run: only the base URL and the path's ids differ.
-    let (mut shown_path, mut real_path) = (operation.path.clone(), operation.path.clone());
-    for parameter in operation.path_parameters() {
-        let example = match &parameter.example {
-            serde_json::Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        let real = match parameter.name.as_str() {
-            "api_key_id" => {
-                let owner = operation.path.contains("{user_id}").then_some(user_id.as_str());
-                server.create_key(owner).await
-            }
-            "user_id" => user_id.clone(),
-            other => panic!("{}: teach this test to make a real `{other}` for the example", operation.id),
-        };
-        let placeholder = format!("{{{}}}", parameter.name);
-        shown_path = shown_path.replace(&placeholder, &example);
-        real_path = real_path.replace(&placeholder, &real);
-    }
-    let shown_url = format!("{}{shown_path}", api().server_url);
+    // The URL the example calls, as shown and as run: only the base URL and the path's ids
+    // differ, those of live fixtures of the root key's organization.
+    let real_path = Fixtures::of(server, &server.root_key).fill(&operation.path).await.path;
+    let shown_url = shown_url(operation);
     assert!(shown.contains(&shown_url), "{} {}: the example calls {shown_url}", operation.id, language.label);
     let code = shown.replace(&shown_url, &format!("{}{real_path}", server.base_url));
     assert!(!code.contains(&api().server_url), "{} {}: only the URL differs", operation.id, language.label);

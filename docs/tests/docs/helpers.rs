@@ -1,5 +1,6 @@
-//! What the docs tests share: the site built from the compiled-in contract, a real server, sending
-//! an operation's example request to it, and reading pages.
+//! What the docs tests share: the site built from the compiled-in contract, sending an
+//! operation's example request to a real server (`keyward-testing`'s, as the end-to-end suite's),
+//! and reading pages.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -7,13 +8,9 @@ use std::sync::LazyLock;
 
 use keyward_docs::spec::{Api, Operation};
 use keyward_docs::{Language, Site, sample_request};
-use keyward_server::config::Config;
 use keyward_server::contract::OPENAPI_YAML;
-use keyward_server::domain::key::{KeyPrefix, Secret};
-use keyward_server::startup::Application;
-use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
+use keyward_testing::TestApp;
+use serde_json::Value;
 
 static SITE: LazyLock<Site> =
     LazyLock::new(|| keyward_docs::build_site(OPENAPI_YAML).expect("the site builds from openapi.yaml"));
@@ -39,111 +36,52 @@ pub fn page(path: &str) -> &'static str {
     site().text(path).unwrap_or_else(|| panic!("the site has no text file {path}"))
 }
 
-/// A running server over a fresh SQLite file, and its root key.
-pub struct TestServer {
-    pub base_url: String,
-    pub root_key: String,
-    pub http: reqwest::Client,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
-}
-
-/// Starts the real application on a free loopback port, with an adopted root key.
-pub async fn spawn_server() -> TestServer {
-    spawn_server_with(|_| {}).await
-}
-
-/// Starts the real application as [`spawn_server`] does, its settings changed by `adjust` first.
-pub async fn spawn_server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root_key = Secret::generate(&KeyPrefix::default()).expose().to_owned();
-    let mut config = Config::for_tests(format!("sqlite://{}", dir.path().join("keyward.db").display()));
-    config.admin_key = Some(root_key.clone());
-    adjust(&mut config);
-    let app = Application::build(&config).await.expect("the application builds");
-    let base_url = format!("http://127.0.0.1:{}", app.port());
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    TestServer { base_url, root_key, http: reqwest::Client::new(), _dir: dir, _shutdown: shutdown }
-}
-
-impl TestServer {
-    /// Creates an API key (for `user_id`, when given) with the root key, and returns its id.
-    pub async fn create_key(&self, user_id: Option<&str>) -> String {
-        let mut body = json!({"name": "made for a docs example"});
-        if let Some(user_id) = user_id {
-            body["user_id"] = json!(user_id);
-        }
-        let created = self.create_key_from(&body).await;
-        created["api_key"]["id"].as_str().expect("the new key's id").to_owned()
-    }
-
-    /// Creates an API key from an `api_key_create` body with the root key, and returns the
-    /// answer: `key`, the secret, and `api_key`.
-    pub async fn create_key_from(&self, body: &Value) -> Value {
-        let (status, created) = self.call("POST", "/v1/api_keys", &self.root_key, Some(body)).await;
-        assert_eq!(status, 201, "creating a key for an example with {body}: {created}");
-        created
-    }
-
-    /// Sends `method path` with `key` and a JSON body, and returns the status and the JSON answer.
-    pub async fn call(&self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", key);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("a body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
+/// The example requests of an operation, sent to a test server.
+pub trait Samples {
     /// The request `operation`'s examples send, as its pages show it, to this server: the
     /// path's parameters are `ids` (by name) where given, the credential is `credential`.
-    pub fn sample(
+    fn sample(
+        &self,
+        operation: &Operation,
+        ids: &[(&str, &str)],
+        credential: &str,
+    ) -> reqwest::RequestBuilder;
+
+    /// [`Samples::sample`]'s request in parts, to change before sending; without a credential
+    /// header when `credential` is `None`.
+    fn sample_parts(
+        &self,
+        operation: &Operation,
+        ids: &[(&str, &str)],
+        credential: Option<&str>,
+    ) -> SampleParts;
+}
+
+impl Samples for TestApp {
+    fn sample(
         &self,
         operation: &Operation,
         ids: &[(&str, &str)],
         credential: &str,
     ) -> reqwest::RequestBuilder {
-        let sample = self.sample_parts(operation, ids, Some(credential));
-        let method = reqwest::Method::from_bytes(sample.method.as_bytes()).expect("a method");
-        let mut request = self.http.request(method, &sample.url);
-        for (name, value) in &sample.headers {
-            request = request.header(name, value);
-        }
-        if let Some(body) = sample.body {
-            request = request.body(body);
-        }
-        request
+        self.sample_parts(operation, ids, Some(credential)).request(&self.http)
     }
 
-    /// [`TestServer::sample`]'s request in parts, to change before sending; without a credential
-    /// header when `credential` is `None`.
-    pub fn sample_parts(
+    fn sample_parts(
         &self,
         operation: &Operation,
         ids: &[(&str, &str)],
         credential: Option<&str>,
     ) -> SampleParts {
         let sample = sample_request(api(), operation);
-        let (mut shown_path, mut real_path) = (operation.path.clone(), operation.path.clone());
+        let mut real_path = operation.path.clone();
         for parameter in operation.path_parameters() {
-            let placeholder = format!("{{{}}}", parameter.name);
-            let shown = match &parameter.example {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
+            let shown = shown_value(&parameter.example);
             let real =
                 ids.iter().find(|(name, _)| *name == parameter.name).map_or(shown.as_str(), |(_, id)| id);
-            real_path = real_path.replace(&placeholder, real);
-            shown_path = shown_path.replace(&placeholder, &shown);
+            real_path = real_path.replace(&format!("{{{}}}", parameter.name), real);
         }
-        let shown_url = format!("{}{shown_path}", api().server_url);
+        let shown_url = shown_url(operation);
         assert!(sample.url.starts_with(&shown_url), "{}: the examples call {}", operation.id, sample.url);
         let url = format!("{}{real_path}{}", self.base_url, &sample.url[shown_url.len()..]);
         let headers = sample
@@ -161,6 +99,23 @@ impl TestServer {
     }
 }
 
+/// The URL `operation`'s examples call, as its pages show it: each path parameter its example.
+pub fn shown_url(operation: &Operation) -> String {
+    let mut path = operation.path.clone();
+    for parameter in operation.path_parameters() {
+        path = path.replace(&format!("{{{}}}", parameter.name), &shown_value(&parameter.example));
+    }
+    format!("{}{path}", api().server_url)
+}
+
+/// A parameter's example as a path shows it.
+pub fn shown_value(example: &Value) -> String {
+    match example {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// An example request to a test server, as parts: the URL is the server's.
 #[derive(Debug, Clone)]
 pub struct SampleParts {
@@ -168,6 +123,21 @@ pub struct SampleParts {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+}
+
+impl SampleParts {
+    /// The request, to send with `http`.
+    pub fn request(self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(self.method.as_bytes()).expect("a method");
+        let mut request = http.request(method, &self.url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = self.body {
+            request = request.body(body);
+        }
+        request
+    }
 }
 
 /// The example body `operation`'s examples send, as JSON, if it has one.

@@ -5,11 +5,11 @@
 
 use keyward_docs::spec::{Operation, problem_code};
 use keyward_server::domain::key::{KeyPrefix, Secret};
+use keyward_testing::{Fixtures, TestApp, hold_the_only_request_slot, spawn_app, spawn_app_configured};
+use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
-use crate::helpers::{SampleParts, TestServer, api, sample_body, spawn_server, spawn_server_with};
+use crate::helpers::{SampleParts, Samples, api, sample_body};
 use crate::shapes::shape_differences;
 
 /// A problem no test here can make a server answer on demand, why, and the operations the
@@ -155,23 +155,12 @@ async fn every_problem_an_operation_page_shows_is_what_the_server_answers_that_o
 /// `None` when this test does not know how.
 async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(u16, Value)> {
     let server = match code {
-        "auth.too_many_failures" => spawn_server_with(|config| config.auth_failures_per_minute = 1).await,
-        "system.overloaded" => spawn_server_with(|config| config.max_in_flight = 1).await,
-        _ => spawn_server().await,
+        "auth.too_many_failures" => spawn_app_configured(|config| config.auth_failures_per_minute = 1).await,
+        "system.overloaded" => spawn_app_configured(|config| config.max_in_flight = 1).await,
+        _ => spawn_app().await,
     };
-    let user_id = operation
-        .path_parameters()
-        .find(|p| p.name == "user_id")
-        .map(|p| p.example.as_str().expect("a user id is a string").to_owned());
-    let key_id = if operation.path_parameters().any(|p| p.name == "api_key_id") {
-        Some(server.create_key(user_id.as_deref()).await)
-    } else {
-        None
-    };
-    let mut ids = Vec::new();
-    if let Some(key_id) = &key_id {
-        ids.push(("api_key_id", key_id.as_str()));
-    }
+    let filled = Fixtures::of(&server, &server.root_key).fill(&operation.path).await;
+    let ids = filled.ids();
     let root = server.root_key.clone();
     let mut request = server.sample_parts(operation, &ids, Some(&root));
     match code {
@@ -206,10 +195,10 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
             if code == "auth.key_expired" {
                 body["expires_at"] = json!(1_700_000_000_000_i64);
             }
-            let created = server.create_key_from(&body).await;
+            let created = server.create_json(&body).await;
             if code == "auth.key_revoked" {
                 let path = format!("/v1/api_keys/{}", created["api_key"]["id"].as_str().expect("an id"));
-                assert_eq!(server.call("DELETE", &path, &root, None).await.0, 200);
+                assert_eq!(server.call(Method::DELETE, &path, &root, None).await.0, 200);
             }
             request = server.sample_parts(operation, &ids, created["key"].as_str());
         }
@@ -219,8 +208,7 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
             } else {
                 json!([{"resource": "api_keys", "access": "write"}])
             };
-            let created =
-                server.create_key_from(&json!({"name": "a key of few scopes", "scopes": scopes})).await;
+            let created = server.create_json(&json!({"name": "a key of few scopes", "scopes": scopes})).await;
             request = server.sample_parts(operation, &ids, created["key"].as_str());
             if code == "api_keys.scope_not_grantable" {
                 let mut body = sample_body(operation)?;
@@ -236,8 +224,8 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
             );
         }
         "api_keys.key_revoked" => {
-            let path = format!("/v1/api_keys/{}", key_id.as_deref()?);
-            assert_eq!(server.call("DELETE", &path, &root, None).await.0, 200);
+            let path = format!("/v1/api_keys/{}", filled.value("api_key_id")?);
+            assert_eq!(server.call(Method::DELETE, &path, &root, None).await.0, 200);
         }
         "api_keys.revision_mismatch" => set_header(&mut request, "If-Match", "\"999\""),
         "request.invalid_consistency_token" => {
@@ -246,7 +234,7 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
         "api_keys.last_manager" => {
             // The root key, the organization's one key that can manage keys, disabling or revoking itself.
             let (_, verdict) =
-                server.call("POST", "/v1/keys/verify", &root, Some(&json!({"key": root}))).await;
+                server.call(Method::POST, "/v1/keys/verify", &root, Some(&json!({"key": root}))).await;
             let root_id = verdict["api_key"]["id"].as_str().expect("the root key's id").to_owned();
             request = server.sample_parts(operation, &[("api_key_id", &root_id)], Some(&root));
             if request.body.is_some() {
@@ -255,16 +243,9 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
         }
         "system.overloaded" => {
             // A request that holds the one slot: its headers are in, its body never comes.
-            let mut held = TcpStream::connect(server.base_url.trim_start_matches("http://"))
-                .await
-                .expect("a connection");
-            let head = format!(
-                "POST /v1/keys/verify HTTP/1.1\r\nHost: test\r\nX-API-KEY: {root}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
-            );
-            held.write_all(head.as_bytes()).await.expect("the headers are sent");
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let held = hold_the_only_request_slot(&server).await;
             let answer = send(&server, request).await;
-            drop(held);
+            held.abort();
             return Some(answer);
         }
         _ => return None,
@@ -273,7 +254,7 @@ async fn provoke(operation: &Operation, code: &str, example: &Value) -> Option<(
 }
 
 /// The example request without its credential.
-fn without_key(server: &TestServer, operation: &Operation, ids: &[(&str, &str)]) -> SampleParts {
+fn without_key(server: &TestApp, operation: &Operation, ids: &[(&str, &str)]) -> SampleParts {
     server.sample_parts(operation, ids, None)
 }
 
@@ -303,16 +284,8 @@ fn breaking(operation: &Operation, example: &Value) -> Value {
 }
 
 /// Sends the request, and returns the status and the JSON answer.
-async fn send(server: &TestServer, request: SampleParts) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes()).expect("a method");
-    let mut builder = server.http.request(method, &request.url);
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    if let Some(body) = request.body {
-        builder = builder.body(body);
-    }
-    let response = builder.send().await.expect("the server answers");
+async fn send(server: &TestApp, request: SampleParts) -> (u16, Value) {
+    let response = request.request(&server.http).send().await.expect("the server answers");
     let status = response.status().as_u16();
     let text = response.text().await.expect("a body");
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))

@@ -2,23 +2,20 @@
 //! header, its pages' examples calling that very server.
 
 use keyward_docs::{BaseUrl, LANGUAGES};
+use keyward_testing::spawn_app;
+use reqwest::Method;
 use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HOST, LOCATION};
 use reqwest::redirect::Policy;
 
-use crate::helpers::{api, sample_in_html, sample_in_markdown, site, spawn_server};
+use crate::helpers::{api, sample_in_html, sample_in_markdown, site};
 
 #[tokio::test]
 async fn the_server_serves_every_file_of_the_site_under_docs_with_its_content_type() {
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     for path in site().paths() {
-        let response = server
-            .http
-            .get(format!("{}/docs/{path}", server.base_url))
-            .header(ACCEPT, browser_accept)
-            .send()
-            .await
-            .expect("the server answers");
+        let request = server.anonymous(Method::GET, &format!("/docs/{path}")).header(ACCEPT, browser_accept);
+        let response = request.send().await.expect("the server answers");
         assert_eq!(response.status().as_u16(), 200, "/docs/{path}");
         let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
         assert_eq!(content_type, keyward_docs::content_type(path), "/docs/{path}");
@@ -32,19 +29,20 @@ async fn the_server_serves_every_file_of_the_site_under_docs_with_its_content_ty
 
 #[tokio::test]
 async fn the_served_pages_examples_call_the_server_that_serves_them() {
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let port = server.base_url.rsplit(':').next().unwrap().to_owned();
     assert_ne!(format!("http://127.0.0.1:{port}"), api().server_url, "the test server has a port of its own");
     for operation in &api().operations {
-        let url =
-            |extension: &str| format!("{}/docs/operations/{}.{extension}", server.base_url, operation.id);
-        let response = server.http.get(url("html")).send().await.unwrap();
+        let page = |extension: &str| {
+            server.anonymous(Method::GET, &format!("/docs/operations/{}.{extension}", operation.id)).send()
+        };
+        let response = page("html").await.unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(policy.starts_with("default-src 'none'"), "the pages keep their CSP: {policy}");
         assert_eq!(response.headers()[CACHE_CONTROL], "no-cache");
         let html = response.text().await.unwrap();
-        let markdown = server.http.get(url("md")).send().await.unwrap().text().await.unwrap();
+        let markdown = page("md").await.unwrap().text().await.unwrap();
         for language in &LANGUAGES {
             for shown in [sample_in_html(&html, language), sample_in_markdown(&markdown, language)] {
                 assert!(
@@ -64,12 +62,10 @@ async fn the_served_pages_examples_call_the_server_that_serves_them() {
 
 #[tokio::test]
 async fn a_proxys_host_and_scheme_name_the_server_and_a_host_that_is_no_host_names_the_documents() {
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let page = |host: &'static str, proto: Option<&'static str>| {
-        let mut request = server
-            .http
-            .get(format!("{}/docs/operations/health_view.html", server.base_url))
-            .header(HOST, host);
+        let mut request =
+            server.anonymous(Method::GET, "/docs/operations/health_view.html").header(HOST, host);
         if let Some(proto) = proto {
             request = request.header("x-forwarded-proto", proto);
         }
@@ -89,7 +85,7 @@ async fn a_proxys_host_and_scheme_name_the_server_and_a_host_that_is_no_host_nam
 
 #[tokio::test]
 async fn docs_redirects_to_the_index_and_pages_resolve_without_their_extension() {
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
     let response = http.get(format!("{}/docs", server.base_url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 308);
@@ -115,9 +111,8 @@ async fn docs_redirects_to_the_index_and_pages_resolve_without_their_extension()
 
 #[tokio::test]
 async fn a_missing_page_is_a_404_problem_document() {
-    let server = spawn_server().await;
-    let response =
-        server.http.get(format!("{}/docs/operations/nothing.html", server.base_url)).send().await.unwrap();
+    let server = spawn_app().await;
+    let response = server.anonymous(Method::GET, "/docs/operations/nothing.html").send().await.unwrap();
     assert_eq!(response.status().as_u16(), 404);
     assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
 }
@@ -130,46 +125,19 @@ fn the_docs_routes_are_not_operations_of_the_contract() {
 
 #[tokio::test]
 async fn problem_types_the_server_answers_with_link_to_an_anchor_of_the_problems_page() {
-    let server = spawn_server().await;
+    let server = spawn_app().await;
     let problems = crate::helpers::page("problems.html");
-    let url = |path: &str| format!("{}{path}", server.base_url);
-    let responses = [
-        server.http.get(url("/v1/api_keys")).send().await.unwrap(),
-        server.http.get(url("/v1/api_keys")).header("x-api-key", "not a key").send().await.unwrap(),
-        server.http.get(url("/v1/nowhere")).send().await.unwrap(),
-        server
-            .http
-            .get(url("/v1/api_keys"))
-            .header("x-api-key", &server.root_key)
-            .header(ACCEPT, "text/html")
-            .send()
-            .await
-            .unwrap(),
-        server
-            .http
-            .get(url("/v1/api_keys/not-a-uuid"))
-            .header("x-api-key", &server.root_key)
-            .send()
-            .await
-            .unwrap(),
-        server
-            .http
-            .get(url("/v1/api_keys/00000000-0000-7000-8000-000000000000"))
-            .header("x-api-key", &server.root_key)
-            .send()
-            .await
-            .unwrap(),
-        server
-            .http
-            .post(url("/v1/api_keys"))
-            .header("x-api-key", &server.root_key)
-            .header(CONTENT_TYPE, "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
+    let requests = [
+        server.anonymous(Method::GET, "/v1/api_keys"),
+        server.anonymous(Method::GET, "/v1/api_keys").header("x-api-key", "not a key"),
+        server.anonymous(Method::GET, "/v1/nowhere"),
+        server.request(Method::GET, "/v1/api_keys").header(ACCEPT, "text/html"),
+        server.request(Method::GET, "/v1/api_keys/not-a-uuid"),
+        server.request(Method::GET, "/v1/api_keys/00000000-0000-7000-8000-000000000000"),
+        server.request(Method::POST, "/v1/api_keys").header(CONTENT_TYPE, "application/json").body("{}"),
     ];
-    for response in responses {
+    for request in requests {
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let problem: serde_json::Value = response.json().await.expect("a problem document");
         let kind = problem["type"].as_str().expect("a type");

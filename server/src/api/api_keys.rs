@@ -42,16 +42,6 @@ const DEFAULT_LIMIT: u32 = 20;
             ("api_key_rotate" = (operation_id = "api_key_rotate", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/api_key/id")))),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -88,13 +78,6 @@ pub async fn api_key_create(
     params(ListParams, UserFilter, ConsistencyParams),
     responses(
         (status = 200, description = "A page of API keys", body = ApiKeyList),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -118,14 +101,7 @@ pub async fn api_key_list(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -162,19 +138,9 @@ pub async fn api_key_view(
             ("api_key_rotate" = (operation_id = "api_key_rotate", parameters(("api_key_id" = "$response.body#/id")))),
             ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/id")))),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -211,15 +177,8 @@ pub async fn api_key_update(
         (status = 200, description = "The revoked API key", body = ApiKeyBody, headers(
             ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
         (status = 409, response = Conflict),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]
@@ -251,18 +210,8 @@ pub async fn api_key_delete(
             ("api_key_update" = (operation_id = "api_key_update", parameters(("api_key_id" = "$response.body#/api_key/id")))),
             ("api_key_delete" = (operation_id = "api_key_delete", parameters(("api_key_id" = "$response.body#/api_key/id")))),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]

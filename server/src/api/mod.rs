@@ -12,6 +12,7 @@ pub mod limits;
 pub mod middleware;
 pub mod model;
 pub mod organizations;
+mod responses;
 pub mod system;
 pub mod users;
 pub mod verify;
@@ -94,8 +95,10 @@ fn router_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::user_api_key_list))
         .routes(routes!(users::user_api_key_view))
         .split_for_parts();
-    // The bounds go in once every route has added its schemas and parameters.
+    // The bounds and the shared responses go in once every route has added its schemas,
+    // parameters and operations.
     bounds::Bounds.modify(&mut document);
+    responses::SharedResponses.modify(&mut document);
     // A rotation's body may be left out (`OptionalJson`); utoipa would say so only by making
     // the schema nullable, which `null` is not.
     if let Some(body) = document

@@ -24,16 +24,6 @@ use crate::domain::scope::{Access, ORGANIZATIONS};
             ("Cache-Control" = String, description = "`no-store`: the body holds a secret that no cache may keep"),
             ("Keyward-Consistency-Token" = String, description = "The write's consistency token"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -64,13 +54,6 @@ pub async fn organization_create(
     params(PrettyParams, ConsistencyParams),
     responses(
         (status = 200, description = "The caller's organization", body = OrganizationBody),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]

@@ -24,13 +24,6 @@ use crate::domain::validation::Checker;
     params(("user_id" = String, Path, description = "Your id for the user the keys were issued to"), ListParams, ConsistencyParams),
     responses(
         (status = 200, description = "A page of the user's API keys", body = ApiKeyList),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id))]
@@ -60,14 +53,7 @@ pub async fn user_api_key_list(
         (status = 200, description = "The API key", body = ApiKeyBody, headers(
             ("ETag" = String, description = "The key's revision, for `If-Match`"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[tracing::instrument(skip_all, fields(organization_id = %caller.organization_id, %api_key_id))]

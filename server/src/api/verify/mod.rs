@@ -32,16 +32,6 @@ pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-
         (status = 200, description = "The verdict", body = VerifyResponse, headers(
             ("Keyward-Key-Expires" = String, description = "When the key expires (epoch milliseconds), sent when that is within 7 days"),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 406, response = NotAcceptable),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 431, response = HeadersTooLarge),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 pub async fn api_key_verify(

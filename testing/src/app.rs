@@ -1,10 +1,10 @@
-//! Spawning a real server on `127.0.0.1:0` with a temporary database, and small request helpers.
+//! The real server on `127.0.0.1:0` over a temporary database, and the requests the suites send.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use keyward::Client;
-use keyward::types::{self, ApiKeyCreated, Problem};
+use keyward::types::{self, ApiKeyCreated, Problem, VerifyResponse};
 use keyward_server::config::Config;
 use keyward_server::domain::clock::AdvancingClock;
 use keyward_server::domain::key::{KeyPrefix, Secret};
@@ -15,7 +15,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-pub use crate::postgres::TestDatabase;
+use crate::postgres::TestDatabase;
 
 /// How often the server writes usage held in memory to the store.
 pub const FLUSH_EVERY: std::time::Duration = keyward_server::startup::FLUSH_EVERY;
@@ -48,13 +48,14 @@ pub struct TestApp {
 /// Runs each named test, an `async fn name(app: TestApp)`, on a fresh server over a SQLite file
 /// and on one over a PostgreSQL database of its own: `on_both_stores!(a, b);` makes the tests
 /// `sqlite::a`, `postgres::a`, `sqlite::b` and `postgres::b` of the module it is written in.
+#[macro_export]
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::helpers::spawn_app().await).await;
+                    super::$name($crate::spawn_app().await).await;
                 }
             )*
         }
@@ -62,13 +63,12 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::helpers::spawn_postgres_app().await).await;
+                    super::$name($crate::spawn_postgres_app().await).await;
                 }
             )*
         }
     };
 }
-pub(crate) use on_both_stores;
 
 /// Starts the real application on a free loopback port over a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
@@ -202,14 +202,76 @@ impl TestApp {
         self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", &self.root_key)
     }
 
+    /// Sends `method path` presenting `key`, with `body` as JSON if given, and returns the status
+    /// and the answer: its JSON, or its text as a JSON string when it is none.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.anonymous(method, path).header("x-api-key", key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// The JSON body of a `GET` of `path` with the root key.
     pub async fn get_json(&self, path: &str) -> Value {
-        self.request(Method::GET, path).send().await.unwrap().json().await.unwrap()
+        self.call(Method::GET, path, &self.root_key, None).await.1
     }
 
     /// The JSON body of a `POST` of `body` to `path` with the root key.
     pub async fn post_json(&self, path: &str, body: &Value) -> Value {
-        self.request(Method::POST, path).json(body).send().await.unwrap().json().await.unwrap()
+        self.call(Method::POST, path, &self.root_key, Some(body)).await.1
+    }
+
+    /// Creates a key from the raw `api_key_create` body `body`, presenting `key`, and returns
+    /// the answer (`key`, the secret, and `api_key`); anything but a 201 fails the test.
+    pub async fn create_json_as(&self, key: &str, body: &Value) -> Value {
+        let (status, created) = self.call(Method::POST, "/v1/api_keys", key, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "creating a key from {body}: {created}");
+        created
+    }
+
+    /// Creates a key from the raw body `body` (limits and all) with the root key, and returns the
+    /// answer.
+    pub async fn create_json(&self, body: &Value) -> Value {
+        self.create_json_as(&self.root_key, body).await
+    }
+
+    /// Creates a key from the raw body `body` with the root key, and returns its secret and id.
+    pub async fn create_raw(&self, body: &Value) -> (String, String) {
+        let created = self.create_json(body).await;
+        let secret = created["key"].as_str().expect("the new key's secret").to_owned();
+        (secret, created["api_key"]["id"].as_str().expect("the new key's id").to_owned())
+    }
+
+    /// What the server says of `body` (`{"key": …}`, with scopes or a cost) at
+    /// `POST /v1/keys/verify` with the root key, sending `token` as `Keyward-Consistency-Token`
+    /// when given: the verdict of a 200, or the status of anything else.
+    pub async fn verify_json(&self, body: &Value, token: Option<&str>) -> Result<VerifyResponse, StatusCode> {
+        let mut request = self.request(Method::POST, "/v1/keys/verify").json(body);
+        if let Some(token) = token {
+            request = request.header("keyward-consistency-token", token);
+        }
+        let response = request.send().await.expect("the server answers");
+        match response.status() {
+            StatusCode::OK => Ok(response.json().await.expect("a verdict")),
+            status => Err(status),
+        }
+    }
+
+    /// The code of the verdict on `key`, asking no scope and sending `token` when given:
+    /// anything but a 200 fails the test.
+    pub async fn verdict_on(&self, key: &str, token: Option<&str>) -> types::VerifyCode {
+        let answer = self.verify_json(&serde_json::json!({"key": key}), token).await;
+        answer.unwrap_or_else(|status| panic!("verify answered {status}")).code
     }
 
     /// A raw request without credentials.
