@@ -37,6 +37,7 @@ pub use client::{
 pub use consistency::CONSISTENCY_TOKEN;
 pub use error::ApiError;
 pub use generated::*;
+pub use pages::{ListPage, PagedRequest};
 
 /// The code progenitor generates from `openapi.yaml` at build time.
 mod generated {

@@ -1,4 +1,5 @@
-//! Streams over every page of a key listing, following `_links.next`.
+//! Streams over every page of a listing, following `_links.next`: any listing's builder is a
+//! [`PagedRequest`] over its [`ListPage`]; a key listing's also streams its keys.
 
 use std::future::Future;
 
@@ -13,102 +14,87 @@ use crate::{
     types::{ApiKey, ApiKeyList, ApiKeySummary, Problem},
 };
 
-impl ApiKeyList {
-    /// The `page_token` of the next page, or `None` on the last page (or if
-    /// the `next` link carries no `page_token`).
-    pub fn next_page_token(&self) -> Option<String> {
-        self.links.next.as_ref().and_then(|next| page_token(&next.href))
+/// A page of any listing: the one thing paging needs of it, its link to the next page.
+pub trait ListPage {
+    /// The `_links.next` of the page, or `None` on the last page.
+    fn next_href(&self) -> Option<&str>;
+
+    /// The `page_token` of the next page, or `None` on the last page (or if the `next` link
+    /// carries no `page_token`).
+    fn next_page_token(&self) -> Option<String> {
+        self.next_href().and_then(page_token)
     }
 }
 
-impl<'a> builder::ApiKeyList<'a> {
-    /// Every page of the listing, from this request's filters onwards.
-    pub fn pages(self) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
-        pages(self)
-    }
-
-    /// Every key of the listing as a summary (`id`, `name`, `_links`), across
-    /// all pages.
-    pub fn stream(self) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
-        summaries(pages(self))
-    }
-
-    /// Every key of the listing in full (redacted), across all pages; sets
-    /// `_embed=true`.
-    pub fn stream_embedded(self) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
-        embedded(pages(self.embed(true)))
+impl ListPage for ApiKeyList {
+    fn next_href(&self) -> Option<&str> {
+        self.links.next.as_ref().map(|next| next.href.as_str())
     }
 }
 
-impl<'a> builder::UserApiKeyList<'a> {
-    /// Every page of the user's keys, from this request's filters onwards.
-    pub fn pages(self) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
-        pages(self)
-    }
-
-    /// Every key of the user as a summary (`id`, `name`, `_links`), across all
-    /// pages.
-    pub fn stream(self) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
-        summaries(pages(self))
-    }
-
-    /// Every key of the user in full (redacted), across all pages; sets
-    /// `_embed=true`.
-    pub fn stream_embedded(self) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
-        embedded(pages(self.embed(true)))
-    }
-}
-
-/// A list request that can be repeated for another page.
-trait PagedRequest<'a>: Clone + Send + 'a {
+/// A list request that can be repeated for another page: every listing's builder.
+pub trait PagedRequest<'a>: Clone + Send + 'a {
+    /// The listing's page.
+    type Page: ListPage + Send + 'a;
     fn with_page_token(self, token: String) -> Self;
-    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a;
+    fn fetch(self) -> impl Future<Output = Result<ResponseValue<Self::Page>, Error<Problem>>> + Send + 'a;
+
+    /// Every page of the listing, from this request's filters onwards: sends it, then the same
+    /// request with each next page's token, until a page has no `next` link.
+    fn pages(self) -> BoxStream<'a, Result<Self::Page, Error<Problem>>> {
+        stream::try_unfold(Some(self), |request| async move {
+            let Some(request) = request else {
+                return Ok(None);
+            };
+            let page = request.clone().fetch().await?.into_inner();
+            let next = match page.next_href() {
+                None => None,
+                Some(href) => match page_token(href) {
+                    Some(token) => Some(request.with_page_token(token)),
+                    None => {
+                        return Err(Error::Custom(format!("the next page's link has no page_token: {href}")));
+                    }
+                },
+            };
+            Ok(Some((page, next)))
+        })
+        .boxed()
+    }
 }
 
-impl<'a> PagedRequest<'a> for builder::ApiKeyList<'a> {
-    fn with_page_token(self, token: String) -> Self {
-        self.page_token(token)
-    }
+/// A key listing's builder as a [`PagedRequest`], with its streams of keys.
+macro_rules! key_listing {
+    ($builder:ty) => {
+        impl<'a> PagedRequest<'a> for $builder {
+            type Page = ApiKeyList;
 
-    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a {
-        self.send()
-    }
+            fn with_page_token(self, token: String) -> Self {
+                self.page_token(token)
+            }
+
+            fn fetch(
+                self,
+            ) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a {
+                self.send()
+            }
+        }
+
+        impl<'a> $builder {
+            /// Every key of the listing as a summary (`id`, `name`, `_links`), across all pages.
+            pub fn stream(self) -> BoxStream<'a, Result<ApiKeySummary, Error<Problem>>> {
+                summaries(self.pages())
+            }
+
+            /// Every key of the listing in full (redacted), across all pages; sets `_embed=true`.
+            pub fn stream_embedded(self) -> BoxStream<'a, Result<ApiKey, Error<Problem>>> {
+                embedded(self.embed(true).pages())
+            }
+        }
+    };
 }
 
-impl<'a> PagedRequest<'a> for builder::UserApiKeyList<'a> {
-    fn with_page_token(self, token: String) -> Self {
-        self.page_token(token)
-    }
-
-    fn fetch(self) -> impl Future<Output = Result<ResponseValue<ApiKeyList>, Error<Problem>>> + Send + 'a {
-        self.send()
-    }
-}
-
-/// Sends `first`, then the same request with each next page's token, until a
-/// page has no `next` link.
-fn pages<'a, R: PagedRequest<'a>>(first: R) -> BoxStream<'a, Result<ApiKeyList, Error<Problem>>> {
-    stream::try_unfold(Some(first), |request| async move {
-        let Some(request) = request else {
-            return Ok(None);
-        };
-        let page = request.clone().fetch().await?.into_inner();
-        let next = match &page.links.next {
-            None => None,
-            Some(link) => match page_token(&link.href) {
-                Some(token) => Some(request.with_page_token(token)),
-                None => {
-                    return Err(Error::Custom(format!(
-                        "the next page's link has no page_token: {}",
-                        link.href
-                    )));
-                }
-            },
-        };
-        Ok(Some((page, next)))
-    })
-    .boxed()
-}
+key_listing!(builder::ApiKeyList<'a>);
+key_listing!(builder::UserApiKeyList<'a>);
 
 fn summaries<'a>(
     pages: BoxStream<'a, Result<ApiKeyList, Error<Problem>>>,

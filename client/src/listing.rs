@@ -1,20 +1,18 @@
 //! The one path every listing takes: the first page or every page, printed, and on stderr how to get the next.
 
 use futures::{StreamExt, stream::BoxStream};
-use keyward::{Error, types::Problem};
+use keyward::{Error, ListPage, types::Problem};
 use serde::Serialize;
 
 use crate::Context;
 use crate::output;
 use crate::report::Failure;
 
-/// A page of a listing, as the SDK streams them: the items it holds and the page after it.
-pub trait Page {
+/// A page of a listing, as the SDK streams them (its [`ListPage`]: the page after it), and the
+/// items it holds.
+pub trait Page: ListPage {
     /// What the listing lists.
     type Item: Serialize;
-
-    /// The `page_token` of the next page, or `None` on the last.
-    fn next_page_token(&self) -> Option<String>;
 
     /// The page's items, in order.
     fn into_items(self) -> Vec<Self::Item>;

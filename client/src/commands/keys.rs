@@ -262,7 +262,7 @@ macro_rules! filtered_pages {
         if let Some(token) = filters.page_token.clone() {
             request = request.page_token(token);
         }
-        request.include_deleted(filters.include_deleted).embed(true).pages()
+        keyward::PagedRequest::pages(request.include_deleted(filters.include_deleted).embed(true))
     }};
 }
 pub(crate) use filtered_pages;
@@ -346,10 +346,6 @@ pub async fn run(command: Command, global: &Global) -> Result<(), Failure> {
 
 impl Page for ApiKeyList {
     type Item = ApiKey;
-
-    fn next_page_token(&self) -> Option<String> {
-        ApiKeyList::next_page_token(self)
-    }
 
     fn into_items(self) -> Vec<ApiKey> {
         self.embedded.map(|embedded| embedded.api_keys).unwrap_or_default()
