@@ -325,6 +325,21 @@ pub async fn change_count(app: &TestApp) -> i64 {
     }
 }
 
+/// The newest change record as stored: its entity's kind and id, its kind, its actor and the
+/// fields it names (a JSON array, as text).
+pub async fn newest_change(app: &TestApp) -> (String, uuid::Uuid, String, String, String) {
+    use sqlx::Connection;
+    let newest =
+        "SELECT entity, entity_id, kind, actor, CAST(fields AS TEXT) FROM changes ORDER BY seq DESC LIMIT 1";
+    if app.database_url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+        sqlx::query_as(newest).fetch_one(&mut db).await.unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+        sqlx::query_as(newest).fetch_one(&mut db).await.unwrap()
+    }
+}
+
 /// Starts a create whose body never ends on `app`, a server that takes one request at a time,
 /// and returns once it holds that slot: the task ends when the server cuts it off.
 pub async fn hold_the_only_request_slot(

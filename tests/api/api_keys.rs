@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use keyward::types::{self, ApiKeyStatus, ScopeAccess};
 use keyward::update::ApiKeyUpdate;
-use keyward_testing::{TestApp, assert_problem, change_count, on_both_stores, problem_of, scope, spawn_app};
+use keyward_testing::{
+    TestApp, assert_problem, change_count, newest_change, on_both_stores, problem_of, scope, spawn_app,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -14,6 +16,7 @@ on_both_stores!(
     an_organizations_last_key_manager_cannot_lock_it_out,
     of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds,
     a_root_key_is_another_manager_and_keeps_its_role_when_given_the_scopes_it_shows,
+    every_write_leaves_a_record_naming_its_key_the_key_that_made_it_and_the_fields_it_changed,
 );
 
 #[tokio::test]
@@ -582,4 +585,32 @@ async fn of_two_last_managers_demoting_each_other_at_once_exactly_one_succeeds(a
         // first) cannot authenticate at all.
         assert!(matches!(statuses, [200, 401] | [200, 409]), "round {round}: {statuses:?}");
     }
+}
+
+async fn every_write_leaves_a_record_naming_its_key_the_key_that_made_it_and_the_fields_it_changed(
+    app: TestApp,
+) {
+    let root = app.client.api_key_list().stream_embedded().try_collect::<Vec<_>>().await.unwrap();
+    let caller = format!("api_key:{}", root.iter().find(|k| k.name == "root").expect("the root key").id);
+    let created = app.create_json(&json!({"name": "recorded"})).await;
+    let id: uuid::Uuid = created["api_key"]["id"].as_str().unwrap().parse().unwrap();
+    let record = |kind: &str, fields: &str| {
+        ("api_key".to_owned(), id, kind.to_owned(), caller.clone(), fields.to_owned())
+    };
+    assert_eq!(newest_change(&app).await, record("created", "[]"));
+
+    let path = format!("/v1/api_keys/{id}");
+    let patch = json!({"name": "renamed", "metadata": {"plan": "pro"}});
+    app.request(reqwest::Method::PATCH, &path).json(&patch).send().await.unwrap().error_for_status().unwrap();
+    let (entity, entity_id, kind, actor, fields) = newest_change(&app).await;
+    let fields: Vec<String> = serde_json::from_str(&fields).unwrap();
+    assert_eq!((entity, entity_id, kind, actor), ("api_key".into(), id, "updated".into(), caller.clone()));
+    assert_eq!(fields, ["name", "metadata"], "the fields the patch changed, no other");
+
+    app.request(reqwest::Method::DELETE, &path).send().await.unwrap().error_for_status().unwrap();
+    let (.., kind, actor, fields) = newest_change(&app).await;
+    assert_eq!(
+        (kind.as_str(), actor, serde_json::from_str::<Vec<String>>(&fields).unwrap()),
+        ("revoked", caller, vec!["deleted_at".to_owned()])
+    );
 }
