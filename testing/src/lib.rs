@@ -11,7 +11,7 @@
 mod app;
 pub mod fixtures;
 /// A PostgreSQL database of its own for one test; the file stays beside the server's store suite
-/// (`server/tests/store.rs`), which reads it from there.
+/// (`server/tests/store/`), which reads it from there.
 #[path = "../../server/tests/support/postgres.rs"]
 pub mod postgres;
 

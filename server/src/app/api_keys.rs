@@ -183,7 +183,7 @@ impl App {
                 key.updated_at = now;
                 key.revision += 1;
                 let mut fields = before.changed_fields(&key);
-                fields.push("secret");
+                fields.push("key");
                 let note = ChangeNote::new(ChangeKind::Rotated, actor, &fields);
                 if let Some(change) =
                     app.store.api_key_rotate(&key, expected, &digest, now + grace_ms, &note).await?

@@ -112,6 +112,9 @@ impl<B: Backend> ApiKeyStore for SqlStore<B> {
     }
 
     async fn api_key_insert_batch(&self, keys: &[IssuedKey], actor: Actor) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut write = self.write().await?;
         insert_keys(&mut write, keys, actor).await?;
         write.commit().await?;
@@ -239,46 +242,55 @@ fn key_change(key: &ApiKey, note: ChangeNote, digests: Vec<KeyDigest>) -> NewCha
 }
 
 /// Inserts keys and their first secrets with multi-row statements, and a change record each.
-pub(super) async fn insert_keys<B: Backend>(
+async fn insert_keys<B: Backend>(
     write: &mut Write<'_, B>,
     keys: &[IssuedKey],
     actor: Actor,
 ) -> Result<Vec<Change>, StoreError> {
     let mut changes = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(INSERT_CHUNK) {
-        let rows: Vec<Vec<_>> =
-            chunk.iter().map(|issued| key_columns(&issued.api_key)).collect::<Result<_, _>>()?;
-        let names: Vec<&str> = rows[0].iter().map(|column| column.name).collect();
-        let mut insert = Statement::new(format!("INSERT INTO api_keys ({}) VALUES ", names.join(", ")));
-        insert.push_rows(rows.into_iter().map(|row| row.into_iter().map(|column| column.value).collect()));
-        write.execute(insert).await?;
-
-        let mut secrets = Statement::new(
-            "INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES ",
-        );
-        secrets.push_rows(chunk.iter().map(|issued| {
-            vec![
-                Value::from(&issued.digest.0[..]),
-                issued.api_key.id.into(),
-                issued.api_key.created_at.into(),
-                Value::Int(None),
-            ]
-        }));
-        write.execute(secrets).await?;
-
-        let records = chunk
-            .iter()
-            .map(|issued| NewChange {
-                organization_id: issued.api_key.organization_id,
-                entity: Entity::ApiKey(issued.api_key.id),
-                note: ChangeNote::new(ChangeKind::Created, actor, &[]),
-                digests: vec![issued.digest.clone()],
-                at: issued.api_key.created_at,
-            })
-            .collect();
+        let records = insert_key_rows(write, chunk, actor).await?;
         changes.extend(write.record(records).await?);
     }
     Ok(changes)
+}
+
+/// Inserts keys (at most [`INSERT_CHUNK`]) and their first secrets; the change records the
+/// write owes for them, for the caller to record.
+pub(super) async fn insert_key_rows<B: Backend>(
+    write: &mut Write<'_, B>,
+    keys: &[IssuedKey],
+    actor: Actor,
+) -> Result<Vec<NewChange>, StoreError> {
+    let rows: Vec<Vec<_>> =
+        keys.iter().map(|issued| key_columns(&issued.api_key)).collect::<Result<_, _>>()?;
+    let names: Vec<&str> = rows[0].iter().map(|column| column.name).collect();
+    let mut insert = Statement::new(format!("INSERT INTO api_keys ({}) VALUES ", names.join(", ")));
+    insert.push_rows(rows.into_iter().map(|row| row.into_iter().map(|column| column.value).collect()));
+    write.execute(insert).await?;
+
+    let mut secrets =
+        Statement::new("INSERT INTO api_key_secrets (digest, api_key_id, created_at, expires_at) VALUES ");
+    secrets.push_rows(keys.iter().map(|issued| {
+        vec![
+            Value::from(&issued.digest.0[..]),
+            issued.api_key.id.into(),
+            issued.api_key.created_at.into(),
+            Value::Int(None),
+        ]
+    }));
+    write.execute(secrets).await?;
+
+    Ok(keys
+        .iter()
+        .map(|issued| NewChange {
+            organization_id: issued.api_key.organization_id,
+            entity: Entity::ApiKey(issued.api_key.id),
+            note: ChangeNote::new(ChangeKind::Created, actor, &[]),
+            digests: vec![issued.digest.clone()],
+            at: issued.api_key.created_at,
+        })
+        .collect())
 }
 
 /// Overwrites every column a write may change, if the stored key is still at revision

@@ -119,18 +119,18 @@ pub struct NewChange {
 }
 
 impl NewChange {
-    /// The values of a row of `changes`, in the order `write.rs` names the columns.
-    pub(super) fn values(&self) -> Result<Vec<Value>, StoreError> {
+    /// Each column of its row of `changes` beside the value it takes (`seq` is the database's).
+    pub(super) fn columns(&self) -> Result<Vec<(&'static str, Value)>, StoreError> {
         let digests: Vec<u8> = self.digests.iter().flat_map(|d| d.0).collect();
         Ok(vec![
-            self.organization_id.into(),
-            self.entity.kind().into(),
-            self.entity.id().into(),
-            self.note.kind.as_str().into(),
-            self.note.actor.to_string().as_str().into(),
-            Value::json(&self.note.fields)?,
-            Value::Bytes(digests),
-            self.at.into(),
+            ("organization_id", self.organization_id.into()),
+            ("entity", self.entity.kind().into()),
+            ("entity_id", self.entity.id().into()),
+            ("kind", self.note.kind.as_str().into()),
+            ("actor", self.note.actor.to_string().as_str().into()),
+            ("fields", Value::json(&self.note.fields)?),
+            ("digests", Value::Bytes(digests)),
+            ("at", self.at.into()),
         ])
     }
 
@@ -239,5 +239,27 @@ impl TryFrom<ChangeRow> for Change {
             digests: split_digests(&row.digests)?,
             at: row.at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_kinds_round_trip_through_their_names() {
+        for kind in [ChangeKind::Created, ChangeKind::Updated, ChangeKind::Revoked, ChangeKind::Rotated] {
+            assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ChangeKind::parse("other"), None);
+    }
+
+    #[test]
+    fn entities_round_trip_through_their_kinds() {
+        let id = Uuid::now_v7();
+        for entity in [Entity::ApiKey(id), Entity::Organization(id)] {
+            assert_eq!(Entity::parse(entity.kind(), entity.id()), Some(entity));
+        }
+        assert_eq!(Entity::parse("webhook", id), None);
     }
 }

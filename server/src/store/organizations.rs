@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreError;
-use super::api_keys::insert_keys;
+use super::api_keys::insert_key_rows;
 use super::backend::{Backend, SqlStore, Statement};
 use super::changes::{Change, ChangeKind, ChangeNote, Entity, NewChange};
 use super::write::Write;
@@ -108,15 +108,14 @@ async fn insert_organization<B: Backend>(
                 .arg(organization.created_at),
         )
         .await?;
-    let mut changes = write
-        .record(vec![NewChange {
-            organization_id: organization.id,
-            entity: Entity::Organization(organization.id),
-            note: ChangeNote::new(ChangeKind::Created, actor, &[]),
-            digests: Vec::new(),
-            at: organization.created_at,
-        }])
-        .await?;
-    changes.extend(insert_keys(write, std::slice::from_ref(root), actor).await?);
-    Ok(changes)
+    let mut records = vec![NewChange {
+        organization_id: organization.id,
+        entity: Entity::Organization(organization.id),
+        note: ChangeNote::new(ChangeKind::Created, actor, &[]),
+        digests: Vec::new(),
+        at: organization.created_at,
+    }];
+    records.extend(insert_key_rows(write, std::slice::from_ref(root), actor).await?);
+    // Numbered last, so the lock that orders change records is held for the least time.
+    write.record(records).await
 }

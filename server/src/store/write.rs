@@ -12,7 +12,7 @@ use super::StoreError;
 use super::backend::{Backend, Connection, SqlStore, Statement, Value};
 use super::changes::{Change, NewChange};
 
-/// Change records inserted by one statement (9 values each, under both databases' limits).
+/// Change records inserted by one statement (8 values each, under both databases' limits).
 const RECORD_CHUNK: usize = 1_000;
 
 /// A write under way: a transaction, and the newest change record it left.
@@ -53,22 +53,24 @@ impl<B: Backend> Write<'_, B> {
         let mut recorded = Vec::with_capacity(changes.len());
         for chunk in changes.chunks(RECORD_CHUNK) {
             B::before_numbering(&mut self.tx).await?;
-            let mut insert = Statement::new(
-                "INSERT INTO changes (organization_id, entity, entity_id, kind, actor, fields, digests, at) VALUES ",
-            );
-            let rows: Vec<Vec<Value>> = chunk.iter().map(NewChange::values).collect::<Result<_, _>>()?;
-            insert.push_rows(rows).push(" RETURNING seq");
-            let seqs: Vec<(i64,)> = B::fetch_all(&mut self.tx, insert).await?;
+            let rows: Vec<Vec<(&str, Value)>> =
+                chunk.iter().map(NewChange::columns).collect::<Result<_, _>>()?;
+            let names: Vec<&str> = rows[0].iter().map(|(name, _)| *name).collect();
+            let mut insert = Statement::new(format!("INSERT INTO changes ({}) VALUES ", names.join(", ")));
+            insert.push_rows(rows.into_iter().map(|row| row.into_iter().map(|(_, value)| value).collect()));
+            insert.push(" RETURNING seq");
+            let mut seqs: Vec<(i64,)> = B::fetch_all(&mut self.tx, insert).await?;
             if seqs.len() != chunk.len() {
                 return Err(StoreError::Corrupt("change records were not all numbered".into()));
             }
+            // The numbers are given in the order of the rows inserted, which RETURNING does not
+            // promise to keep: sorted, they pair with the rows again.
+            seqs.sort_unstable();
             for (change, (seq,)) in chunk.iter().zip(seqs) {
                 recorded.push(change.clone().stored(seq));
             }
         }
-        // RETURNING gives the numbers in no promised order: take the highest.
         self.newest = recorded.iter().map(|c| c.seq).max().max(self.newest);
-        recorded.sort_by_key(|c| c.seq);
         Ok(recorded)
     }
 

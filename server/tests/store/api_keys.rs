@@ -1,4 +1,5 @@
-//! API keys: stored whole, found by digest, listed, written at a revision, rotated, and never written away from the last key that manages keys.
+//! API keys: stored whole, found by digest, listed, written at a revision, rotated, and never
+//! written away from the last key that manages keys.
 
 use keyward_server::domain::api_key::{ApiKey, KeyStatus, NewApiKey};
 use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};

@@ -1,4 +1,5 @@
-//! Usage and credits: counts added as increments, leases taken by compare-and-swap and given back to their own balance.
+//! Usage and credits: counts added as increments, leases taken by compare-and-swap and given
+//! back to their own balance.
 
 use keyward_server::domain::api_key::ApiKeyPatch;
 use keyward_server::domain::limits::Credits;
