@@ -544,18 +544,17 @@ fn metadata(metadata: &Map<String, Value>) -> String {
     String::from_utf8(json).expect("JSON of strings is UTF-8")
 }
 
-/// `revoked`, `expired`, `disabled` or `enabled`: what a verify would say
-/// first of these.
+/// `revoked`, `disabled`, `expired` or `enabled`: what a verify would say first of these, in
+/// the order the contract documents for a verdict (revoked, disabled, expired).
 fn status(key: &ApiKey, now: i64) -> &'static str {
     if key.deleted {
         "revoked"
+    } else if key.status == ApiKeyStatus::Disabled {
+        "disabled"
     } else if key.expires_at.is_some_and(|at| at <= now) {
         "expired"
     } else {
-        match key.status {
-            ApiKeyStatus::Enabled => "enabled",
-            ApiKeyStatus::Disabled => "disabled",
-        }
+        "enabled"
     }
 }
 
@@ -711,6 +710,20 @@ mod tests {
     }
 
     /// A page of keys as people name them, each expiring and used at some time.
+    #[test]
+    fn a_keys_status_is_what_a_verify_would_say_first_in_the_documented_order() {
+        let past = NOW - 1;
+        let cases = [
+            (json!({"deleted": true, "status": "disabled", "expires_at": past}), "revoked"),
+            (json!({"status": "disabled", "expires_at": past}), "disabled"),
+            (json!({"expires_at": past}), "expired"),
+            (json!({"expires_at": NOW + 1}), "enabled"),
+        ];
+        for (fields, shown) in cases {
+            assert_eq!(status(&key(fields.clone()), NOW), shown, "{fields}");
+        }
+    }
+
     fn a_page_of_keys() -> Vec<ApiKey> {
         let names = [
             "billing worker (EU) for the nightly invoice run",
