@@ -72,7 +72,7 @@ impl Backend for PostgresBackend {
         &self.feed
     }
 
-    runs_statements!(PgConnection, PgArguments);
+    runs_statements!(PgConnection, PgArguments, Statement::into_parts);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -90,7 +90,7 @@ impl Backend for SqliteBackend {
         &self.feed
     }
 
-    runs_statements!(SqliteConnection, SqliteArguments);
+    runs_statements!(SqliteConnection, SqliteArguments, Statement::into_anonymous_parts);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock at once, before anything is read.
