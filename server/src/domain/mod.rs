@@ -7,6 +7,7 @@ pub mod clock;
 pub mod key;
 pub mod limits;
 pub mod organization;
+pub mod owner;
 pub mod scope;
 pub mod validation;
 pub mod verification;

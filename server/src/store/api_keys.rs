@@ -28,6 +28,13 @@ pub struct FoundKey {
     pub secret_expires_at: Option<Millis>,
 }
 
+impl FoundKey {
+    /// Every entity the record was built from: a change to any of them makes it stale.
+    pub fn entities(&self) -> Vec<Entity> {
+        vec![Entity::ApiKey(self.api_key.id)]
+    }
+}
+
 /// One page of a key listing, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

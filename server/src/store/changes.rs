@@ -46,7 +46,7 @@ impl ChangeKind {
 }
 
 /// What a change record is about: the kind of entity, and its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entity {
     ApiKey(Uuid),
     Organization(Uuid),

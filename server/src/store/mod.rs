@@ -28,7 +28,7 @@ pub use organizations::OrganizationStore;
 pub use postgres::PostgresStore;
 pub use settings::SettingStore;
 pub use sqlite::SqliteStore;
-pub use usage::{CreditsSnapshot, UsageDelta, UsageStore};
+pub use usage::{CreditsSnapshot, ReturnedLease, UsageDelta, UsageStore};
 
 /// What the verifier reads and writes, and nothing more (its narrow port): keys by their
 /// secrets' digests, credits, usage, and the change feed's position.

@@ -2,11 +2,12 @@
 //! invalidates, and gives the verdict with rate limits, credits and usage kept in memory.
 //!
 //! One cache lookup a secret: the cache maps a secret's digest to its key's record, the key's
-//! in-memory runtime and the key's generation when the record was loaded.
+//! in-memory uses, its owner's budget (rate limiter and credit lease) and the generation of every
+//! entity the record was built from when it was loaded.
 //!
 //! Consistency: the cache follows the store's change records (`crate::feed`), never a handler.
-//! Applying a record bumps, under the `gate`, `epoch` and the key's generation, which makes every
-//! cached record of the key stale whichever secret it is cached under. A cache miss reads `epoch`
+//! Applying a record bumps, under the `gate`, `epoch` and its entity's generation, which makes
+//! every cached record built from the entity stale whichever secret it is cached under. A cache miss reads `epoch`
 //! before it reads the store and fills the cache only if `epoch` is unchanged, under the same
 //! gate, with the generation read there; so a read that raced a change can never put the old
 //! state back once the change's record is applied.
@@ -22,6 +23,7 @@
 //! whose prefix is not there is `NOT_FOUND` without touching the store, so an attacker cycling
 //! through fresh keys costs what a malformed key costs.
 
+mod budget;
 mod runtime;
 
 use std::ops::Deref;
@@ -35,10 +37,13 @@ use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
+use crate::domain::owner::Owner;
 use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{Change, ChangeKind, Entity, StoreError, VerifierStore};
-use runtime::{KeyRuntime, Runtimes};
-pub use runtime::{KeyUsage, LEASE_IDLE_MS, RateLimitCheck};
+use budget::Budget;
+pub use budget::{LEASE_IDLE_MS, RateLimitCheck};
+pub use runtime::KeyUsage;
+use runtime::{Generation, KeyUse, Runtimes};
 
 /// The most secrets whose keys are remembered.
 const CACHE_CAPACITY: u64 = 250_000;
@@ -49,13 +54,15 @@ pub const DEFAULT_MAX_AGE_MS: i64 = 60_000;
 /// The hasher of the in-memory maps: their keys are digests and ids, so a fast keyed hash will do.
 pub(crate) type FastHash = foldhash::fast::RandomState;
 
-/// Where a secret's digest leads, as the cache holds it: the key as loaded at `generation`.
+/// Where a secret's digest leads, as the cache holds it: the key as loaded when each entity it
+/// was built from was at the generation beside it.
 #[derive(Debug)]
 struct Found {
     key: Arc<CachedKey>,
     secret_expires_at: Option<Millis>,
-    runtime: Arc<KeyRuntime>,
-    generation: u64,
+    uses: Arc<KeyUse>,
+    budget: Arc<Budget>,
+    generations: Vec<(Arc<Generation>, u64)>,
     /// When the record was read from the store.
     loaded_at: Millis,
     /// How many of the key's uses this instance had written to the store by then: the record's
@@ -103,7 +110,8 @@ impl Deref for CachedKey {
 pub struct Resolved {
     pub key: Arc<CachedKey>,
     pub secret_expires_at: Option<Millis>,
-    runtime: Arc<KeyRuntime>,
+    uses: Arc<KeyUse>,
+    budget: Arc<Budget>,
     flushed_at_load: i64,
 }
 
@@ -126,16 +134,19 @@ pub struct Verdict {
 }
 
 impl Found {
-    /// Whether no change came to the key since it was loaded, and it is younger than `max_age_ms`.
+    /// Whether no change came to any entity it was built from since it was loaded, and it is
+    /// younger than `max_age_ms`.
     fn is_current(&self, now: Millis, max_age_ms: i64) -> bool {
-        self.runtime.generation() == self.generation && now - self.loaded_at < max_age_ms
+        now - self.loaded_at < max_age_ms
+            && self.generations.iter().all(|(generation, at)| generation.get() == *at)
     }
 
     fn resolved(&self) -> Resolved {
         Resolved {
             key: self.key.clone(),
             secret_expires_at: self.secret_expires_at,
-            runtime: self.runtime.clone(),
+            uses: self.uses.clone(),
+            budget: self.budget.clone(),
             flushed_at_load: self.flushed_at_load,
         }
     }
@@ -233,18 +244,26 @@ impl Verifier {
         let Some(row) = row else {
             return Ok(None);
         };
+        let entities = row.entities();
         let key = Arc::new(CachedKey::new(row.api_key));
-        let runtime = self.runtimes.get(key.id);
-        let flushed_at_load = runtime.flushed();
-        // The generation is read under the gate, where writes bump it, and the record is cached
-        // only if no write came since `epoch` was read before the store.
+        let uses = self.runtimes.key(key.id);
+        let budget = self.runtimes.budget(Owner::of(&key));
+        let flushed_at_load = uses.flushed();
+        let generations: Vec<_> =
+            entities.into_iter().map(|entity| self.runtimes.generation(entity)).collect();
+        // The generations are read under the gate, where writes bump them, and the record is
+        // cached only if no write came since `epoch` was read before the store.
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        let generation = runtime.generation();
+        let generations = generations.into_iter().map(|generation| {
+            let at = generation.get();
+            (generation, at)
+        });
         let found = Arc::new(Found {
             key,
             secret_expires_at: row.secret_expires_at,
-            runtime,
-            generation,
+            uses,
+            budget,
+            generations: generations.collect(),
             loaded_at: now,
             flushed_at_load,
         });
@@ -269,11 +288,11 @@ impl Verifier {
         let Some(resolved) = self.resolve(&secret, now).await? else {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         };
-        let Resolved { key, secret_expires_at, runtime, flushed_at_load } = resolved;
+        let Resolved { key, secret_expires_at, uses, budget, flushed_at_load } = resolved;
         if key.organization_id != organization_id {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         }
-        self.runtimes.touch(&runtime, key.id, now);
+        self.runtimes.touch(&uses, key.id, now);
         let mut verdict = Verdict {
             code: VerifyCode::Valid,
             key: Some(key.clone()),
@@ -283,25 +302,26 @@ impl Verifier {
             grace_ends_at: None,
             usage: None,
         };
-        self.judge(&mut verdict, &key, secret_expires_at, &runtime, wanted, cost, now).await?;
+        self.judge(&mut verdict, &key, secret_expires_at, &budget, wanted, cost, now).await?;
         // A key that stopped working gets no warning that it will.
         if !matches!(verdict.code, VerifyCode::Revoked | VerifyCode::Expired) {
             verdict.expires_soon = expires_soon(&key, now);
             verdict.grace_ends_at = secret_expires_at.filter(|&at| at > now);
         }
-        verdict.usage = Some(runtime.usage(&key, flushed_at_load));
+        verdict.usage = Some(KeyUsage::of(&key, Some(&uses), flushed_at_load, Some(&budget)));
         Ok(verdict)
     }
 
     /// The checks after the key is found, in the documented order: the record's (`check_key`: the
-    /// domain's `usable`, then the scopes), then the rate limit, then the credits.
+    /// domain's `usable`, then the scopes), then the rate limit, then the credits, both of the
+    /// key's owner (`budget`).
     #[allow(clippy::too_many_arguments)]
     async fn judge(
         &self,
         verdict: &mut Verdict,
         key: &ApiKey,
         secret_expires_at: Option<Millis>,
-        runtime: &KeyRuntime,
+        budget: &Budget,
         wanted: &[ScopeCheck],
         cost: i64,
         now: Millis,
@@ -311,7 +331,7 @@ impl Verifier {
             return Ok(());
         }
         if let Some(rate_limit) = key.rate_limit {
-            let checked = runtime.check_rate(rate_limit, now);
+            let checked = budget.check_rate(rate_limit, now);
             verdict.rate_limit = Some(checked.state);
             if !checked.allowed {
                 verdict.code = VerifyCode::RateLimited;
@@ -319,7 +339,11 @@ impl Verifier {
             }
         }
         if key.credits.is_some() {
-            match runtime.spend(self.store.as_ref(), key, cost, now).await? {
+            let owner = Owner::of(key);
+            let spent = budget.spend(self.store.as_ref(), owner, key.credits_version, cost, now).await;
+            // Listed even when the spend failed: it may have leased before it did.
+            self.runtimes.list_lease(budget, owner);
+            match spent? {
                 Ok(remaining) => verdict.credits_remaining = Some(remaining),
                 Err(remaining) => {
                     verdict.credits_remaining = Some(remaining);
@@ -332,7 +356,7 @@ impl Verifier {
 
     /// Counts a use of a key that authenticated a management request.
     pub fn record_use(&self, resolved: &Resolved, now: Millis) {
-        self.runtimes.touch(&resolved.runtime, resolved.key.id, now);
+        self.runtimes.touch(&resolved.uses, resolved.key.id, now);
     }
 
     /// Adds what is held in memory (uses, last use, credits) to a key read from the store.
@@ -340,17 +364,14 @@ impl Verifier {
         self.runtimes.usage_of(key).apply(key);
     }
 
-    /// Applies one change record: a key's cached records become stale, under every secret that
-    /// leads to it, and a new secret becomes known (before it is shown to anyone: the writer
-    /// applies its own record before it answers). A change to anything but a key changes nothing
-    /// cached.
+    /// Applies one change record: the cached records built from its entity become stale, under
+    /// every secret that leads to them, and a new secret becomes known (before it is shown to
+    /// anyone: the writer applies its own record before it answers).
     pub fn apply(&self, change: &Change) {
-        let Entity::ApiKey(id) = change.entity else {
-            return;
-        };
         match change.kind {
+            // Nothing cached was built from an entity that did not exist.
             ChangeKind::Created => {}
-            ChangeKind::Updated | ChangeKind::Revoked | ChangeKind::Rotated => self.forget_key(id),
+            ChangeKind::Updated | ChangeKind::Revoked | ChangeKind::Rotated => self.forget(change.entity),
         }
         if let Some((current, older)) = change.digests.split_first() {
             self.known.insert(prefix(current));
@@ -363,12 +384,13 @@ impl Verifier {
         }
     }
 
-    /// Makes every cached record of the key stale, and keeps a racing fill out of the cache.
-    fn forget_key(&self, id: Uuid) {
+    /// Makes every cached record built from `entity` stale, and keeps a racing fill out of the
+    /// cache.
+    fn forget(&self, entity: Entity) {
         let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Some(runtime) = self.runtimes.existing(id) {
-            runtime.next_generation();
+        if let Some(generation) = self.runtimes.existing_generation(entity) {
+            generation.next();
         }
     }
 
@@ -415,8 +437,9 @@ impl Verifier {
         self.live.load(Ordering::Acquire)
     }
 
-    /// Forgets the in-memory state of keys out of the cache and idle for `idle_ms` (and their
-    /// rate limit's window), once it is flushed: keeps memory bounded by the keys in use.
+    /// Forgets the in-memory state of keys and owners out of the cache and idle for `idle_ms`
+    /// (and their rate limit's window), once it is flushed: keeps memory bounded by the keys in
+    /// use.
     pub fn sweep(&self, now: Millis, idle_ms: i64) -> usize {
         self.runtimes.sweep(now, idle_ms)
     }
@@ -425,24 +448,25 @@ impl Verifier {
     /// `idle_since` (`Millis::MAX` at shutdown: all of them); on failure the usage is kept for
     /// the next flush.
     pub async fn flush(&self, idle_since: Millis) -> Result<usize, StoreError> {
-        let deltas = self.runtimes.drain(idle_since);
-        if deltas.is_empty() {
+        let drained = self.runtimes.drain(idle_since);
+        if drained.is_empty() {
             return Ok(0);
         }
-        match self.store.usage_record(&deltas).await {
+        let written = drained.uses.len() + drained.returned.len();
+        match self.store.usage_record(&drained.uses, &drained.returned).await {
             Ok(()) => {
-                self.runtimes.written(&deltas);
-                Ok(deltas.len())
+                self.runtimes.written(&drained.uses);
+                Ok(written)
             }
             // Usage is written as increments: what may have been written is not sent again (its
             // counts and any lease it gave back are forfeit), so nothing is ever counted twice.
             Err(e) if e.left_nothing() => {
-                self.runtimes.restore(&deltas);
+                self.runtimes.restore(&drained.uses);
                 Err(e)
             }
             Err(e) => {
-                self.runtimes.written(&deltas);
-                tracing::warn!(error = %e, keys = deltas.len(), "a usage flush's outcome is unknown; its counts are not sent again");
+                self.runtimes.written(&drained.uses);
+                tracing::warn!(error = %e, rows = written, "a usage flush's outcome is unknown; its counts are not sent again");
                 Err(e)
             }
         }

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, oneshot};
-use uuid::Uuid;
 
 use super::Verifier;
 use crate::bootstrap::root_key;
@@ -16,10 +15,11 @@ use crate::domain::api_key::{ApiKey, NewApiKey};
 use crate::domain::key::{KeyDigest, KeyHasher};
 use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
+use crate::domain::owner::Owner;
 use crate::domain::verification::VerifyCode;
 use crate::store::{
     self, Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, CreditStore, FoundKey, KeyLookup,
-    Reachability, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
+    Reachability, ReturnedLease, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
 };
 
 /// The real store, whose key lookups can be held once they have read, until let go.
@@ -49,24 +49,24 @@ impl KeyLookup for Held {
 
 #[async_trait]
 impl CreditStore for Held {
-    async fn credits_get(&self, id: Uuid) -> Result<Option<StoredCredits>, StoreError> {
-        self.store.credits_get(id).await
+    async fn credits_get(&self, owner: Owner) -> Result<Option<StoredCredits>, StoreError> {
+        self.store.credits_get(owner).await
     }
 
     async fn credits_swap(
         &self,
-        id: Uuid,
+        owner: Owner,
         old: &StoredCredits,
         new: &CreditBalance,
     ) -> Result<bool, StoreError> {
-        self.store.credits_swap(id, old, new).await
+        self.store.credits_swap(owner, old, new).await
     }
 }
 
 #[async_trait]
 impl UsageStore for Held {
-    async fn usage_record(&self, deltas: &[UsageDelta]) -> Result<(), StoreError> {
-        self.store.usage_record(deltas).await
+    async fn usage_record(&self, uses: &[UsageDelta], returned: &[ReturnedLease]) -> Result<(), StoreError> {
+        self.store.usage_record(uses, returned).await
     }
 }
 
