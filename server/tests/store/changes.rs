@@ -86,14 +86,6 @@ async fn a_change_record_names_its_entity_its_actor_and_the_fields_that_changed(
 /// The version of the migration that made `key_changes` into `changes`, the one outbox.
 const OUTBOX_MIGRATION: i64 = 20261207000000;
 
-/// `migrator` without the outbox migration and those after it: the schema an older release made.
-fn before_the_outbox(migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
-    let mut before = migrator;
-    let older: Vec<_> = before.migrations.iter().filter(|m| m.version < OUTBOX_MIGRATION).cloned().collect();
-    before.migrations = older.into();
-    before
-}
-
 /// The two records an older release left: a key created, then updated.
 const OLDER_RECORDS: &str = "INSERT INTO key_changes (organization_id, api_key_id, kind, digests, at) \
      VALUES ($1, $2, 'created', $3, 5), ($1, $2, 'updated', $4, 6)";
@@ -134,7 +126,7 @@ where
     Vec<u8>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
 {
-    before_the_outbox(migrator).run(pool).await.unwrap();
+    crate::migrations_before(migrator, OUTBOX_MIGRATION).run(pool).await.unwrap();
     sqlx::query(OLDER_RECORDS)
         .bind(older.organization_id)
         .bind(older.key_id)

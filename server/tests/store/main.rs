@@ -46,6 +46,15 @@ async fn with_organization(store: Arc<dyn Store>, database: Database) -> Fixture
     Fixture { store, org: organization.id, _database: database }
 }
 
+/// `migrator` without the migration `version` and those after it: the schema an older release
+/// made.
+fn migrations_before(migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+    let mut before = migrator;
+    let older: Vec<_> = before.migrations.iter().filter(|m| m.version < version).cloned().collect();
+    before.migrations = older.into();
+    before
+}
+
 /// Every test named, once on each store.
 macro_rules! on_every_store {
     ($($test:ident),* $(,)?) => {

@@ -1,7 +1,9 @@
-//! Organizations and the database's settings: found only where they are, bootstrapped once, the pepper kept.
+//! Organizations and the database's settings: found only where they are, bootstrapped once, the
+//! pepper kept, and the root keys older releases made holding their role after an upgrade.
 
 use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
 use keyward_server::domain::organization::Organization;
+use keyward_server::domain::scope::{Access, Role, Scope, instance_admin_scopes, root_scopes};
 use keyward_server::store::{self, ListQuery, StoreError};
 use uuid::Uuid;
 
@@ -72,4 +74,89 @@ async fn a_pepper_other_than_the_first_is_refused(f: Fixture) {
     f.store.pepper_check(&first).await.unwrap();
     let refused = f.store.pepper_check(&second).await;
     assert!(matches!(refused, Err(StoreError::PepperMismatch { .. })), "{refused:?}");
+}
+
+/// The version of the migration that made the root keys older releases stored hold their role.
+const ROLE_MIGRATION: i64 = 20261207230000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_makes_older_root_keys_hold_their_role_and_leaves_every_other_key_as_it_was_on_both_stores()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
+    let database = postgres::TestDatabase::create().await;
+    for url in [&sqlite, &database.url] {
+        let [admin_org, org, patched_org] = [(); 3].map(|()| Uuid::now_v7());
+        let [admin_root, root, imitation, patched_root] = [(); 4].map(|()| Uuid::now_v7());
+        let scopes = |scopes: &[Scope]| serde_json::to_string(scopes).unwrap();
+        let patched = vec![Scope::new("api_keys", Access::Read)];
+        let older: Vec<(Uuid, Uuid, &str, String, i64)> = vec![
+            (admin_root, admin_org, "root", scopes(&instance_admin_scopes()), 5),
+            (root, org, "root", scopes(&root_scopes()), 6),
+            // Named `root` and holding a root key's scopes, but made after the organization's.
+            (imitation, org, "root", scopes(&root_scopes()), 7),
+            (patched_root, patched_org, "root", scopes(&patched), 8),
+        ];
+        let organizations = [(admin_org, 5), (org, 6), (patched_org, 8)];
+        left_by_an_older_release(url, &organizations, &older).await;
+
+        let store = store::connect(url).await.unwrap();
+        let stored = |organization, id| {
+            let store = store.clone();
+            async move { store.api_key_get(organization, id).await.unwrap().scopes }
+        };
+        assert_eq!(stored(admin_org, admin_root).await, Role::InstanceAdmin.stored(), "{url}");
+        assert_eq!(stored(org, root).await, Role::Root.stored(), "{url}");
+        assert_eq!(stored(org, imitation).await, root_scopes(), "another key keeps its scopes: {url}");
+        assert_eq!(stored(patched_org, patched_root).await, patched, "changed scopes are kept: {url}");
+    }
+}
+
+/// Migrates the database at `url` as far as the release before [`ROLE_MIGRATION`] did, and
+/// stores there what it stored: `organizations` (id, `created_at`) and their keys (id,
+/// organization, name, scopes as JSON, `created_at`).
+async fn left_by_an_older_release(
+    url: &str,
+    organizations: &[(Uuid, i64)],
+    keys: &[(Uuid, Uuid, &str, String, i64)],
+) {
+    let sqlite = url.starts_with("sqlite:");
+    // SQLite stores ids as 16-byte blobs; PostgreSQL reads a uuid from its text.
+    let id = |id: &Uuid| if sqlite { format!("X'{}'", id.simple()) } else { format!("'{id}'") };
+    let mut older = String::new();
+    for (organization, created_at) in organizations {
+        older += &format!(
+            "INSERT INTO organizations (id, name, created_at) VALUES ({}, 'o{created_at}', {created_at});\n",
+            id(organization)
+        );
+    }
+    for (key, organization, name, scopes, created_at) in keys {
+        older += &format!(
+            "INSERT INTO api_keys (id, organization_id, name, prefix, masked_key, status, scopes, metadata, \
+             credits_refilled_at, credits_version, usage_count, revision, created_at, updated_at) \
+             VALUES ({}, {}, '{name}', 'kw', 'kw_…abcd', 'enabled', '{scopes}', '{{}}', 0, 0, 0, 1, {created_at}, \
+             {created_at});\n",
+            id(key),
+            id(organization)
+        );
+    }
+    let older = sqlx::AssertSqlSafe(older);
+    if sqlite {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
+        crate::migrations_before(sqlx::migrate!("migrations/sqlite"), ROLE_MIGRATION)
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::raw_sql(older).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        crate::migrations_before(sqlx::migrate!("migrations/postgres"), ROLE_MIGRATION)
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::raw_sql(older).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
 }
