@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use uuid::Uuid;
-
 use super::{App, AppError};
 use crate::domain::Millis;
 use crate::domain::key::Secret;
-use crate::domain::verification::{ScopeCheck, Unusable, usable};
+use crate::domain::verification::{Presented, Unusable, usable};
 use crate::verifier::{CachedKey, Resolved, Verdict};
 
 /// Why a presented key does not authenticate its caller.
@@ -22,16 +20,9 @@ pub enum Refusal {
 }
 
 impl App {
-    /// Verifies `presented` for a caller of `organization_id` at `now`, in the documented order.
-    pub async fn verify(
-        &self,
-        organization_id: Uuid,
-        presented: &str,
-        wanted: &[ScopeCheck],
-        cost: i64,
-        now: Millis,
-    ) -> Result<Verdict, AppError> {
-        Ok(self.verifier.verify(organization_id, presented, wanted, cost, now).await?)
+    /// Verifies the key `presented` at `now`, in the documented order.
+    pub async fn verify(&self, presented: &Presented<'_>, now: Millis) -> Result<Verdict, AppError> {
+        Ok(self.verifier.verify(presented, now).await?)
     }
 
     /// The key `presented` authenticates at `now`, its use counted; else why not

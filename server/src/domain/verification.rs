@@ -1,6 +1,7 @@
 //! Verification: the verdict on a presented key, checked in the documented order.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::Millis;
 use super::api_key::{ApiKey, KeyStatus};
@@ -22,6 +23,16 @@ pub enum VerifyCode {
     RateLimited,
     UsageExceeded,
     InsufficientScope,
+}
+
+/// A verification asked for: the key a caller of `organization_id` presents, the scopes it must
+/// hold, and what the verification costs in credits.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub organization_id: Uuid,
+    pub key: &'a str,
+    pub wanted: &'a [ScopeCheck],
+    pub cost: i64,
 }
 
 /// A scope the presented key must hold, on `target` if given.

@@ -31,14 +31,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dashmap::DashSet;
-use uuid::Uuid;
 
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
 use crate::domain::owner::Owner;
-use crate::domain::verification::{ScopeCheck, VerifyCode, check_key, expires_soon};
+use crate::domain::verification::{Presented, ScopeCheck, VerifyCode, check_key, expires_soon};
 use crate::store::{Change, ChangeKind, Entity, StoreError, VerifierStore};
 use budget::Budget;
 pub use budget::{LEASE_IDLE_MS, RateLimitCheck};
@@ -273,15 +272,9 @@ impl Verifier {
         Ok(Some(found))
     }
 
-    /// Verifies `presented` for a caller of `organization_id`, in the documented order.
-    pub async fn verify(
-        &self,
-        organization_id: Uuid,
-        presented: &str,
-        wanted: &[ScopeCheck],
-        cost: i64,
-        now: Millis,
-    ) -> Result<Verdict, StoreError> {
+    /// Verifies the key `presented` at `now`, in the documented order.
+    pub async fn verify(&self, presented: &Presented<'_>, now: Millis) -> Result<Verdict, StoreError> {
+        let Presented { organization_id, key: presented, wanted, cost } = *presented;
         let Ok(secret) = Secret::parse(presented) else {
             return Ok(Verdict::bare(VerifyCode::Malformed));
         };

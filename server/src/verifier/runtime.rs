@@ -139,8 +139,7 @@ impl Runtimes {
     /// lease, at shutdown). An owner whose lease is kept stays listed, so a later drain returns
     /// it once it lies idle.
     pub fn drain(&self, idle_since: Millis) -> Drained {
-        let ids = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
-        let uses = ids
+        let uses = taken(&self.dirty)
             .into_iter()
             .filter_map(|id| {
                 let key = self.keys.get(&id)?.clone();
@@ -150,8 +149,7 @@ impl Runtimes {
                 (uses > 0).then_some(UsageDelta { api_key_id: id, uses, last_used_at })
             })
             .collect();
-        let owners = std::mem::take(&mut *self.leased.lock().unwrap_or_else(|e| e.into_inner()));
-        let returned = owners
+        let returned = taken(&self.leased)
             .into_iter()
             .filter_map(|owner| {
                 let budget = self.budgets.get(&owner)?.clone();
@@ -190,6 +188,11 @@ impl Runtimes {
         let flushed = uses.as_ref().map_or(0, |uses| uses.flushed());
         KeyUsage::of(key, uses.as_deref(), flushed, budget.as_deref())
     }
+}
+
+/// What the list holds, leaving it empty.
+fn taken<T>(list: &Mutex<Vec<T>>) -> Vec<T> {
+    std::mem::take(&mut *list.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// The map's entry for `id`, made if there is none.

@@ -55,6 +55,23 @@ fn migrations_before(migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::m
     before
 }
 
+/// Migrates `pool`'s database as far as the releases before the migration `version` did, runs
+/// `older` there (what they stored), and closes it.
+async fn as_older_releases_left_it<DB>(
+    pool: &sqlx::Pool<DB>,
+    migrator: sqlx::migrate::Migrator,
+    version: i64,
+    older: String,
+) where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+{
+    migrations_before(migrator, version).run(pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(older)).execute(pool).await.unwrap();
+    pool.close().await;
+}
+
 /// Every test named, once on each store.
 macro_rules! on_every_store {
     ($($test:ident),* $(,)?) => {

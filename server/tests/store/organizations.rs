@@ -140,23 +140,14 @@ async fn left_by_an_older_release(
             id(organization)
         );
     }
-    let older = sqlx::AssertSqlSafe(older);
     if sqlite {
         let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
         let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
-        crate::migrations_before(sqlx::migrate!("migrations/sqlite"), ROLE_MIGRATION)
-            .run(&pool)
-            .await
-            .unwrap();
-        sqlx::raw_sql(older).execute(&pool).await.unwrap();
-        pool.close().await;
+        crate::as_older_releases_left_it(&pool, sqlx::migrate!("migrations/sqlite"), ROLE_MIGRATION, older)
+            .await;
     } else {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
-        crate::migrations_before(sqlx::migrate!("migrations/postgres"), ROLE_MIGRATION)
-            .run(&pool)
-            .await
-            .unwrap();
-        sqlx::raw_sql(older).execute(&pool).await.unwrap();
-        pool.close().await;
+        crate::as_older_releases_left_it(&pool, sqlx::migrate!("migrations/postgres"), ROLE_MIGRATION, older)
+            .await;
     }
 }

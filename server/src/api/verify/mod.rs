@@ -16,7 +16,7 @@ use super::model::*;
 use crate::domain::bounds::{COST, MAX_SCOPES, PRESENTED_KEY, RESOURCE};
 use crate::domain::scope::{Access, VERIFICATIONS};
 use crate::domain::validation::Checker;
-use crate::domain::verification::{VerifyCode, expiry_message};
+use crate::domain::verification::{Presented, VerifyCode, expiry_message};
 
 /// The header that carries an expiry warning.
 pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-expires");
@@ -44,7 +44,9 @@ pub async fn api_key_verify(
     let cost = body.cost.unwrap_or(1);
     check(&body, cost)?;
     let now = caller.at;
-    let verdict = state.app.verify(caller.organization_id, &body.key, &body.scopes, cost, now).await?;
+    let presented =
+        Presented { organization_id: caller.organization_id, key: &body.key, wanted: &body.scopes, cost };
+    let verdict = state.app.verify(&presented, now).await?;
     let expiry = verdict.expires_soon;
     let response = VerifyResponse {
         valid: verdict.code == VerifyCode::Valid,
