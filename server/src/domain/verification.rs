@@ -11,7 +11,7 @@ use super::scope::{Access, resolved};
 pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 
 /// The verdict; only `VALID` means the key may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,

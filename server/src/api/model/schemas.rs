@@ -4,14 +4,18 @@
 //! which serde reads and writes, and each such field names its schema here with
 //! `#[schema(value_type = …)]`. These types are never built: their serde attributes repeat the
 //! domain's so that utoipa derives the same schema (renames, optional and unknown fields), and
-//! their descriptions are the domain's; the comment above each names the type it stands for. The
+//! their descriptions are the domain's; the comment above each names the type it stands for (the
+//! verdict's code is not repeated: its schema lists the domain's own codes). The
 //! contract test holds the result to `openapi.yaml`. The bounds (lengths, ranges, patterns) are
 //! not here: `api/bounds.rs` writes them from `domain/bounds.rs`.
 
-use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use strum::VariantArray;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::bounds::{MAX_TARGETS, NAME};
+use crate::domain::verification;
 
 // domain::api_key::KeyStatus
 /// Whether a key may be used; a revoked key is `deleted`, whatever its status.
@@ -94,20 +98,24 @@ pub struct RateLimitState {
 }
 
 // domain::verification::VerifyCode
-/// The verdict; only `VALID` means the key may be used.
-#[derive(ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum VerifyCode {
-    Valid,
-    Malformed,
-    NotFound,
-    Disabled,
-    Expired,
-    Revoked,
-    RateLimited,
-    UsageExceeded,
-    InsufficientScope,
+/// The verdict's code: a string, one of the domain's codes (all of them, in their order) as serde
+/// writes them, so that a code added to the domain is in the schema too.
+pub struct VerifyCode;
+
+impl PartialSchema for VerifyCode {
+    fn schema() -> RefOr<Schema> {
+        let codes = verification::VerifyCode::VARIANTS
+            .iter()
+            .map(|code| serde_json::to_value(code).expect("a code is written as a string"));
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The verdict; only `VALID` means the key may be used."))
+            .enum_values(Some(codes))
+            .into()
+    }
 }
+
+impl ToSchema for VerifyCode {}
 
 // domain::verification::ScopeCheck
 /// A scope the presented key must hold, on `target` if given.
