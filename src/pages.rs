@@ -131,31 +131,21 @@ mod tests {
     use crate::types::{Link, Links};
 
     #[test]
-    fn page_token_is_read_from_a_path_with_a_query() {
-        assert_eq!(page_token("/v1/api_keys?limit=20&page_token=abc").as_deref(), Some("abc"));
-    }
-
-    #[test]
-    fn page_token_is_read_when_it_comes_first() {
-        assert_eq!(page_token("/v1/users/u1/api_keys?page_token=a-b_C9&limit=5").as_deref(), Some("a-b_C9"));
-    }
-
-    #[test]
-    fn page_token_is_read_from_a_full_url() {
-        assert_eq!(page_token("https://keys.example.com/v1/api_keys?page_token=xyz").as_deref(), Some("xyz"));
-    }
-
-    #[test]
-    fn page_token_is_percent_decoded() {
-        assert_eq!(page_token("/v1/api_keys?page_token=a%2Db").as_deref(), Some("a-b"));
-    }
-
-    #[test]
-    fn page_token_ignores_a_fragment_and_similar_names() {
-        assert_eq!(
-            page_token("/v1/api_keys?my_page_token=no&page_token=yes#page_token=frag").as_deref(),
-            Some("yes")
-        );
+    fn page_token_is_read_wherever_it_stands_percent_decoded_and_by_its_own_name_alone() {
+        for (link, token) in [
+            // From a path with a query.
+            ("/v1/api_keys?limit=20&page_token=abc", "abc"),
+            // When it comes first.
+            ("/v1/users/u1/api_keys?page_token=a-b_C9&limit=5", "a-b_C9"),
+            // From a full URL.
+            ("https://keys.example.com/v1/api_keys?page_token=xyz", "xyz"),
+            // Percent-decoded.
+            ("/v1/api_keys?page_token=a%2Db", "a-b"),
+            // Not from a fragment or a similar name.
+            ("/v1/api_keys?my_page_token=no&page_token=yes#page_token=frag", "yes"),
+        ] {
+            assert_eq!(page_token(link).as_deref(), Some(token), "{link}");
+        }
     }
 
     #[test]

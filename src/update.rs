@@ -73,73 +73,45 @@ pub struct ApiKeyUpdate {
     pub credits: Patch<Credits>,
 }
 
+/// A builder method: `$method` puts `$value` in `self.$field` and hands the update back.
+macro_rules! setter {
+    ($(#[$doc:meta])* $method:ident($($arg:ident: $ty:ty)?) => $field:ident = $value:expr) => {
+        $(#[$doc])*
+        pub fn $method(mut self $(, $arg: $ty)?) -> Self {
+            self.$field = $value;
+            self
+        }
+    };
+}
+
 impl ApiKeyUpdate {
     /// An update that changes nothing yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Patch::Set(description.into());
-        self
-    }
-
-    pub fn clear_description(mut self) -> Self {
-        self.description = Patch::Clear;
-        self
-    }
-
-    pub fn status(mut self, status: ApiKeyStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    pub fn scopes(mut self, scopes: Vec<Scope>) -> Self {
-        self.scopes = Some(scopes);
-        self
-    }
-
-    /// When the key stops working, in milliseconds since the Unix epoch.
-    pub fn expires_at(mut self, at_ms: i64) -> Self {
-        self.expires_at = Patch::Set(at_ms);
-        self
-    }
-
-    /// The key never expires.
-    pub fn clear_expiry(mut self) -> Self {
-        self.expires_at = Patch::Clear;
-        self
-    }
-
-    pub fn metadata(mut self, metadata: Map<String, Value>) -> Self {
-        self.metadata = Some(metadata);
-        self
-    }
-
-    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = Patch::Set(rate_limit);
-        self
-    }
-
-    /// The key has no rate limit.
-    pub fn clear_rate_limit(mut self) -> Self {
-        self.rate_limit = Patch::Clear;
-        self
-    }
-
-    pub fn credits(mut self, credits: Credits) -> Self {
-        self.credits = Patch::Set(credits);
-        self
-    }
-
-    /// The key has no credit budget.
-    pub fn clear_credits(mut self) -> Self {
-        self.credits = Patch::Clear;
-        self
-    }
+    setter!(name(name: impl Into<String>) => name = Some(name.into()));
+    setter!(description(description: impl Into<String>) => description = Patch::Set(description.into()));
+    setter!(clear_description() => description = Patch::Clear);
+    setter!(status(status: ApiKeyStatus) => status = Some(status));
+    setter!(scopes(scopes: Vec<Scope>) => scopes = Some(scopes));
+    setter!(
+        /// When the key stops working, in milliseconds since the Unix epoch.
+        expires_at(at_ms: i64) => expires_at = Patch::Set(at_ms)
+    );
+    setter!(
+        /// The key never expires.
+        clear_expiry() => expires_at = Patch::Clear
+    );
+    setter!(metadata(metadata: Map<String, Value>) => metadata = Some(metadata));
+    setter!(rate_limit(rate_limit: RateLimit) => rate_limit = Patch::Set(rate_limit));
+    setter!(
+        /// The key has no rate limit.
+        clear_rate_limit() => rate_limit = Patch::Clear
+    );
+    setter!(credits(credits: Credits) => credits = Patch::Set(credits));
+    setter!(
+        /// The key has no credit budget.
+        clear_credits() => credits = Patch::Clear
+    );
 }

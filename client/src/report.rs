@@ -150,14 +150,15 @@ mod tests {
         }
     }
 
+    /// A 422 whose one error says `message` of `field`.
+    fn invalid(field: &str, code: &str, message: &str) -> Failure {
+        let error = ProblemError { code: code.into(), fields: vec![field.into()], message: message.into() };
+        refused(StatusCode::UNPROCESSABLE_ENTITY, vec![error])
+    }
+
     #[test]
     fn a_problem_is_one_line_with_its_code_and_fields() {
-        let errors = vec![ProblemError {
-            code: "length".into(),
-            fields: vec!["name".into()],
-            message: "must not be empty".into(),
-        }];
-        let failure = refused(StatusCode::UNPROCESSABLE_ENTITY, errors);
+        let failure = invalid("name", "length", "must not be empty");
         assert_eq!(
             failure.line(),
             "error: 422 Unprocessable Entity: the body is not valid (api_keys.invalid); name: must not be empty"
@@ -167,12 +168,8 @@ mod tests {
 
     #[test]
     fn a_problem_s_control_and_bidi_characters_reach_stderr_escaped() {
-        let errors = vec![ProblemError {
-            code: "invalid_character".into(),
-            fields: vec!["metadata.note\u{1b}[31m".into()],
-            message: "must not hold \u{0}\r\n\u{202e}this".into(),
-        }];
-        let mut failure = refused(StatusCode::UNPROCESSABLE_ENTITY, errors);
+        let mut failure =
+            invalid("metadata.note\u{1b}[31m", "invalid_character", "must not hold \u{0}\r\n\u{202e}this");
         if let Failure::Api { error: ApiError::Problem { problem, .. }, .. } = &mut failure {
             problem.detail = Some("the body \u{1b}]0;owned\u{7} is not valid".into());
         }

@@ -79,21 +79,12 @@ pub fn canonicalize(doc: &Value) -> Value {
     let components = root.get("components").and_then(Value::as_object).unwrap_or(&empty);
     let top_security = root.get("security");
 
-    let mut out = Map::new();
-    for (key, value) in root {
-        let value = match key.as_str() {
-            "openapi" | "info" | "servers" | "tags" | "externalDocs" | "security" | "jsonSchemaDialect" => {
-                continue;
-            }
-            "paths" => canon_paths(&inline_refs(value, components, 0), is_31, top_security),
-            "components" => match canon_components(&inline_refs(value, components, 0), is_31) {
-                Some(value) => value,
-                None => continue,
-            },
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
+    let out = kept_fields(root, |key, value| match key {
+        "openapi" | "info" | "servers" | "tags" | "externalDocs" | "security" | "jsonSchemaDialect" => None,
+        "paths" => Some(canon_paths(&inline_refs(value, components, 0), is_31, top_security)),
+        "components" => canon_components(&inline_refs(value, components, 0), is_31),
+        _ => Some(value.clone()),
+    });
     sort_keys(&Value::Object(out))
 }
 
@@ -187,74 +178,44 @@ fn canon_components(components: &Value, is_31: bool) -> Option<Value> {
     let Value::Object(components) = components else {
         return Some(components.clone());
     };
-    let mut out = Map::new();
-    for (section, value) in components {
-        if INLINED.contains(&section.as_str()) {
-            continue;
+    let out = kept_fields(components, |section, value| match section {
+        _ if INLINED.contains(&section) => None,
+        "schemas" if value.is_object() => Some(map_values(value, |schema| canon_schema(schema, is_31))),
+        "securitySchemes" if value.is_object() => {
+            Some(map_values(value, |scheme| without(scheme, &["description"])))
         }
-        let value = match (section.as_str(), value) {
-            ("schemas", Value::Object(schemas)) => Value::Object(
-                schemas.iter().map(|(name, schema)| (name.clone(), canon_schema(schema, is_31))).collect(),
-            ),
-            ("securitySchemes", Value::Object(schemes)) => Value::Object(
-                schemes
-                    .iter()
-                    .map(|(name, scheme)| (name.clone(), without(scheme, &["description"])))
-                    .collect(),
-            ),
-            _ => value.clone(),
-        };
-        out.insert(section.clone(), value);
-    }
+        _ => Some(value.clone()),
+    });
     (!out.is_empty()).then_some(Value::Object(out))
 }
 
 fn canon_paths(paths: &Value, is_31: bool, top_security: Option<&Value>) -> Value {
-    let Value::Object(paths) = paths else {
-        return paths.clone();
-    };
-    Value::Object(
-        paths.iter().map(|(path, item)| (path.clone(), canon_path_item(item, is_31, top_security))).collect(),
-    )
+    map_values(paths, |item| canon_path_item(item, is_31, top_security))
 }
 
 fn canon_path_item(item: &Value, is_31: bool, top_security: Option<&Value>) -> Value {
-    let Value::Object(item) = item else {
-        return item.clone();
-    };
     let shared: &[Value] = item.get("parameters").and_then(Value::as_array).map_or(&[], Vec::as_slice);
-    let mut out = Map::new();
-    for (key, value) in item {
-        let value = match key.as_str() {
-            "summary" | "description" | "servers" | "parameters" => continue,
-            method if OPERATIONS.contains(&method) => canon_operation(value, shared, is_31, top_security),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
+    map_fields(item, |key, value| match key {
+        "summary" | "description" | "servers" | "parameters" => None,
+        method if OPERATIONS.contains(&method) => Some(canon_operation(value, shared, is_31, top_security)),
+        _ => Some(value.clone()),
+    })
 }
 
 fn canon_operation(operation: &Value, shared: &[Value], is_31: bool, top_security: Option<&Value>) -> Value {
     let Value::Object(operation) = operation else {
         return operation.clone();
     };
-    let mut out = Map::new();
-    for (key, value) in operation {
-        let value = match key.as_str() {
-            "tags" | "summary" | "description" | "externalDocs" | "servers" | "parameters" | "security" => {
-                continue;
-            }
-            "deprecated" if value == &Value::Bool(false) => continue,
-            "requestBody" => canon_request_body(value, is_31),
-            "responses" => canon_responses(value, is_31),
-            "callbacks" => map_values(value, |callback| {
-                map_values(callback, |item| canon_path_item(item, is_31, top_security))
-            }),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
+    let mut out = kept_fields(operation, |key, value| match key {
+        "tags" | "summary" | "description" | "externalDocs" | "servers" | "parameters" | "security" => None,
+        "deprecated" if value == &Value::Bool(false) => None,
+        "requestBody" => Some(canon_request_body(value, is_31)),
+        "responses" => Some(canon_responses(value, is_31)),
+        "callbacks" => Some(map_values(value, |callback| {
+            map_values(callback, |item| canon_path_item(item, is_31, top_security))
+        })),
+        _ => Some(value.clone()),
+    });
 
     let own: &[Value] = operation.get("parameters").and_then(Value::as_array).map_or(&[], Vec::as_slice);
     let mut parameters: Vec<Value> = own.iter().map(|p| canon_parameter(p, is_31)).collect();
@@ -280,70 +241,44 @@ fn parameter_key(parameter: &Value) -> (String, String) {
 }
 
 fn canon_parameter(parameter: &Value, is_31: bool) -> Value {
-    let Value::Object(parameter) = parameter else {
-        return parameter.clone();
-    };
     let location = parameter.get("in").and_then(Value::as_str).unwrap_or_default();
     let default_style = match location {
         "query" | "cookie" => "form",
         _ => "simple",
     };
-    let mut out = Map::new();
-    for (key, value) in parameter {
-        let value = match key.as_str() {
-            "description" | "example" | "examples" => continue,
-            "required" | "deprecated" | "allowEmptyValue" | "allowReserved"
-                if value == &Value::Bool(false) =>
-            {
-                continue;
-            }
-            "style" if value.as_str() == Some(default_style) => continue,
-            "explode" if value.as_bool() == Some(default_style == "form") => continue,
-            "name" if location == "header" => {
-                Value::String(value.as_str().unwrap_or_default().to_ascii_lowercase())
-            }
-            "schema" => canon_schema(value, is_31),
-            "content" => canon_content(value, is_31),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
+    map_fields(parameter, |key, value| match key {
+        "description" | "example" | "examples" => None,
+        "required" | "deprecated" | "allowEmptyValue" | "allowReserved" if value == &Value::Bool(false) => {
+            None
+        }
+        "style" if value.as_str() == Some(default_style) => None,
+        "explode" if value.as_bool() == Some(default_style == "form") => None,
+        "name" if location == "header" => {
+            Some(Value::String(value.as_str().unwrap_or_default().to_ascii_lowercase()))
+        }
+        "schema" => Some(canon_schema(value, is_31)),
+        "content" => Some(canon_content(value, is_31)),
+        _ => Some(value.clone()),
+    })
 }
 
 fn canon_request_body(body: &Value, is_31: bool) -> Value {
-    let Value::Object(body) = body else {
-        return body.clone();
-    };
-    let mut out = Map::new();
-    for (key, value) in body {
-        let value = match key.as_str() {
-            "description" => continue,
-            "required" if value == &Value::Bool(false) => continue,
-            "content" => canon_content(value, is_31),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
+    map_fields(body, |key, value| match key {
+        "description" => None,
+        "required" if value == &Value::Bool(false) => None,
+        "content" => Some(canon_content(value, is_31)),
+        _ => Some(value.clone()),
+    })
 }
 
 fn canon_responses(responses: &Value, is_31: bool) -> Value {
     map_values(responses, |response| {
-        let Value::Object(response) = response else {
-            return response.clone();
-        };
-        let mut out = Map::new();
-        for (key, value) in response {
-            let value = match key.as_str() {
-                "description" => continue,
-                "content" => canon_content(value, is_31),
-                "headers" => canon_headers(value, is_31),
-                _ => value.clone(),
-            };
-            out.insert(key.clone(), value);
-        }
-        Value::Object(out)
+        map_fields(response, |key, value| match key {
+            "description" => None,
+            "content" => Some(canon_content(value, is_31)),
+            "headers" => Some(canon_headers(value, is_31)),
+            _ => Some(value.clone()),
+        })
     })
 }
 
@@ -360,47 +295,31 @@ fn canon_headers(headers: &Value, is_31: bool) -> Value {
 }
 
 fn canon_header(header: &Value, is_31: bool) -> Value {
-    let Value::Object(header) = header else {
-        return header.clone();
-    };
-    let mut out = Map::new();
-    for (key, value) in header {
-        let value = match key.as_str() {
-            "description" | "example" | "examples" => continue,
-            "required" | "deprecated" | "explode" if value == &Value::Bool(false) => continue,
-            "style" if value.as_str() == Some("simple") => continue,
-            "schema" => canon_schema(value, is_31),
-            "content" => canon_content(value, is_31),
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
+    map_fields(header, |key, value| match key {
+        "description" | "example" | "examples" => None,
+        "required" | "deprecated" | "explode" if value == &Value::Bool(false) => None,
+        "style" if value.as_str() == Some("simple") => None,
+        "schema" => Some(canon_schema(value, is_31)),
+        "content" => Some(canon_content(value, is_31)),
+        _ => Some(value.clone()),
+    })
 }
 
 fn canon_content(content: &Value, is_31: bool) -> Value {
     map_values(content, |media| {
-        let Value::Object(media) = media else {
-            return media.clone();
-        };
-        let mut out = Map::new();
-        for (key, value) in media {
-            let value = match key.as_str() {
-                "example" | "examples" => continue,
-                "schema" => canon_schema(value, is_31),
-                "encoding" => map_values(value, |encoding| match encoding.get("headers") {
-                    Some(headers) => {
-                        let mut encoding = encoding.clone();
-                        encoding["headers"] = canon_headers(headers, is_31);
-                        encoding
-                    }
-                    None => encoding.clone(),
-                }),
-                _ => value.clone(),
-            };
-            out.insert(key.clone(), value);
-        }
-        Value::Object(out)
+        map_fields(media, |key, value| match key {
+            "example" | "examples" => None,
+            "schema" => Some(canon_schema(value, is_31)),
+            "encoding" => Some(map_values(value, |encoding| match encoding.get("headers") {
+                Some(headers) => {
+                    let mut encoding = encoding.clone();
+                    encoding["headers"] = canon_headers(headers, is_31);
+                    encoding
+                }
+                None => encoding.clone(),
+            })),
+            _ => Some(value.clone()),
+        })
     })
 }
 
@@ -422,39 +341,35 @@ fn canon_schema(schema: &Value, is_31: bool) -> Value {
     let Value::Object(schema) = schema else {
         return schema.clone();
     };
-    let mut s = Map::new();
-    for (key, value) in schema {
-        let value = match key.as_str() {
-            "description" | "title" | "example" | "examples" | "externalDocs" | "$comment" => continue,
-            "deprecated" | "readOnly" | "writeOnly" | "nullable" | "uniqueItems"
-                if value == &Value::Bool(false) =>
-            {
-                continue;
-            }
-            "properties" | "patternProperties" | "dependentSchemas" | "$defs" | "definitions" => {
-                map_values(value, |schema| canon_schema(schema, is_31))
-            }
-            "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
-                array_values(value, |schema| canon_schema(schema, is_31))
-            }
-            "items" | "additionalItems" if value.is_array() => {
-                array_values(value, |schema| canon_schema(schema, is_31))
-            }
-            "items"
-            | "additionalItems"
-            | "additionalProperties"
-            | "not"
-            | "contains"
-            | "propertyNames"
-            | "if"
-            | "then"
-            | "else"
-            | "unevaluatedItems"
-            | "unevaluatedProperties" => canon_schema(value, is_31),
-            _ => value.clone(),
-        };
-        s.insert(key.clone(), value);
-    }
+    let mut s = kept_fields(schema, |key, value| match key {
+        "description" | "title" | "example" | "examples" | "externalDocs" | "$comment" => None,
+        "deprecated" | "readOnly" | "writeOnly" | "nullable" | "uniqueItems"
+            if value == &Value::Bool(false) =>
+        {
+            None
+        }
+        "properties" | "patternProperties" | "dependentSchemas" | "$defs" | "definitions" => {
+            Some(map_values(value, |schema| canon_schema(schema, is_31)))
+        }
+        "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+            Some(array_values(value, |schema| canon_schema(schema, is_31)))
+        }
+        "items" | "additionalItems" if value.is_array() => {
+            Some(array_values(value, |schema| canon_schema(schema, is_31)))
+        }
+        "items"
+        | "additionalItems"
+        | "additionalProperties"
+        | "not"
+        | "contains"
+        | "propertyNames"
+        | "if"
+        | "then"
+        | "else"
+        | "unevaluatedItems"
+        | "unevaluatedProperties" => Some(canon_schema(value, is_31)),
+        _ => Some(value.clone()),
+    });
 
     // A `$ref` beside other keys: 3.0 ignores them, 3.1 applies them as well.
     if s.len() > 1
@@ -588,6 +503,23 @@ fn without(value: &Value, keys: &[&str]) -> Value {
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
         ),
+        other => other.clone(),
+    }
+}
+
+/// The fields of `map` as `field` makes them from each name and value, leaving out those it
+/// makes `None`.
+fn kept_fields(
+    map: &Map<String, Value>,
+    field: impl Fn(&str, &Value) -> Option<Value>,
+) -> Map<String, Value> {
+    map.iter().filter_map(|(key, value)| Some((key.clone(), field(key, value)?))).collect()
+}
+
+/// [`kept_fields`] of an object; anything else as it is.
+fn map_fields(value: &Value, field: impl Fn(&str, &Value) -> Option<Value>) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(kept_fields(map, field)),
         other => other.clone(),
     }
 }
@@ -860,12 +792,18 @@ components:
         assert_eq!(diff(&canonical, &canonical), "");
     }
 
+    /// The diff of the committed spec against a copy of it that `change` made.
+    fn diff_after(change: impl FnOnce(&mut Value)) -> String {
+        let mut changed = committed_spec();
+        change(&mut changed);
+        diff(&canonicalize(&committed_spec()), &canonicalize(&changed))
+    }
+
     #[test]
     fn a_changed_max_length_shows_in_the_diff_with_its_path() {
-        let expected = canonicalize(&committed_spec());
-        let mut changed = committed_spec();
-        changed["components"]["schemas"]["ApiKeyCreate"]["properties"]["name"]["maxLength"] = json!(64);
-        let out = diff(&expected, &canonicalize(&changed));
+        let out = diff_after(|spec| {
+            spec["components"]["schemas"]["ApiKeyCreate"]["properties"]["name"]["maxLength"] = json!(64);
+        });
         assert!(out.starts_with("--- openapi.yaml\n+++ generated from the handlers\n"), "{out}");
         assert!(out.contains("components.schemas.ApiKeyCreate.properties.name.maxLength"), "{out}");
         assert!(out.contains("\n-          maxLength: 128\n"), "{out}");
@@ -874,10 +812,9 @@ components:
 
     #[test]
     fn a_changed_property_type_shows_in_the_diff_with_its_path() {
-        let expected = canonicalize(&committed_spec());
-        let mut changed = committed_spec();
-        changed["components"]["schemas"]["ApiKey"]["properties"]["revision"] = json!({ "type": "string" });
-        let out = diff(&expected, &canonicalize(&changed));
+        let out = diff_after(|spec| {
+            spec["components"]["schemas"]["ApiKey"]["properties"]["revision"] = json!({ "type": "string" });
+        });
         assert!(out.contains("components.schemas.ApiKey.properties.revision"), "{out}");
         assert!(out.contains("\n-          type: integer\n"), "{out}");
         assert!(out.contains("\n+          type: string\n"), "{out}");

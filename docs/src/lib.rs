@@ -209,10 +209,14 @@ mod tests {
 
     #[test]
     fn files_are_served_with_the_type_their_extension_names() {
-        assert_eq!(content_type("operations/a.html"), "text/html; charset=utf-8");
-        assert_eq!(content_type("operations/a.md"), "text/markdown; charset=utf-8");
-        assert_eq!(content_type("openapi.yaml"), "application/yaml");
-        assert_eq!(content_type("assets/favicon.svg"), "image/svg+xml");
+        for (path, served_as) in [
+            ("operations/a.html", "text/html; charset=utf-8"),
+            ("operations/a.md", "text/markdown; charset=utf-8"),
+            ("openapi.yaml", "application/yaml"),
+            ("assets/favicon.svg", "image/svg+xml"),
+        ] {
+            assert_eq!(content_type(path), served_as, "{path}");
+        }
     }
 
     #[test]
@@ -237,11 +241,14 @@ mod tests {
         site.insert("index.md", "`http://127.0.0.1:8080/v1/health`");
         site.insert("openapi.yaml", "url: http://127.0.0.1:8080");
         let base = BaseUrl::new("http", "localhost:3000").unwrap();
-        let text =
-            |path: &str| String::from_utf8(site.resolve_for(path, &base).unwrap().1.into_owned()).unwrap();
-        assert_eq!(text(""), "<code>curl 'http://localhost:3000/v1/health'</code>");
-        assert_eq!(text("index.md"), "`http://localhost:3000/v1/health`");
-        assert_eq!(text("openapi.yaml"), "url: http://127.0.0.1:8080");
+        for (path, served) in [
+            ("", "<code>curl 'http://localhost:3000/v1/health'</code>"),
+            ("index.md", "`http://localhost:3000/v1/health`"),
+            ("openapi.yaml", "url: http://127.0.0.1:8080"),
+        ] {
+            let text = String::from_utf8(site.resolve_for(path, &base).unwrap().1.into_owned()).unwrap();
+            assert_eq!(text, served, "{path}");
+        }
         assert_eq!(origin("https://keys.example.com/base"), "https://keys.example.com");
     }
 

@@ -39,8 +39,7 @@ async fn the_first_start_prints_the_admin_key_once_and_a_restart_does_not() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::new(dir.path());
 
-    let mut server = launch.start().await;
-    let admin_key = server.admin_key().await;
+    let (server, admin_key) = launch.first_start().await;
     assert!(Secret::parse(&admin_key).is_ok(), "the printed admin key is not well-formed: {admin_key}");
     let keys = server.assert_key_works(&admin_key).await;
     assert!(
@@ -65,8 +64,7 @@ async fn the_first_start_prints_the_admin_key_once_and_a_restart_does_not() {
 
     let elsewhere = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::with_default_database(elsewhere.path());
-    let mut server = launch.start().await;
-    let admin_key = server.admin_key().await;
+    let (server, admin_key) = launch.first_start().await;
     server.assert_key_works(&admin_key).await;
     server.stop().await.assert_success("a start on the default database");
     assert!(
@@ -111,8 +109,8 @@ async fn keyward_admin_key_is_adopted_on_first_start() {
 async fn no_log_line_holds_a_secret() {
     for log_format in ["text", "json"] {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut server = Launch::new(dir.path()).arg("--log-format").arg(log_format).start().await;
-        let admin_key = server.admin_key().await;
+        let (server, admin_key) =
+            Launch::new(dir.path()).arg("--log-format").arg(log_format).first_start().await;
         let mut secrets = vec![admin_key.clone()];
 
         let created = server
@@ -208,14 +206,13 @@ async fn no_log_line_holds_a_secret() {
 #[tokio::test]
 async fn every_request_leaves_one_access_line_and_every_response_its_request_id() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut server = Launch::new(dir.path())
+    let (server, admin_key) = Launch::new(dir.path())
         .arg("--log-format")
         .arg("json")
         .arg("--pepper")
         .arg("p3pp3r-s3cr3t")
-        .start()
+        .first_start()
         .await;
-    let admin_key = server.admin_key().await;
     let created = server
         .request(Method::POST, "/v1/api_keys")
         .header("x-api-key", &admin_key)
@@ -285,8 +282,7 @@ async fn every_request_leaves_one_access_line_and_every_response_its_request_id(
 async fn an_operator_lists_the_organizations_and_mints_a_root_key_printed_once() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::new(dir.path());
-    let mut server = launch.start().await;
-    let admin_key = server.admin_key().await;
+    let (server, admin_key) = launch.first_start().await;
     let created = server
         .request(Method::POST, "/v1/organizations")
         .header("x-api-key", &admin_key)
@@ -326,8 +322,7 @@ async fn an_operator_lists_the_organizations_and_mints_a_root_key_printed_once()
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_request() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut server = Launch::new(dir.path()).start().await;
-    let admin_key = server.admin_key().await;
+    let (mut server, admin_key) = Launch::new(dir.path()).first_start().await;
     // Once it has answered a request the server is serving, so its SIGTERM handler is in place.
     expect_json(server.request(Method::GET, "/v1/health").send().await, StatusCode::OK).await;
 
@@ -405,8 +400,7 @@ async fn a_second_server_on_the_same_sqlite_file_is_refused() {
 async fn a_pepper_other_than_the_database_s_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let launch = Launch::new(dir.path());
-    let mut first = launch.clone().arg("--pepper").arg("the first pepper").start().await;
-    let admin_key = first.admin_key().await;
+    let (first, admin_key) = launch.clone().arg("--pepper").arg("the first pepper").first_start().await;
     first.assert_key_works(&admin_key).await;
     first.stop().await.assert_success("the first start");
 
@@ -630,6 +624,13 @@ impl Launch {
     /// Runs one of the operator's commands to its end, on this launch's database.
     fn command(&self, args: &[&str]) -> std::process::Output {
         self.base().args(args).output().expect("the keyward-server binary runs")
+    }
+
+    /// [`Launch::start`] on a store the start creates, and the admin key it prints.
+    async fn first_start(&self) -> (Server, String) {
+        let mut server = self.start().await;
+        let admin_key = server.admin_key().await;
+        (server, admin_key)
     }
 
     /// Starts the binary and waits until it listens (on a port the kernel picks, which it logs).

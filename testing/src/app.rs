@@ -202,6 +202,20 @@ impl TestApp {
         self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", &self.root_key)
     }
 
+    /// Sends `method path` with the root key and `body` as it is, labelled `content_type`: the
+    /// bytes and media types the generated client would not send. The server's answer, whatever
+    /// it is.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let request = self.request(method, path).header("content-type", content_type).body(body);
+        request.send().await.expect("the server answers")
+    }
+
     /// Sends `method path` presenting `key`, with `body` as JSON if given, and returns the status
     /// and the answer: its JSON, or its text as a JSON string when it is none.
     pub async fn call(
@@ -312,32 +326,33 @@ impl TestApp {
     }
 }
 
+/// `$query` with `$db` a connection of its own to `$app`'s store, SQLite or PostgreSQL: the same
+/// query for both, on the connection type of each.
+macro_rules! on_the_store {
+    ($app:expr, |$db:ident| $query:expr) => {{
+        use sqlx::Connection;
+        if $app.database_url.starts_with("sqlite:") {
+            let mut $db = sqlx::SqliteConnection::connect(&$app.database_url).await.unwrap();
+            $query
+        } else {
+            let mut $db = sqlx::PgConnection::connect(&$app.database_url).await.unwrap();
+            $query
+        }
+    }};
+}
+
 /// How many change records the store holds: one for every committed write.
 pub async fn change_count(app: &TestApp) -> i64 {
-    use sqlx::Connection;
     let count = "SELECT COUNT(*) FROM changes";
-    if app.database_url.starts_with("sqlite:") {
-        let mut db = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
-        sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
-    } else {
-        let mut db = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
-        sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
-    }
+    on_the_store!(app, |db| sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap())
 }
 
 /// The newest change record as stored: its entity's kind and id, its kind, its actor and the
 /// fields it names (a JSON array, as text).
 pub async fn newest_change(app: &TestApp) -> (String, uuid::Uuid, String, String, String) {
-    use sqlx::Connection;
     let newest =
         "SELECT entity, entity_id, kind, actor, CAST(fields AS TEXT) FROM changes ORDER BY seq DESC LIMIT 1";
-    if app.database_url.starts_with("sqlite:") {
-        let mut db = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
-        sqlx::query_as(newest).fetch_one(&mut db).await.unwrap()
-    } else {
-        let mut db = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
-        sqlx::query_as(newest).fetch_one(&mut db).await.unwrap()
-    }
+    on_the_store!(app, |db| sqlx::query_as(newest).fetch_one(&mut db).await.unwrap())
 }
 
 /// Starts a create whose body never ends on `app`, a server that takes one request at a time,

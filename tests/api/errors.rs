@@ -35,6 +35,10 @@ async fn post_keys(app: &TestApp, body: &Value) -> reqwest::Response {
     app.request(Method::POST, "/v1/api_keys").json(body).send().await.unwrap()
 }
 
+async fn post_organization(app: &TestApp, body: &Value) -> reqwest::Response {
+    app.request(Method::POST, "/v1/organizations").json(body).send().await.unwrap()
+}
+
 async fn key_count(app: &TestApp) -> usize {
     let page: Value = app.get_json("/v1/api_keys?limit=100&include_deleted=true").await;
     page["api_keys"].as_array().unwrap().len()
@@ -42,13 +46,7 @@ async fn key_count(app: &TestApp) -> usize {
 
 async fn malformed_json_is_a_400(app: TestApp) {
     for body in ["{\"name\": ", "not json", "{\"name\": \"a\"} trailing", ""] {
-        let response = app
-            .request(Method::POST, "/v1/api_keys")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.send_body(Method::POST, "/v1/api_keys", "application/json", body).await;
         assert_problem(response, 400, "request.malformed_json").await;
     }
 }
@@ -139,13 +137,7 @@ async fn an_invalid_update_is_refused_and_changes_nothing(app: TestApp) {
 }
 
 async fn a_body_that_is_not_json_is_a_415(app: TestApp) {
-    let plain = app
-        .request(Method::POST, "/v1/api_keys")
-        .header("content-type", "text/plain")
-        .body("{\"name\": \"a\"}")
-        .send()
-        .await
-        .unwrap();
+    let plain = app.send_body(Method::POST, "/v1/api_keys", "text/plain", "{\"name\": \"a\"}").await;
     assert_problem(plain, 415, "request.unsupported_media_type").await;
     let missing = app.request(Method::POST, "/v1/api_keys").body("{\"name\": \"a\"}").send().await.unwrap();
     assert_problem(missing, 415, "request.unsupported_media_type").await;
@@ -295,13 +287,7 @@ async fn a_flood_of_bad_requests_stores_nothing(app: TestApp) {
     for body in [json!({}), json!({"name": ""}), json!({"name": "a", "prefix": "!"}), json!({"name": 1})] {
         assert!(post_keys(&app, &body).await.status().is_client_error());
     }
-    let response = app
-        .request(Method::POST, "/v1/api_keys")
-        .header("content-type", "application/json")
-        .body("{\"name\": \"half")
-        .send()
-        .await
-        .unwrap();
+    let response = app.send_body(Method::POST, "/v1/api_keys", "application/json", "{\"name\": \"half").await;
     assert_eq!(response.status(), 400);
     assert_eq!(key_count(&app).await, before);
 }
@@ -364,12 +350,7 @@ async fn a_nul_anywhere_in_a_body_is_a_422_naming_the_field_and_stores_nothing(a
     }
     assert_eq!(app.get_json(&path).await["revision"], 1, "the key did not change");
 
-    let response = app
-        .request(Method::POST, "/v1/organizations")
-        .json(&json!({"name": "nul\u{0}org"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_organization(&app, &json!({"name": "nul\u{0}org"})).await;
     let problem = assert_problem(response, 422, "request.invalid_body").await;
     assert_eq!(problem_fields(&problem), vec!["name".to_owned()]);
 }
@@ -409,12 +390,7 @@ async fn control_and_bidi_characters_are_refused_in_names_and_descriptions_only(
         assert_eq!(problem["errors"][0]["code"], "invalid_character", "{problem}");
     }
     assert_eq!(key_count(&app).await, before, "nothing was stored");
-    let response = app
-        .request(Method::POST, "/v1/organizations")
-        .json(&json!({"name": "org\u{202e}"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_organization(&app, &json!({"name": "org\u{202e}"})).await;
     assert_problem(response, 422, "request.invalid_body").await;
 
     // What is not shown as a name is stored exactly: text on several lines in a description,
@@ -500,13 +476,7 @@ async fn problem_details_say_what_is_expected_in_words_not_in_rust(app: TestApp)
         "serde",
     ];
     for (method, path, body) in bodies {
-        let response = app
-            .request(method, &path)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.send_body(method, &path, "application/json", body).await;
         assert!(response.status().is_client_error(), "{body}");
         let problem: Value = response.json().await.unwrap();
         let text = problem.to_string();
@@ -522,12 +492,13 @@ async fn problem_details_say_what_is_expected_in_words_not_in_rust(app: TestApp)
         }
     }
     let problem = assert_problem(
-        app.request(Method::POST, "/v1/api_keys")
-            .header("content-type", "application/json")
-            .body(r#"{"name": "a", "expires_at": 1e+23}"#)
-            .send()
-            .await
-            .unwrap(),
+        app.send_body(
+            Method::POST,
+            "/v1/api_keys",
+            "application/json",
+            r#"{"name": "a", "expires_at": 1e+23}"#,
+        )
+        .await,
         422,
         "request.invalid_body",
     )

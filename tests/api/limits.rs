@@ -56,12 +56,8 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off_with_a_408_at_the_request_deadl
     });
     let started = Instant::now();
     let response = app
-        .request(Method::POST, "/v1/api_keys")
-        .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(trickle))
-        .send()
-        .await
-        .unwrap();
+        .send_body(Method::POST, "/v1/api_keys", "application/json", reqwest::Body::wrap_stream(trickle))
+        .await;
     assert_problem(response, 408, "request.timeout").await;
     assert!(started.elapsed() < Duration::from_secs(10), "the trickle of 50 s was cut short");
     let listed: serde_json::Value = app.get_json("/v1/api_keys").await;

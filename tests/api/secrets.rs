@@ -41,13 +41,7 @@ async fn a_rotation_without_a_body_works_as_an_empty_one() {
     assert_eq!(response.status(), 200, "an empty JSON body");
     let rotated: serde_json::Value = response.json().await.unwrap();
     assert_eq!(rotated["api_key"]["revision"], 3);
-    let response = app
-        .request(reqwest::Method::POST, &rotate)
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let response = app.send_body(reqwest::Method::POST, &rotate, "text/plain", "x").await;
     assert_eq!(response.status(), 415);
 }
 

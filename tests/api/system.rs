@@ -1,7 +1,7 @@
 //! Health and the served contract, both open without a key.
 
 use keyward::types::HealthStatus;
-use keyward_testing::spawn_app;
+use keyward_testing::{TestApp, spawn_app};
 
 #[tokio::test]
 async fn health_answers_without_a_key() {
@@ -27,25 +27,15 @@ async fn the_server_serves_the_committed_contract() {
 #[tokio::test]
 async fn pretty_true_indents_any_json_response_including_problems() {
     let app = spawn_app().await;
-    let compact =
-        app.anonymous(reqwest::Method::GET, "/v1/health").send().await.unwrap().text().await.unwrap();
+    let compact = anonymous_text(&app, "/v1/health").await;
     assert!(!compact.contains('\n'));
-    let pretty = app
-        .anonymous(reqwest::Method::GET, "/v1/health?pretty=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pretty = anonymous_text(&app, "/v1/health?pretty=true").await;
     assert!(pretty.contains("\n  \"status\": \"ok\""), "{pretty}");
-    let problem = app
-        .anonymous(reqwest::Method::GET, "/v1/api_keys?pretty=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let problem = anonymous_text(&app, "/v1/api_keys?pretty=true").await;
     assert!(problem.contains("\n  \"code\": \"auth.missing_key\""), "{problem}");
+}
+
+/// The body of a `GET` of `path` sent without a key.
+async fn anonymous_text(app: &TestApp, path: &str) -> String {
+    app.anonymous(reqwest::Method::GET, path).send().await.unwrap().text().await.unwrap()
 }

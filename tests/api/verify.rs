@@ -25,6 +25,16 @@ async fn verify_with(client: &Client, body: types::builder::VerifyRequest) -> ty
     client.api_key_verify().body(body).send().await.expect("verify answers 200").into_inner()
 }
 
+/// Rotates the key's secret; the old one keeps working for `grace_period_ms` (none: not at all).
+async fn rotate(
+    app: &TestApp,
+    id: uuid::Uuid,
+    grace_period_ms: Option<i64>,
+) -> keyward::ResponseValue<types::ApiKeyCreated> {
+    let body = types::ApiKeyRotate::builder().grace_period_ms(grace_period_ms);
+    app.client.api_key_rotate().api_key_id(id).body(body).send().await.unwrap()
+}
+
 /// A key's usage count as stored, read from the SQLite file as another reader would (the server
 /// holds the file; a second store would be refused).
 struct StoredUsage {
@@ -170,22 +180,18 @@ async fn a_rate_limited_key_is_allowed_again_once_its_window_has_passed_by_the_s
     for _ in 0..2 {
         assert_eq!(verify(&app.client, &key).await.code, VerifyCode::Valid);
     }
-    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::RateLimited);
-    app.clock.advance(30_000);
-    let half = verify(&app.client, &key).await;
-    assert_eq!(
-        (half.code, half.rate_limit.unwrap().remaining),
-        (VerifyCode::Valid, 0),
-        "half the window: one back"
-    );
-    assert_eq!(verify(&app.client, &key).await.code, VerifyCode::RateLimited);
-    app.clock.advance(60_000);
-    let whole = verify(&app.client, &key).await;
-    assert_eq!(
-        (whole.code, whole.rate_limit.unwrap().remaining),
-        (VerifyCode::Valid, 1),
-        "the whole window back"
-    );
+    for (advance_ms, remaining, what) in
+        [(30_000, 0, "half the window: one back"), (60_000, 1, "the whole window back")]
+    {
+        assert_eq!(verify(&app.client, &key).await.code, VerifyCode::RateLimited);
+        app.clock.advance(advance_ms);
+        let verdict = verify(&app.client, &key).await;
+        assert_eq!(
+            (verdict.code, verdict.rate_limit.unwrap().remaining),
+            (VerifyCode::Valid, remaining),
+            "{what}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -262,14 +268,7 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_then_revokes_it() {
     let app = spawn_app().await;
     let created = app.create_key("rotating").await;
     let old = created.key.clone();
-    let rotated = app
-        .client
-        .api_key_rotate()
-        .api_key_id(created.api_key.id)
-        .body(types::ApiKeyRotate::builder().grace_period_ms(Some(600_000)))
-        .send()
-        .await
-        .unwrap();
+    let rotated = rotate(&app, created.api_key.id, Some(600_000)).await;
     assert_eq!(rotated.headers()["etag"], "\"2\"");
     let rotated = rotated.into_inner();
     assert_ne!(rotated.key, old);
@@ -292,15 +291,7 @@ async fn rotation_without_grace_revokes_the_old_secret_at_once_even_for_manageme
     let app = spawn_app().await;
     let (created, holder) = app.client_scoped(&[("api_keys", ScopeAccess::Read)]).await;
     assert!(holder.api_key_list().send().await.is_ok());
-    let rotated = app
-        .client
-        .api_key_rotate()
-        .api_key_id(created.api_key.id)
-        .body(types::ApiKeyRotate::builder())
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let rotated = rotate(&app, created.api_key.id, None).await.into_inner();
     assert_eq!(verify(&app.client, &created.key).await.code, VerifyCode::Revoked);
     let (status, problem) = keyward_testing::problem_of(holder.api_key_list().send().await);
     assert_eq!((status.as_u16(), problem.code.as_str()), (401, "auth.key_revoked"));
@@ -375,15 +366,7 @@ async fn disabling_or_narrowing_a_key_is_seen_by_the_next_verify() {
 async fn a_change_during_a_rotation_grace_is_seen_through_both_secrets() {
     let app = spawn_app().await;
     let created = app.create_key("two secrets").await;
-    let rotated = app
-        .client
-        .api_key_rotate()
-        .api_key_id(created.api_key.id)
-        .body(types::ApiKeyRotate::builder().grace_period_ms(Some(60_000)))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let rotated = rotate(&app, created.api_key.id, Some(60_000)).await.into_inner();
     let secrets = [created.key.clone(), rotated.key.clone()];
     for secret in &secrets {
         assert_eq!(verify(&app.client, secret).await.code, VerifyCode::Valid, "each secret is now cached");

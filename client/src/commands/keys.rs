@@ -766,14 +766,21 @@ mod tests {
         line.chars().map(|c| if ('\u{3000}'..='\u{9fff}').contains(&c) { 2 } else { 1 }).sum()
     }
 
-    #[test]
-    fn at_80_columns_a_key_table_keeps_every_id_whole_and_fits() {
+    /// The table of [`a_page_of_keys`] at `width` columns, once every id in it is whole and
+    /// every line fits.
+    fn fitted_key_table(width: u16) -> String {
         let keys = a_page_of_keys();
-        let shown = key_table(&keys, Some(80));
+        let shown = key_table(&keys, Some(width));
         ids_are_whole(&keys, &shown);
         for line in shown.lines() {
-            assert!(columns(line) <= 80, "{} columns: {line:?}\n{shown}", columns(line));
+            assert!(columns(line) <= usize::from(width), "{} columns: {line:?}\n{shown}", columns(line));
         }
+        shown
+    }
+
+    #[test]
+    fn at_80_columns_a_key_table_keeps_every_id_whole_and_fits() {
+        let shown = fitted_key_table(80);
         let first = shown.lines().nth(1).unwrap();
         assert!(first.contains("billing…") && first.contains("enabled"), "names are cut, not ids: {shown}");
         assert!(
@@ -784,12 +791,7 @@ mod tests {
 
     #[test]
     fn at_40_columns_ids_stay_whole_and_the_other_columns_are_left_out() {
-        let keys = a_page_of_keys();
-        let shown = key_table(&keys, Some(40));
-        ids_are_whole(&keys, &shown);
-        for line in shown.lines() {
-            assert!(columns(line) <= 40, "{line:?}\n{shown}");
-        }
+        fitted_key_table(40);
     }
 
     #[test]

@@ -427,6 +427,14 @@ fn expect_eq(wrong: &mut Vec<String>, at: &str, what: &str, shown: &Value, expec
     }
 }
 
+/// `linked`'s `_links.self` is the path of `key`, when the key shows its id.
+fn expect_key_link(wrong: &mut Vec<String>, at: &str, linked: &Value, key: &Value) {
+    if let Some(id) = key["id"].as_str() {
+        let path = json!(format!("/v1/api_keys/{id}"));
+        expect_eq(wrong, at, "_links.self.href", &linked["_links"]["self"]["href"], &path);
+    }
+}
+
 fn check_api_key(key: &Value, at: &str, wrong: &mut Vec<String>) {
     if key["revision"].as_i64().is_some_and(|revision| revision < 1) {
         wrong.push(format!("{at}: revision {} (a key's first revision is 1)", key["revision"]));
@@ -436,15 +444,7 @@ fn check_api_key(key: &Value, at: &str, wrong: &mut Vec<String>) {
     if !is_masked_key(masked, prefix) {
         wrong.push(format!("{at}: masked_key {masked} is not a `{prefix}` key masked as Keyward masks it"));
     }
-    if let Some(id) = key["id"].as_str() {
-        expect_eq(
-            wrong,
-            at,
-            "_links.self.href",
-            &key["_links"]["self"]["href"],
-            &json!(format!("/v1/api_keys/{id}")),
-        );
-    }
+    expect_key_link(wrong, at, key, key);
     if key.pointer("/_links/next").is_some() {
         wrong.push(format!("{at}: a key has no `next` link"));
     }
@@ -493,16 +493,8 @@ fn check_created(created: &Value, component: Option<&str>, at: &str, wrong: &mut
             expect_eq(wrong, at, "api_key.masked_key", &key["masked_key"], &json!(parsed.masked()));
         }
     }
-    if component == Some("ApiKeyCreated")
-        && let Some(id) = key["id"].as_str()
-    {
-        expect_eq(
-            wrong,
-            at,
-            "_links.self.href",
-            &created["_links"]["self"]["href"],
-            &json!(format!("/v1/api_keys/{id}")),
-        );
+    if component == Some("ApiKeyCreated") {
+        expect_key_link(wrong, at, created, key);
     }
     if component == Some("OrganizationCreated") {
         expect_eq(
@@ -526,23 +518,11 @@ fn check_verdict(verdict: &Value, at: &str, wrong: &mut Vec<String>) {
         expect_eq(wrong, at, "api_key.status", &key["status"], &json!("enabled"));
         expect_eq(wrong, at, "api_key.deleted", &key["deleted"], &json!(false));
     }
-    if !verdict["rate_limit"].is_null() {
-        expect_eq(
-            wrong,
-            at,
-            "rate_limit.limit",
-            &verdict["rate_limit"]["limit"],
-            &key["rate_limit"]["limit"],
-        );
-    }
-    if !verdict["credits"].is_null() {
-        expect_eq(
-            wrong,
-            at,
-            "credits.remaining",
-            &verdict["credits"]["remaining"],
-            &key["credits"]["remaining"],
-        );
+    // A limit the verdict reports is the key's own.
+    for (limit, field) in [("rate_limit", "limit"), ("credits", "remaining")] {
+        if !verdict[limit].is_null() {
+            expect_eq(wrong, at, &format!("{limit}.{field}"), &verdict[limit][field], &key[limit][field]);
+        }
     }
     if let (Some(expires), Some(used)) = (key["expires_at"].as_i64(), key["last_used_at"].as_i64()) {
         let soon = expires > used && expires - used <= EXPIRY_WARNING_MS;

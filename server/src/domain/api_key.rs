@@ -226,43 +226,23 @@ impl ApiKeyPatch {
     /// changed: a patch that sets every field to what it holds leaves the key as it was.
     /// Setting credits always changes them: it starts a new budget, whatever was spent.
     pub fn apply(&self, key: &mut ApiKey, now: Millis) -> bool {
-        let mut changed = false;
-        let mut set = |changed_here: bool| changed |= changed_here;
-        if let Some(name) = &self.name {
-            set(key.name != *name);
-            key.name.clone_from(name);
-        }
-        if let Some(description) = &self.description {
-            set(key.description != *description);
-            key.description.clone_from(description);
-        }
-        if let Some(status) = self.status {
-            set(key.status != status);
-            key.status = status;
-        }
+        let mut changed = replace(&mut key.name, self.name.as_ref());
+        changed |= replace(&mut key.description, self.description.as_ref());
+        changed |= replace(&mut key.status, self.status.as_ref());
         // Scopes are compared as the key holds them: setting a root key's own scopes keeps its role.
         if let Some(scopes) = &self.scopes
             && resolved(&key.scopes) != scopes.as_slice()
         {
-            set(true);
+            changed = true;
             key.scopes.clone_from(scopes);
         }
-        if let Some(expires_at) = self.expires_at {
-            set(key.expires_at != expires_at);
-            key.expires_at = expires_at;
-        }
-        if let Some(metadata) = &self.metadata {
-            set(key.metadata != *metadata);
-            key.metadata.clone_from(metadata);
-        }
-        if let Some(rate_limit) = self.rate_limit {
-            set(key.rate_limit != rate_limit);
-            key.rate_limit = rate_limit;
-        }
+        changed |= replace(&mut key.expires_at, self.expires_at.as_ref());
+        changed |= replace(&mut key.metadata, self.metadata.as_ref());
+        changed |= replace(&mut key.rate_limit, self.rate_limit.as_ref());
         if let Some(credits) = self.credits
             && (credits.is_some() || key.credits.is_some())
         {
-            set(true);
+            changed = true;
             key.credits = credits;
             key.credits_refilled_at = now;
             key.credits_version += 1;
@@ -272,6 +252,17 @@ impl ApiKeyPatch {
             key.updated_at = now;
         }
         changed
+    }
+}
+
+/// Puts `new`, when a patch sets it, in `field`, and says whether that changed the field.
+fn replace<T: PartialEq + Clone>(field: &mut T, new: Option<&T>) -> bool {
+    match new {
+        Some(new) if field != new => {
+            field.clone_from(new);
+            true
+        }
+        _ => false,
     }
 }
 

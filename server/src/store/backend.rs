@@ -109,11 +109,19 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
-/// The methods of [`Backend`] that bind a statement's values and run it: the same for both
-/// databases but for their types, which generic code could only name through a bound for every
-/// type of value and row.
+/// The methods of [`Backend`] that are the same for both databases but for their types: the
+/// pools (a backend's `pool` and `feed` fields), and those that bind a statement's values and
+/// run it, which generic code could only name through a bound for every type of value and row.
 macro_rules! runs_statements {
     ($connection:ty, $arguments:ty, $parts:path) => {
+        fn pool(&self) -> &sqlx::Pool<Self::Db> {
+            &self.pool
+        }
+
+        fn feed(&self) -> &sqlx::Pool<Self::Db> {
+            &self.feed
+        }
+
         fn execute(
             conn: &mut $connection,
             statement: Statement,
@@ -126,25 +134,19 @@ macro_rules! runs_statements {
             })
         }
 
-        fn fetch_all<T: RowType>(
+        runs_statements!(@query $connection, $arguments, $parts, fetch_all -> Vec<T>);
+        runs_statements!(@query $connection, $arguments, $parts, fetch_optional -> Option<T>);
+    };
+    // A query's method: the rows it returns as `sqlx`'s method of the same name does.
+    (@query $connection:ty, $arguments:ty, $parts:path, $fetch:ident -> $rows:ty) => {
+        fn $fetch<T: RowType>(
             conn: &mut $connection,
             statement: Statement,
-        ) -> futures::future::BoxFuture<'_, Result<Vec<T>, StoreError>> {
+        ) -> futures::future::BoxFuture<'_, Result<$rows, StoreError>> {
             Box::pin(async move {
                 let (text, values) = $parts(statement);
                 let arguments = bind::<$arguments>(values)?;
-                Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments).fetch_all(conn).await?)
-            })
-        }
-
-        fn fetch_optional<T: RowType>(
-            conn: &mut $connection,
-            statement: Statement,
-        ) -> futures::future::BoxFuture<'_, Result<Option<T>, StoreError>> {
-            Box::pin(async move {
-                let (text, values) = $parts(statement);
-                let arguments = bind::<$arguments>(values)?;
-                Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments).fetch_optional(conn).await?)
+                Ok(sqlx::query_as_with(sqlx::AssertSqlSafe(text), arguments).$fetch(conn).await?)
             })
         }
     };

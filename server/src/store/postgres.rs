@@ -64,14 +64,6 @@ impl PostgresStore {
 impl Backend for PostgresBackend {
     type Db = Postgres;
 
-    fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn feed(&self) -> &PgPool {
-        &self.feed
-    }
-
     runs_statements!(PgConnection, PgArguments, Statement::into_parts);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Postgres>, StoreError> {

@@ -82,14 +82,6 @@ impl SqliteStore {
 impl Backend for SqliteBackend {
     type Db = Sqlite;
 
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    fn feed(&self) -> &SqlitePool {
-        &self.feed
-    }
-
     runs_statements!(SqliteConnection, SqliteArguments, Statement::into_anonymous_parts);
 
     async fn begin_alone(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {

@@ -32,13 +32,20 @@ impl ApiKeyJson<'_> {
     }
 }
 
+/// Appends `lead` (the JSON up to a field's value) and the value's JSON to `out`.
+fn field(out: &mut Vec<u8>, lead: &[u8], value: &impl Serialize) -> serde_json::Result<()> {
+    out.extend_from_slice(lead);
+    serde_json::to_writer(&mut *out, value)
+}
+
+/// [`field`] when there is a value; an absent one is left out.
+fn optional_field(out: &mut Vec<u8>, lead: &[u8], value: Option<&impl Serialize>) -> serde_json::Result<()> {
+    value.map_or(Ok(()), |value| field(out, lead, value))
+}
+
 /// The parts of a key's JSON (as [`ApiKeyBody`](crate::api::model::ApiKeyBody) writes it) that do not change with use: all
 /// before `credits`, from `revision` to `last_used_at`, and from `expires_at` to the end.
 pub fn render_key(key: &ApiKey) -> serde_json::Result<[Box<str>; 3]> {
-    fn field(out: &mut Vec<u8>, lead: &[u8], value: &impl Serialize) -> serde_json::Result<()> {
-        out.extend_from_slice(lead);
-        serde_json::to_writer(&mut *out, value)
-    }
     let mut first = Vec::with_capacity(512);
     field(&mut first, b"{\"id\":", &key.id)?;
     field(&mut first, b",\"organization_id\":", &key.organization_id)?;
@@ -87,22 +94,10 @@ impl VerifyResponse<'_> {
             out.extend_from_slice(b",\"api_key\":");
             api_key.write(out)?;
         }
-        if let Some(rate_limit) = &self.rate_limit {
-            out.extend_from_slice(b",\"rate_limit\":");
-            serde_json::to_writer(&mut *out, rate_limit)?;
-        }
-        if let Some(credits) = &self.credits {
-            out.extend_from_slice(b",\"credits\":");
-            serde_json::to_writer(&mut *out, credits)?;
-        }
-        if let Some(expiry_warning) = &self.expiry_warning {
-            out.extend_from_slice(b",\"expiry_warning\":");
-            serde_json::to_writer(&mut *out, expiry_warning)?;
-        }
-        if let Some(rotated) = &self.rotated {
-            out.extend_from_slice(b",\"rotated\":");
-            serde_json::to_writer(&mut *out, rotated)?;
-        }
+        optional_field(out, b",\"rate_limit\":", self.rate_limit.as_ref())?;
+        optional_field(out, b",\"credits\":", self.credits.as_ref())?;
+        optional_field(out, b",\"expiry_warning\":", self.expiry_warning.as_ref())?;
+        optional_field(out, b",\"rotated\":", self.rotated.as_ref())?;
         out.push(b'}');
         Ok(())
     }
