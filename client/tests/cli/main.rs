@@ -13,43 +13,33 @@ mod users;
 
 use std::process::{Output, Stdio};
 
-use keyward_server::bootstrap::Bootstrap;
 use keyward_server::config::Config;
-use keyward_server::startup::Application;
+use keyward_testing::TestApp;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::oneshot;
 
-/// A server on a free port over a fresh database, stopped when dropped; a
-/// config directory of its own so that no test reads another's profile.
+/// The suites' one server harness (`keyward_testing`: the real server on a free port over a
+/// fresh SQLite file, stopped when dropped), with a config directory of its own so that no test
+/// reads another's profile.
 pub struct TestServer {
     pub url: String,
     pub root_key: String,
     pub dir: TempDir,
-    _stop: oneshot::Sender<()>,
+    _app: TestApp,
 }
 
 pub async fn spawn_server() -> TestServer {
-    spawn_server_configured(|_| {}).await
+    with_config_dir(keyward_testing::spawn_app().await)
 }
 
-pub async fn spawn_server_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
+pub async fn spawn_server_configured(configure: fn(&mut Config)) -> TestServer {
+    with_config_dir(keyward_testing::spawn_app_configured(configure).await)
+}
+
+fn with_config_dir(app: TestApp) -> TestServer {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database_url = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    let mut config = Config::for_tests(database_url);
-    configure(&mut config);
-    let app = Application::build(&config).await.expect("the server starts");
-    let Bootstrap::Minted(secret) = app.bootstrap() else {
-        panic!("a fresh store mints a root key");
-    };
-    let root_key = secret.expose().to_owned();
-    let url = format!("http://{}", app.local_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    TestServer { url, root_key, dir, _stop: stop }
+    TestServer { url: app.base_url.clone(), root_key: app.root_key.clone(), dir, _app: app }
 }
 
 /// How to run the binary: its arguments, environment and stdin.
