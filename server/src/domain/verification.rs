@@ -27,12 +27,24 @@ pub enum VerifyCode {
 
 /// A verification asked for: the key a caller of `organization_id` presents, the scopes it must
 /// hold, and what the verification costs in credits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Presented<'a> {
     pub organization_id: Uuid,
+    /// The key as presented: a secret, never printed.
     pub key: &'a str,
     pub wanted: &'a [ScopeCheck],
     pub cost: i64,
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("organization_id", &self.organization_id)
+            .field("key", &"<redacted>")
+            .field("wanted", &self.wanted)
+            .field("cost", &self.cost)
+            .finish()
+    }
 }
 
 /// A scope the presented key must hold, on `target` if given.
@@ -191,5 +203,14 @@ mod tests {
         assert_eq!(at(90 * 60_000), "the key expires in 1 hour and 30 minutes");
         assert_eq!(at(26 * 60 * 60_000), "the key expires in 1 day and 2 hours");
         assert_eq!(at(7 * 24 * 60 * 60_000), "the key expires in 7 days");
+    }
+
+    #[test]
+    fn a_verification_asked_for_never_prints_the_key_presented() {
+        let key = "kw_7Qk2mVx9LrT4bN8cZp1wY6hJ3sD5fG0a0GUhBA";
+        let presented = Presented { organization_id: Uuid::nil(), key, wanted: &[], cost: 1 };
+        let printed = format!("{presented:?}");
+        assert!(!printed.contains("7Qk2"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
     }
 }

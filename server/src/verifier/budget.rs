@@ -153,6 +153,10 @@ impl Budget {
     /// `Ok(Ok(remaining))` when spent, `Ok(Err(remaining))` when too few credits remain;
     /// `remaining` is this instance's view: its unspent lease and what the store held after its
     /// last lease.
+    ///
+    /// `leased` is called as soon as a lease is taken, before anything else is awaited, so the
+    /// lease is listed for giving back even if this future is dropped (a client that went away)
+    /// before it returns.
     pub async fn spend(
         &self,
         store: &dyn CreditStore,
@@ -160,6 +164,7 @@ impl Budget {
         version: i64,
         cost: i64,
         now: Millis,
+        leased: impl Fn(),
     ) -> Result<Result<i64, i64>, StoreError> {
         self.last_used.fetch_max(now, Ordering::AcqRel);
         if let Some(remaining) = self.spend_leased(version, cost, now) {
@@ -182,6 +187,7 @@ impl Budget {
             };
             if store.credits_swap(owner, &stored, &balance).await? {
                 self.add_lease(stored.version, &balance, taken, now);
+                leased();
             }
         }
         Err(StoreError::Contention("the credit balance kept changing under other instances"))
@@ -235,6 +241,20 @@ impl Budget {
             }
             _ => fresh,
         });
+    }
+
+    /// Holds again a lease a flush that wrote nothing took: merged into the one held if that is of
+    /// the same version and refill period, held again if none is; else forfeited (the store
+    /// keeps it, as after a crash), never spent twice.
+    pub(super) fn restore_lease(&self, lease: Lease) {
+        let mut slot = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = match *slot {
+            None => Some(lease),
+            Some(held) if held.version == lease.version && held.period == lease.period => {
+                Some(Lease { available: held.available + lease.available, ..held })
+            }
+            held => held,
+        };
     }
 
     /// Takes the lease back for returning to the store, if it has lain idle since `idle_since`.

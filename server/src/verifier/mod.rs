@@ -7,10 +7,10 @@
 //!
 //! Consistency: the cache follows the store's change records (`crate::feed`), never a handler.
 //! Applying a record bumps, under the `gate`, `epoch` and its entity's generation, which makes
-//! every cached record built from the entity stale whichever secret it is cached under. A cache miss reads `epoch`
-//! before it reads the store and fills the cache only if `epoch` is unchanged, under the same
-//! gate, with the generation read there; so a read that raced a change can never put the old
-//! state back once the change's record is applied.
+//! every cached record built from the entity stale whichever secret it is cached under. A cache
+//! miss reads `epoch` before it reads the store and fills the cache only if `epoch` is unchanged,
+//! under the same gate, with the generations read there; so a read that raced a change can never
+//! put the old state back once the change's record is applied.
 //!
 //! Two more lines of defence: while the feed is not live (its connection was lost, or it is
 //! re-reading what it missed) neither the cache nor the set of known digests is used, every
@@ -37,7 +37,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
 use crate::domain::owner::Owner;
-use crate::domain::verification::{Presented, ScopeCheck, VerifyCode, check_key, expires_soon};
+use crate::domain::verification::{Presented, VerifyCode, check_key, expires_soon};
 use crate::store::{Change, ChangeKind, Entity, StoreError, VerifierStore};
 use budget::Budget;
 pub use budget::{LEASE_IDLE_MS, RateLimitCheck};
@@ -274,18 +274,17 @@ impl Verifier {
 
     /// Verifies the key `presented` at `now`, in the documented order.
     pub async fn verify(&self, presented: &Presented<'_>, now: Millis) -> Result<Verdict, StoreError> {
-        let Presented { organization_id, key: presented, wanted, cost } = *presented;
-        let Ok(secret) = Secret::parse(presented) else {
+        let Ok(secret) = Secret::parse(presented.key) else {
             return Ok(Verdict::bare(VerifyCode::Malformed));
         };
-        let Some(resolved) = self.resolve(&secret, now).await? else {
+        let Some(found) = self.resolve(&secret, now).await? else {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         };
-        let Resolved { key, secret_expires_at, uses, budget, flushed_at_load } = resolved;
-        if key.organization_id != organization_id {
+        let key = found.key.clone();
+        if key.organization_id != presented.organization_id {
             return Ok(Verdict::bare(VerifyCode::NotFound));
         }
-        self.runtimes.touch(&uses, key.id, now);
+        self.runtimes.touch(&found.uses, key.id, now);
         let mut verdict = Verdict {
             code: VerifyCode::Valid,
             key: Some(key.clone()),
@@ -295,31 +294,29 @@ impl Verifier {
             grace_ends_at: None,
             usage: None,
         };
-        self.judge(&mut verdict, &key, secret_expires_at, &budget, wanted, cost, now).await?;
+        self.judge(&mut verdict, &found, presented, now).await?;
         // A key that stopped working gets no warning that it will.
         if !matches!(verdict.code, VerifyCode::Revoked | VerifyCode::Expired) {
             verdict.expires_soon = expires_soon(&key, now);
-            verdict.grace_ends_at = secret_expires_at.filter(|&at| at > now);
+            verdict.grace_ends_at = found.secret_expires_at.filter(|&at| at > now);
         }
-        verdict.usage = Some(KeyUsage::of(&key, Some(&uses), flushed_at_load, Some(&budget)));
+        let usage = KeyUsage::of(&key, Some(&found.uses), found.flushed_at_load, Some(&found.budget));
+        verdict.usage = Some(usage);
         Ok(verdict)
     }
 
     /// The checks after the key is found, in the documented order: the record's (`check_key`: the
     /// domain's `usable`, then the scopes), then the rate limit, then the credits, both of the
-    /// key's owner (`budget`).
-    #[allow(clippy::too_many_arguments)]
+    /// key's owner (its `budget`).
     async fn judge(
         &self,
         verdict: &mut Verdict,
-        key: &ApiKey,
-        secret_expires_at: Option<Millis>,
-        budget: &Budget,
-        wanted: &[ScopeCheck],
-        cost: i64,
+        found: &Resolved,
+        presented: &Presented<'_>,
         now: Millis,
     ) -> Result<(), StoreError> {
-        if let Err(code) = check_key(key, secret_expires_at, wanted, now) {
+        let (key, budget) = (&*found.key, &*found.budget);
+        if let Err(code) = check_key(key, found.secret_expires_at, presented.wanted, now) {
             verdict.code = code;
             return Ok(());
         }
@@ -333,10 +330,9 @@ impl Verifier {
         }
         if key.credits.is_some() {
             let owner = Owner::of(key);
-            let spent = budget.spend(self.store.as_ref(), owner, key.credits_version, cost, now).await;
-            // Listed even when the spend failed: it may have leased before it did.
-            self.runtimes.list_lease(budget, owner);
-            match spent? {
+            let store = self.store.as_ref();
+            let leased = || self.runtimes.list_lease(budget, owner);
+            match budget.spend(store, owner, key.credits_version, presented.cost, now, leased).await? {
                 Ok(remaining) => verdict.credits_remaining = Some(remaining),
                 Err(remaining) => {
                     verdict.credits_remaining = Some(remaining);
@@ -445,16 +441,17 @@ impl Verifier {
         if drained.is_empty() {
             return Ok(0);
         }
-        let written = drained.uses.len() + drained.returned.len();
-        match self.store.usage_record(&drained.uses, &drained.returned).await {
+        let written = drained.len();
+        match self.store.usage_record(&drained.uses, &drained.returned()).await {
             Ok(()) => {
                 self.runtimes.written(&drained.uses);
                 Ok(written)
             }
             // Usage is written as increments: what may have been written is not sent again (its
-            // counts and any lease it gave back are forfeit), so nothing is ever counted twice.
+            // counts and any lease it gave back are forfeit), so nothing is ever counted twice;
+            // what certainly was not is taken again by the next flush.
             Err(e) if e.left_nothing() => {
-                self.runtimes.restore(&drained.uses);
+                self.runtimes.restore(&drained);
                 Err(e)
             }
             Err(e) => {

@@ -11,7 +11,7 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use super::FastHash;
-use super::budget::Budget;
+use super::budget::{Budget, Lease};
 use crate::domain::Millis;
 use crate::domain::api_key::ApiKey;
 use crate::domain::limits::Credits;
@@ -60,12 +60,22 @@ impl Generation {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Drained {
     pub uses: Vec<UsageDelta>,
-    pub returned: Vec<ReturnedLease>,
+    leases: Vec<(Owner, Lease)>,
 }
 
 impl Drained {
     pub fn is_empty(&self) -> bool {
-        self.uses.is_empty() && self.returned.is_empty()
+        self.uses.is_empty() && self.leases.is_empty()
+    }
+
+    /// How many rows it writes: a key's uses or an owner's lease each.
+    pub fn len(&self) -> usize {
+        self.uses.len() + self.leases.len()
+    }
+
+    /// The leases, as the store takes them back.
+    pub fn returned(&self) -> Vec<ReturnedLease> {
+        self.leases.iter().map(|&(owner, lease)| ReturnedLease { owner, credits: lease.snapshot() }).collect()
     }
 }
 
@@ -149,17 +159,17 @@ impl Runtimes {
                 (uses > 0).then_some(UsageDelta { api_key_id: id, uses, last_used_at })
             })
             .collect();
-        let returned = taken(&self.leased)
+        let leases = taken(&self.leased)
             .into_iter()
             .filter_map(|owner| {
                 let budget = self.budgets.get(&owner)?.clone();
                 budget.listed.store(false, Ordering::Release);
                 let lease = budget.idle_lease(idle_since);
                 self.list_lease(&budget, owner);
-                lease.map(|lease| ReturnedLease { owner, credits: lease.snapshot() })
+                lease.map(|lease| (owner, lease))
             })
             .collect();
-        Drained { uses, returned }
+        Drained { uses, leases }
     }
 
     /// Counts the uses a flush wrote as written.
@@ -171,13 +181,18 @@ impl Runtimes {
         }
     }
 
-    /// Puts back the uses a failed flush took, so the next one writes them; a lease it was to
-    /// give back is forfeited (the store keeps it, as after a crash), never spent twice.
-    pub fn restore(&self, uses: &[UsageDelta]) {
-        for delta in uses {
+    /// Puts back what a flush that wrote nothing took, so the next one writes it: the uses, and
+    /// the leases (see [`Budget::restore_lease`]).
+    pub fn restore(&self, drained: &Drained) {
+        for delta in &drained.uses {
             let key = self.key(delta.api_key_id);
             key.uses.fetch_add(delta.uses, Ordering::AcqRel);
             self.mark(&key, delta.api_key_id);
+        }
+        for &(owner, lease) in &drained.leases {
+            let budget = self.budget(owner);
+            budget.restore_lease(lease);
+            self.list_lease(&budget, owner);
         }
     }
 
@@ -302,7 +317,7 @@ mod tests {
         let drained = runtimes.drain(Millis::MAX);
         assert_eq!(drained.uses, vec![UsageDelta { api_key_id: id, uses: 2, last_used_at: 20 }]);
         assert!(runtimes.drain(Millis::MAX).is_empty());
-        runtimes.restore(&drained.uses);
+        runtimes.restore(&drained);
         assert_eq!(runtimes.drain(Millis::MAX).uses[0].uses, 2);
     }
 
@@ -317,7 +332,46 @@ mod tests {
         runtimes.list_lease(&budget, owner);
         assert!(runtimes.drain(9).is_empty(), "spent from at 10: not idle since 9");
         let credits = CreditsSnapshot { remaining: 6, refilled_at: 0, version: 0 };
-        assert_eq!(runtimes.drain(10).returned, vec![ReturnedLease { owner, credits }], "listed once");
+        let drained = runtimes.drain(10);
+        assert_eq!(drained.returned(), vec![ReturnedLease { owner, credits }], "listed once");
         assert!(runtimes.drain(Millis::MAX).is_empty(), "given back once");
+
+        runtimes.restore(&drained);
+        assert_eq!(
+            runtimes.drain(10).returned(),
+            drained.returned(),
+            "a flush that wrote nothing takes it again"
+        );
+    }
+
+    #[test]
+    fn every_lease_taken_while_drains_run_is_given_back_exactly_once() {
+        let runtimes = Runtimes::default();
+        let owner = Owner::ApiKey(Uuid::now_v7());
+        let balance =
+            CreditBalance { credits: Credits { remaining: 1_000_000, refill: None }, refilled_at: 0 };
+        let given_back = std::thread::scope(|threads| {
+            let leasers: Vec<_> = (0..2)
+                .map(|_| {
+                    threads.spawn(|| {
+                        for _ in 0..2_000 {
+                            let budget = runtimes.budget(owner);
+                            budget.add_lease(0, &balance, 1, 0);
+                            runtimes.list_lease(&budget, owner);
+                        }
+                    })
+                })
+                .collect();
+            // This thread drains while the two others lease.
+            let mut given_back = 0;
+            while !leasers.iter().all(|leaser| leaser.is_finished()) {
+                given_back +=
+                    runtimes.drain(Millis::MAX).leases.iter().map(|(_, l)| l.available).sum::<i64>();
+            }
+            given_back
+        });
+        let last: i64 = runtimes.drain(Millis::MAX).leases.iter().map(|(_, lease)| lease.available).sum();
+        assert_eq!(given_back + last, 4_000, "every credit leased is given back, none twice");
+        assert!(runtimes.drain(Millis::MAX).is_empty());
     }
 }

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, oneshot};
+use uuid::Uuid;
 
-use super::Verifier;
+use super::{CachedKey, Found, Verifier};
 use crate::bootstrap::root_key;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::{ApiKey, NewApiKey};
@@ -18,8 +19,8 @@ use crate::domain::organization::Organization;
 use crate::domain::owner::Owner;
 use crate::domain::verification::{Presented, VerifyCode};
 use crate::store::{
-    self, Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, CreditStore, FoundKey, KeyLookup,
-    Reachability, ReturnedLease, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
+    self, Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, CreditStore, Entity, FoundKey,
+    KeyLookup, Reachability, ReturnedLease, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
 };
 
 /// The real store, whose key lookups can be held once they have read, until let go.
@@ -142,4 +143,41 @@ async fn a_fill_that_raced_nothing_is_cached() {
     assert_eq!(code(&verifier, &key, &secret).await, VerifyCode::Valid);
     assert_eq!(code(&verifier, &key, &secret).await, VerifyCode::Valid);
     assert_eq!(held.lookups.load(Ordering::SeqCst), 1, "the second verify was served from the cache");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_record_is_stale_once_any_entity_it_was_built_from_changes() {
+    let (_dir, _held, verifier, key, _secret) = verifier_with_a_key().await;
+    // A record built from two entities, as a key with an identity or roles will be.
+    let organization = Entity::Organization(key.organization_id);
+    let generations = [Entity::ApiKey(key.id), organization].map(|entity| {
+        let generation = verifier.runtimes.generation(entity);
+        let at = generation.get();
+        (generation, at)
+    });
+    let found = Found {
+        key: Arc::new(CachedKey::new(key.clone())),
+        secret_expires_at: None,
+        uses: verifier.runtimes.key(key.id),
+        budget: verifier.runtimes.budget(Owner::of(&key)),
+        generations: generations.into(),
+        loaded_at: 0,
+        flushed_at_load: 0,
+    };
+    assert!(found.is_current(1, 60_000));
+
+    let unrelated = Entity::Organization(Uuid::now_v7());
+    for (entity, current) in [(unrelated, true), (organization, false)] {
+        verifier.apply(&Change {
+            seq: 1,
+            organization_id: entity.id(),
+            entity,
+            kind: ChangeKind::Updated,
+            actor: Actor::System,
+            fields: vec!["name".into()],
+            digests: Vec::new(),
+            at: 1,
+        });
+        assert_eq!(found.is_current(1, 60_000), current, "after a change to {entity:?}");
+    }
 }

@@ -86,18 +86,28 @@ async fn an_upgrade_makes_older_root_keys_hold_their_role_and_leaves_every_other
     let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
     let database = postgres::TestDatabase::create().await;
     for url in [&sqlite, &database.url] {
-        let [admin_org, org, patched_org] = [(); 3].map(|()| Uuid::now_v7());
-        let [admin_root, root, imitation, patched_root] = [(); 4].map(|()| Uuid::now_v7());
+        let [admin_org, org, patched_org, late_org, other_admin_org] = [(); 5].map(|()| Uuid::now_v7());
+        let [admin_root, root, same_time, imitation, patched_root, late_root, other_admin] =
+            [(); 7].map(|()| Uuid::now_v7());
         let scopes = |scopes: &[Scope]| serde_json::to_string(scopes).unwrap();
         let patched = vec![Scope::new("api_keys", Access::Read)];
+        // The organizations (id, created_at), the first one first.
+        let organizations =
+            [(admin_org, 5), (org, 6), (patched_org, 8), (late_org, 9), (other_admin_org, 11)];
+        // Keys (id, organization, name, scopes, created_at), ids in the order they were made.
         let older: Vec<(Uuid, Uuid, &str, String, i64)> = vec![
             (admin_root, admin_org, "root", scopes(&instance_admin_scopes()), 5),
             (root, org, "root", scopes(&root_scopes()), 6),
-            // Named `root` and holding a root key's scopes, but made after the organization's.
+            // Named `root` with a root key's scopes, even made at the organization's time, but
+            // not its first key.
+            (same_time, org, "root", scopes(&root_scopes()), 6),
             (imitation, org, "root", scopes(&root_scopes()), 7),
             (patched_root, patched_org, "root", scopes(&patched), 8),
+            // The organization's first key, but not made with it.
+            (late_root, late_org, "root", scopes(&root_scopes()), 10),
+            // The instance admin's scopes in an organization that is not the first.
+            (other_admin, other_admin_org, "root", scopes(&instance_admin_scopes()), 11),
         ];
-        let organizations = [(admin_org, 5), (org, 6), (patched_org, 8)];
         left_by_an_older_release(url, &organizations, &older).await;
 
         let store = store::connect(url).await.unwrap();
@@ -107,8 +117,15 @@ async fn an_upgrade_makes_older_root_keys_hold_their_role_and_leaves_every_other
         };
         assert_eq!(stored(admin_org, admin_root).await, Role::InstanceAdmin.stored(), "{url}");
         assert_eq!(stored(org, root).await, Role::Root.stored(), "{url}");
-        assert_eq!(stored(org, imitation).await, root_scopes(), "another key keeps its scopes: {url}");
+        for (organization, id) in [(org, same_time), (org, imitation), (late_org, late_root)] {
+            assert_eq!(stored(organization, id).await, root_scopes(), "another key keeps its scopes: {url}");
+        }
         assert_eq!(stored(patched_org, patched_root).await, patched, "changed scopes are kept: {url}");
+        assert_eq!(
+            stored(other_admin_org, other_admin).await,
+            instance_admin_scopes(),
+            "only the first organization's root key is the instance admin: {url}"
+        );
     }
 }
 
