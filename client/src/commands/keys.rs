@@ -333,7 +333,7 @@ pub async fn run(command: Command, global: &Global) -> Result<(), Failure> {
             };
             let key =
                 secret.try_into().map_err(|e| Failure::Usage(format!("the key cannot be verified: {e}")))?;
-            let body = types::VerifyRequest { key, scopes: args.scopes, cost: args.cost };
+            let body = types::VerifyRequest { key, scopes: args.scopes, scope_query: None, cost: args.cost };
             let verdict = context.call(client.api_key_verify().body(body).send()).await?;
             context.print(&verdict, || verdict_fields(&verdict));
             if !verdict.valid {

@@ -37,7 +37,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::key::{KeyDigest, KeyHasher, Secret};
 use crate::domain::limits::RateLimitState;
 use crate::domain::owner::Owner;
-use crate::domain::verification::{Presented, ScopeCheck, VerifyCode, check_key, expires_soon};
+use crate::domain::verification::{Presented, VerifyCode, Wanted, check_key, expires_soon};
 use crate::store::{Change, ChangeKind, Entity, StoreError, VerifierStore};
 use budget::Budget;
 pub use budget::{LEASE_IDLE_MS, RateLimitCheck};
@@ -306,7 +306,7 @@ impl Verifier {
     }
 
     /// The checks after the key is found, in the documented order: the record's (`check_key`: the
-    /// domain's `usable`, then the scopes), then the rate limit, then the credits, both of the
+    /// domain's `usable`, then the scopes, listed and queried), then the rate limit, then the credits, both of the
     /// key's owner (`budget`).
     #[allow(clippy::too_many_arguments)]
     async fn judge(
@@ -315,7 +315,7 @@ impl Verifier {
         key: &ApiKey,
         secret_expires_at: Option<Millis>,
         budget: &Budget,
-        wanted: &[ScopeCheck],
+        wanted: Wanted<'_>,
         cost: i64,
         now: Millis,
     ) -> Result<(), StoreError> {
