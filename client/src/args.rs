@@ -6,6 +6,7 @@ use std::num::NonZeroU64;
 use jiff::{Span, SpanRelativeTo, Timestamp, civil::Date, tz::TimeZone};
 use keyward::types::{
     CreditsRefill, RateLimit, Scope, ScopeAccess, ScopeCheck, ScopeResource, ScopeTargetsItem,
+    VerifyRequestScopeQuery,
 };
 use serde_json::{Map, Value};
 
@@ -57,6 +58,11 @@ pub fn parse_scope_check(input: &str) -> Result<ScopeCheck, String> {
         access: scope.access,
         target: target.map(|t| t.try_into()).transpose().map_err(|e| format!("{e}"))?,
     })
+}
+
+/// A verify's scope query, as it is sent: the server parses it and says where it does not.
+pub fn parse_scope_query(input: &str) -> Result<VerifyRequestScopeQuery, String> {
+    VerifyRequestScopeQuery::try_from(input).map_err(|e| format!("the query is not valid: {e}"))
 }
 
 /// `LIMIT/WINDOW`, such as `100/min`, `10/30s` or `100/60000` (milliseconds).

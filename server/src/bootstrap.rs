@@ -92,7 +92,7 @@ mod tests {
     use crate::api::model::ApiKeyBody;
     use crate::api::verify::json::{ApiKeyJson, render_key};
     use crate::domain::scope::{can_manage_keys, instance_admin_scopes, root_scopes, ungrantable};
-    use crate::domain::verification::{ScopeCheck, check_key};
+    use crate::domain::verification::{ScopeCheck, Wanted, check_key};
     use crate::verifier::KeyUsage;
 
     #[test]
@@ -126,7 +126,8 @@ mod tests {
                 .iter()
                 .map(|s| ScopeCheck { resource: s.resource.clone(), access: s.access, target: None })
                 .collect();
-            assert_eq!(check_key(&marked, None, &wanted, 1_000), Ok(()));
+            let wanted = Wanted { scopes: &wanted, query: None };
+            assert_eq!(check_key(&marked, None, wanted, 1_000), Ok(()));
             assert_eq!(ApiKeyBody::from(marked).scopes, listed);
         }
     }

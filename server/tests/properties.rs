@@ -1,4 +1,4 @@
-//! Properties of the key format, masking, scopes and patches, over generated inputs (proptest).
+//! Properties of the key format, masking, scopes, scope queries and patches, over generated inputs (proptest).
 
 use keyward_server::bootstrap::ensure_default_organization;
 use keyward_server::domain::actor::Actor;
@@ -6,6 +6,7 @@ use keyward_server::domain::api_key::{ApiKeyPatch, KeyStatus, NewApiKey};
 use keyward_server::domain::key::{KeyHasher, KeyPrefix, Secret};
 use keyward_server::domain::limits::{Credits, CreditsRefill, RateLimit};
 use keyward_server::domain::scope::{Access, Scope};
+use keyward_server::domain::scope_query::ScopeQuery;
 use keyward_server::store::{self, ChangeKind, ChangeNote};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -216,5 +217,139 @@ proptest! {
             assert_eq!(read.credits, patch.credits.unwrap_or(before.credits));
             assert_eq!(read.revision, before.revision + i64::from(changed), "a revision only for a change");
         });
+    }
+}
+
+/// The terms generated queries are made of: resource names with colons, targets with quotes,
+/// spaces, brackets and parentheses, and terms without a target.
+const TERMS: [(&str, Access, Option<&str>); 6] = [
+    ("invoices", Access::Read, None),
+    ("invoices", Access::Write, None),
+    ("billing:eu:invoices", Access::Delete, None),
+    ("files", Access::Read, Some(r#"a "b" (c) [d]: e"#)),
+    ("files", Access::Read, Some("x y")),
+    ("files", Access::Update, None),
+];
+const ACCESSES: [Access; 5] = [Access::Read, Access::Create, Access::Update, Access::Delete, Access::Write];
+
+/// A generated query: a term, or operands joined by operators (`true`: `AND`), written without
+/// any parenthesis the precedence does not need.
+#[derive(Debug, Clone)]
+enum Query {
+    Term(usize),
+    Chain(Vec<Query>, Vec<bool>),
+}
+
+fn query() -> impl Strategy<Value = Query> {
+    let leaf = (0..TERMS.len()).prop_map(Query::Term);
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        (prop::collection::vec(inner, 2..5), prop::collection::vec(any::<bool>(), 4))
+            .prop_map(|(operands, ands)| Query::Chain(operands, ands))
+    })
+}
+
+fn held() -> impl Strategy<Value = Vec<Scope>> {
+    let scope = (0..TERMS.len(), 0..ACCESSES.len(), prop::collection::vec(any::<bool>(), 2)).prop_map(
+        |(t, a, which)| {
+            let targets = [r#"a "b" (c) [d]: e"#, "x y"];
+            Scope {
+                resource: TERMS[t].0.to_owned(),
+                access: ACCESSES[a],
+                targets: targets
+                    .iter()
+                    .zip(which)
+                    .filter(|(_, w)| *w)
+                    .map(|(t, _)| (*t).to_owned())
+                    .collect(),
+            }
+        },
+    );
+    prop::collection::vec(scope, 0..5)
+}
+
+fn term(i: usize) -> String {
+    let (resource, access, target) = TERMS[i];
+    let access = serde_json::to_value(access).unwrap();
+    let target = target.map(|t| format!("[{}]", serde_json::to_string(t).unwrap())).unwrap_or_default();
+    format!("{resource}:{}{target}", access.as_str().unwrap())
+}
+
+impl Query {
+    /// As a person may write it: operators in mixed case, only the parentheses that group.
+    fn written(&self, nested: bool) -> String {
+        let Query::Chain(operands, ands) = self else {
+            let Query::Term(i) = self else { unreachable!() };
+            return term(*i);
+        };
+        let mut text = String::new();
+        for (i, operand) in operands.iter().enumerate() {
+            if i > 0 {
+                let spelled = if ands[i - 1] { ["AND", "and", "And"] } else { ["OR", "or", "oR"] };
+                text.push_str(&format!(" {} ", spelled[i % 3]));
+            }
+            text.push_str(&operand.written(true));
+        }
+        if nested { format!("( {text})") } else { text }
+    }
+
+    /// The operands of a chain grouped by the precedence: the `OR` of `AND`s.
+    fn groups(operands: &[Query], ands: &[bool]) -> Vec<Vec<Query>> {
+        let mut groups = vec![vec![operands[0].clone()]];
+        for (operand, &and) in operands[1..].iter().zip(ands) {
+            if and {
+                groups.last_mut().unwrap().push(operand.clone());
+            } else {
+                groups.push(vec![operand.clone()]);
+            }
+        }
+        groups
+    }
+
+    /// Fully parenthesized by the precedence, worked out here and not by the parser.
+    fn normal(&self) -> String {
+        let Query::Chain(operands, ands) = self else {
+            let Query::Term(i) = self else { unreachable!() };
+            return term(*i);
+        };
+        let join = |items: Vec<String>, operator: &str| {
+            if items.len() == 1 {
+                items.into_iter().next().unwrap()
+            } else {
+                format!("({})", items.join(operator))
+            }
+        };
+        let groups = Self::groups(operands, ands)
+            .iter()
+            .map(|group| join(group.iter().map(Query::normal).collect(), " AND "))
+            .collect();
+        join(groups, " OR ")
+    }
+
+    /// Whether `held` satisfies the query, by the precedence, evaluated here.
+    fn holds(&self, held: &[Scope]) -> bool {
+        match self {
+            Query::Term(i) => {
+                let (resource, access, target) = TERMS[*i];
+                held.iter().any(|s| s.grants(resource, access, target))
+            }
+            Query::Chain(operands, ands) => Self::groups(operands, ands)
+                .iter()
+                .any(|group| group.iter().all(|operand| operand.holds(held))),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn a_scope_query_and_its_fully_parenthesized_normal_form_give_the_same_verdict(query in query(), held in held()) {
+        let written = query.written(false);
+        let normal = query.normal();
+        let parsed = ScopeQuery::parse(&written).map_err(|e| TestCaseError::fail(format!("{written}: {e}")))?;
+        let parsed_normal = ScopeQuery::parse(&normal).map_err(|e| TestCaseError::fail(format!("{normal}: {e}")))?;
+        prop_assert_eq!(parsed.holds(&held), parsed_normal.holds(&held), "{} and {}", written, normal);
+        prop_assert_eq!(parsed.holds(&held), query.holds(&held), "{} against {:?}", written, held);
+        prop_assert_eq!(parsed.parenthesized(), normal);
     }
 }

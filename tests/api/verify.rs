@@ -1,5 +1,5 @@
-//! Verification end to end: every verdict code, rotation with grace, rate limits, exact credits
-//! under concurrency, immediate revocation, expiry warnings, and usage written behind.
+//! Verification end to end: every verdict code, scope queries, rotation with grace, rate limits,
+//! exact credits under concurrency, immediate revocation, expiry warnings, and usage written behind.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,7 +10,12 @@ use keyward::types::{self, ScopeAccess, VerifyCode};
 use keyward_testing::{TestApp, on_both_stores, spawn_app};
 use serde_json::{Value, json};
 
-on_both_stores!(every_failure_code_is_reported_in_a_200, verifying_needs_the_verifications_scope);
+on_both_stores!(
+    every_failure_code_is_reported_in_a_200,
+    verifying_needs_the_verifications_scope,
+    a_scope_query_is_valid_only_when_the_key_satisfies_it_and_its_scopes_hold_too,
+    a_malformed_scope_query_is_a_422_naming_it_with_its_offset_and_counts_nothing,
+);
 
 fn now_ms() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
@@ -147,6 +152,125 @@ async fn verifying_needs_the_verifications_scope(app: TestApp) {
     assert_eq!((status.as_u16(), problem.code.as_str()), (403, "auth.missing_scope"));
     let (_, verifier) = app.client_scoped(&[("verifications", ScopeAccess::Create)]).await;
     assert_eq!(verify(&verifier, "kw_x").await.code, VerifyCode::Malformed);
+}
+
+/// The verdict on `key` asked for `scopes` and the scope query `query`.
+async fn verdict_with_query(
+    app: &TestApp,
+    key: &str,
+    scopes: Vec<types::ScopeCheck>,
+    query: &str,
+) -> VerifyCode {
+    let query: types::VerifyRequestScopeQuery = query.parse().expect("a query within the bounds");
+    let body = types::VerifyRequest::builder().key(key).scopes(scopes).scope_query(Some(query));
+    verify_with(&app.client, body).await.code
+}
+
+async fn a_scope_query_is_valid_only_when_the_key_satisfies_it_and_its_scopes_hold_too(app: TestApp) {
+    let odd_target = r#"a "quoted" (draft) [v2]: name"#;
+    let (key, _) = app
+        .create_raw(&json!({"name": "queried", "scopes": [
+            {"resource": "invoices", "access": "read"},
+            {"resource": "billing:eu:reports", "access": "write"},
+            {"resource": "files", "access": "read", "targets": ["inv 1", odd_target]},
+        ]}))
+        .await;
+    let odd = format!("files:read[{}]", serde_json::to_string(odd_target).unwrap());
+    let satisfied = [
+        "invoices:write OR invoices:read".to_owned(),
+        "invoices:read and billing:eu:reports:delete".to_owned(),
+        r#"files:read["inv 1"] AND (nothing:read OR invoices:read)"#.to_owned(),
+        "nothing:read AND nothing:write OR invoices:read".to_owned(),
+        odd.clone(),
+    ];
+    for query in &satisfied {
+        assert_eq!(verdict_with_query(&app, &key, vec![], query).await, VerifyCode::Valid, "{query}");
+    }
+    let unsatisfied = [
+        "invoices:read AND invoices:write".to_owned(),
+        "files:read".to_owned(),
+        r#"files:read["inv 2"]"#.to_owned(),
+        "invoices:read AND (nothing:read OR nothing:write)".to_owned(),
+        "nothing:read OR nothing:write AND invoices:read".to_owned(),
+        format!("{odd} AND billing:us:reports:read OR nothing:read"),
+    ];
+    for query in &unsatisfied {
+        assert_eq!(
+            verdict_with_query(&app, &key, vec![], query).await,
+            VerifyCode::InsufficientScope,
+            "{query}"
+        );
+    }
+
+    let check = |resource: &str, access| types::ScopeCheck {
+        resource: resource.parse().unwrap(),
+        access,
+        target: None,
+    };
+    let both = [
+        (vec![check("invoices", ScopeAccess::Read)], "billing:eu:reports:read", VerifyCode::Valid),
+        (vec![check("invoices", ScopeAccess::Write)], "invoices:read", VerifyCode::InsufficientScope),
+        (vec![check("invoices", ScopeAccess::Read)], "invoices:write", VerifyCode::InsufficientScope),
+    ];
+    for (scopes, query, expected) in both {
+        assert_eq!(verdict_with_query(&app, &key, scopes, query).await, expected, "{query}");
+    }
+
+    let root = app.root_key.clone();
+    let role = "api_keys:delete AND verifications:create AND (organizations:read OR nothing:read)";
+    assert_eq!(
+        verdict_with_query(&app, &root, vec![], role).await,
+        VerifyCode::Valid,
+        "a root key holds its role's"
+    );
+}
+
+async fn a_malformed_scope_query_is_a_422_naming_it_with_its_offset_and_counts_nothing(app: TestApp) {
+    let (key, id) = app
+        .create_raw(&json!({
+            "name": "counted",
+            "scopes": [{"resource": "invoices", "access": "read"}],
+            "rate_limit": {"limit": 1, "window_ms": 60000},
+            "credits": {"remaining": 5},
+        }))
+        .await;
+    let too_deep = format!("{}invoices:read{}", "(".repeat(33), ")".repeat(33));
+    let too_long = format!("invoices:read{}", " ".repeat(988));
+    let cases: Vec<(String, &str, &str)> = vec![
+        ("invoices:read OR".into(), "invalid_query", "at offset 16: expected a scope"),
+        ("(invoices:read".into(), "invalid_query", "at offset 14: expected `AND`, `OR` or the `)`"),
+        (
+            "invoices:read invoices:write".into(),
+            "invalid_query",
+            "at offset 14: expected `AND`, `OR` or the end",
+        ),
+        ("invoices:Read".into(), "invalid_query", "at offset 9: expected an access"),
+        (
+            r#"invoices:read["inv 1]"#.into(),
+            "invalid_query",
+            "at offset 21: expected `\"` to close the target",
+        ),
+        ("invoices:read\u{0}".into(), "invalid_query", "at offset 9: expected an access"),
+        (too_deep, "too_deep", "at offset 32: expected at most 32 nested parentheses"),
+        (too_long, "too_long", "at offset 1000: expected the end of the query within 1000 characters"),
+    ];
+    for (query, code, message) in &cases {
+        let body = json!({"key": key, "scope_query": query});
+        let response =
+            app.request(reqwest::Method::POST, "/v1/keys/verify").json(&body).send().await.unwrap();
+        let problem = keyward_testing::assert_problem(response, 422, "request.invalid_body").await;
+        assert_eq!(keyward_testing::problem_fields(&problem), vec!["scope_query".to_owned()], "{problem}");
+        assert_eq!(problem["errors"][0]["code"], *code, "{problem}");
+        let said = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(said.starts_with(message), "{query:?}: {said}");
+    }
+
+    let view = app.get_json(&format!("/v1/api_keys/{id}")).await;
+    assert_eq!(view["usage_count"], 0, "no refused verify was counted");
+    assert_eq!(view["credits"]["remaining"], 5, "nor spent a credit");
+    let verdict = verify(&app.client, &key).await;
+    assert_eq!(verdict.code, VerifyCode::Valid, "nor took the rate limit's one verification");
+    assert_eq!(verdict.credits.map(|c| c.remaining), Some(4));
 }
 
 #[tokio::test]

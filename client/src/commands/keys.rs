@@ -4,7 +4,10 @@ use std::io;
 
 use clap::{Args, Subcommand, ValueEnum};
 use keyward::{
-    types::{self, ApiKey, ApiKeyList, ApiKeyStatus, Credits, RateLimit, Scope, ScopeCheck, VerifyResponse},
+    types::{
+        self, ApiKey, ApiKeyList, ApiKeyStatus, Credits, RateLimit, Scope, ScopeCheck,
+        VerifyRequestScopeQuery, VerifyResponse,
+    },
     update::{ApiKeyUpdate, Patch},
 };
 use serde::Serialize;
@@ -223,6 +226,10 @@ pub struct VerifyArgs {
     /// A scope the key must hold, as resource:access[:target]; repeatable
     #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope_check)]
     scopes: Vec<ScopeCheck>,
+    /// A scope query the key must also satisfy, such as 'invoices:read OR invoices:write';
+    /// AND binds tighter than OR, a target is written invoices:read["inv_1"]
+    #[arg(long, value_name = "QUERY", value_parser = args::parse_scope_query)]
+    query: Option<VerifyRequestScopeQuery>,
     /// Credits this verification spends (1 if left out)
     #[arg(long, value_name = "N")]
     cost: Option<i64>,
@@ -333,7 +340,8 @@ pub async fn run(command: Command, global: &Global) -> Result<(), Failure> {
             };
             let key =
                 secret.try_into().map_err(|e| Failure::Usage(format!("the key cannot be verified: {e}")))?;
-            let body = types::VerifyRequest { key, scopes: args.scopes, cost: args.cost };
+            let body =
+                types::VerifyRequest { key, scopes: args.scopes, scope_query: args.query, cost: args.cost };
             let verdict = context.call(client.api_key_verify().body(body).send()).await?;
             context.print(&verdict, || verdict_fields(&verdict));
             if !verdict.valid {

@@ -260,6 +260,39 @@ async fn keys_verify_reads_the_key_from_stdin_and_exits_6_when_it_is_not_valid()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn keys_verify_with_a_query_is_valid_only_when_the_key_satisfies_it_and_a_malformed_one_is_refused() {
+    let server = spawn_server().await;
+    let (_, secret) = server
+        .create_key(&["--name", "queried", "--scope", "invoices:read", "--scope", "files:read:inv 1"])
+        .await;
+    let verify = |args: &[&str]| {
+        let mut all = vec!["keys", "verify", secret.as_str()];
+        all.extend_from_slice(args);
+        server.run(&all).output()
+    };
+    let code = |output: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("a verdict")["code"].clone()
+    };
+
+    let either = verify(&["--query", "invoices:write OR invoices:read"]).await;
+    assert_eq!(json(&either)["code"], "VALID", "{}", stderr(&either));
+    let targeted = verify(&["--query", r#"files:read["inv 1"] and (invoices:read OR invoices:write)"#]).await;
+    assert_eq!(json(&targeted)["code"], "VALID", "{}", stderr(&targeted));
+
+    let unsatisfied = verify(&["--query", r#"files:read["inv 2"] OR invoices:write"#]).await;
+    assert_eq!(unsatisfied.status.code(), Some(6), "{}", stderr(&unsatisfied));
+    assert_eq!(code(&unsatisfied), "INSUFFICIENT_SCOPE");
+    let scopes_too = verify(&["--scope", "invoices:delete", "--query", "invoices:read"]).await;
+    assert_eq!(code(&scopes_too), "INSUFFICIENT_SCOPE", "--scope and --query must both hold");
+
+    let malformed = verify(&["--query", "invoices:read OR"]).await;
+    assert_eq!(malformed.status.code(), Some(1), "{}", stderr(&malformed));
+    let said = stderr(&malformed);
+    assert!(said.contains("scope_query: at offset 16: expected a scope"), "{said}");
+    assert!(malformed.stdout.is_empty(), "no verdict is printed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn keys_rotate_prints_a_new_secret_and_the_old_one_stops_working() {
     let server = spawn_server().await;
     let (id, old) = server.create_key(&["--name", "rotated"]).await;

@@ -10,7 +10,7 @@ use utoipa::openapi::{OpenApi, RefOr, Schema};
 use crate::domain::bounds::{
     COST, CREDITS, DESCRIPTION, GRACE_PERIOD_MS, Length, MAX_SCOPES, NAME, PAGE_SIZE, PREFIX, PRESENTED_KEY,
     RATE_LIMIT, RATE_WINDOW_MS, READABLE_LINE, READABLE_TEXT, REFILL_AMOUNT, REFILL_INTERVAL_MS, RESOURCE,
-    RESOURCE_PATTERN, Range, STORABLE_TEXT, TIME,
+    RESOURCE_PATTERN, Range, SCOPE_QUERY, STORABLE_TEXT, TIME,
 };
 
 /// A bound as a schema states it.
@@ -42,6 +42,7 @@ pub const PROPERTIES: &[(&str, &str, Bound)] = &[
     ("OrganizationCreate", "name", Len(NAME)),
     ("VerifyRequest", "key", Len(PRESENTED_KEY)),
     ("VerifyRequest", "scopes", Items(MAX_SCOPES)),
+    ("VerifyRequest", "scope_query", Len(SCOPE_QUERY)),
     ("VerifyRequest", "cost", Within(COST)),
     ("Scope", "resource", Len(RESOURCE)),
     ("ScopeCheck", "resource", Len(RESOURCE)),

@@ -152,6 +152,8 @@ pub struct App {
     write_wait: Option<std::time::Duration>,
     /// How the background tasks are, when this instance runs them.
     background: Option<Arc<Board>>,
+    /// The scope queries verifications sent lately, parsed (`verification.rs`).
+    scope_queries: verification::ScopeQueries,
 }
 
 impl App {
@@ -163,6 +165,7 @@ impl App {
             unknown_waits: Arc::new(tokio::sync::Semaphore::new(UNKNOWN_WAITS)),
             write_wait: None,
             background: None,
+            scope_queries: verification::ScopeQueries::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::{App, AppError};
 use crate::domain::Millis;
 use crate::domain::key::Secret;
+use crate::domain::scope_query::{QueryError, ScopeQuery};
 use crate::domain::verification::{Presented, Unusable, usable};
 use crate::verifier::{CachedKey, Resolved, Verdict};
 
@@ -19,7 +20,32 @@ pub enum Refusal {
     Unusable(Unusable),
 }
 
+/// The most distinct scope queries kept parsed.
+const SCOPE_QUERY_CACHE_CAPACITY: u64 = 1_024;
+
+/// Scope queries parsed once each: a small cache from a query's text to its tree, whatever key
+/// it is asked of. Only queries that parse are kept; one that does not is refused before
+/// anything is counted, and parsing it again costs what the refusal costs.
+#[derive(Clone)]
+pub struct ScopeQueries(moka::sync::Cache<String, Arc<ScopeQuery>>);
+
+impl Default for ScopeQueries {
+    fn default() -> Self {
+        Self(moka::sync::Cache::new(SCOPE_QUERY_CACHE_CAPACITY))
+    }
+}
+
 impl App {
+    /// The scope query `text`, parsed once per distinct text; or where and why it does not parse.
+    pub fn scope_query(&self, text: &str) -> Result<Arc<ScopeQuery>, QueryError> {
+        if let Some(parsed) = self.scope_queries.0.get(text) {
+            return Ok(parsed);
+        }
+        let parsed = Arc::new(ScopeQuery::parse(text)?);
+        self.scope_queries.0.insert(text.to_owned(), parsed.clone());
+        Ok(parsed)
+    }
+
     /// Verifies the key `presented` at `now`, in the documented order.
     pub async fn verify(&self, presented: &Presented<'_>, now: Millis) -> Result<Verdict, AppError> {
         Ok(self.verifier.verify(presented, now).await?)

@@ -29,6 +29,8 @@ pub const RESOURCE_PATTERN: &str = "^[a-z][a-z0-9_.:-]*$";
 pub const PREFIX: Length = Length { min: 1, max: PREFIX_MAX_LEN };
 /// The longest presented key the verifier looks at.
 pub const PRESENTED_KEY: Length = Length { min: 0, max: 512 };
+/// A verification's scope query (`domain/scope_query.rs`).
+pub const SCOPE_QUERY: Length = Length { min: 1, max: 1000 };
 
 /// Text every store holds: anything but NUL (PostgreSQL refuses it in text and in JSON).
 pub const STORABLE_TEXT: &str = r"^[^\x00]*$";
@@ -66,5 +68,7 @@ pub const MAX_TARGETS: usize = 100;
 pub const MAX_METADATA_ENTRIES: usize = 64;
 /// The most bytes a key's metadata may take as compact JSON.
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+/// How deep a scope query may nest parentheses.
+pub const MAX_SCOPE_QUERY_DEPTH: usize = 32;
 /// How deep a key's metadata may nest arrays and objects (the metadata object itself is 1).
 pub const MAX_METADATA_DEPTH: usize = 5;

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod organization;
 pub mod owner;
 pub mod scope;
+pub mod scope_query;
 pub mod validation;
 pub mod verification;
 

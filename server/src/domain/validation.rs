@@ -268,9 +268,13 @@ fn depth(value: &Value) -> usize {
 
 /// [`bounds::RESOURCE_PATTERN`]
 fn is_resource_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.:-".contains(c))
+    !s.is_empty() && s.chars().enumerate().all(|(i, c)| is_resource_character(i, c))
+}
+
+/// Whether `c` may stand at offset `i` of a resource name ([`bounds::RESOURCE_PATTERN`]): a
+/// lowercase letter first, then lowercase letters, digits and `_ . : -`.
+pub fn is_resource_character(i: usize, c: char) -> bool {
+    c.is_ascii_lowercase() || (i > 0 && (c.is_ascii_digit() || "_.:-".contains(c)))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::Millis;
 use super::api_key::{ApiKey, KeyStatus};
-use super::scope::{Access, resolved};
+use super::scope::{Access, Scope, resolved};
+use super::scope_query::ScopeQuery;
 
 /// Keys expiring within this window get an expiry warning.
 pub const EXPIRY_WARNING_MS: Millis = 7 * 24 * 60 * 60 * 1000;
@@ -26,13 +27,13 @@ pub enum VerifyCode {
 }
 
 /// A verification asked for: the key a caller of `organization_id` presents, the scopes it must
-/// hold, and what the verification costs in credits.
+/// hold and the scope query it must satisfy, and what the verification costs in credits.
 #[derive(Clone, Copy)]
 pub struct Presented<'a> {
     pub organization_id: Uuid,
     /// The key as presented: a secret, never printed.
     pub key: &'a str,
-    pub wanted: &'a [ScopeCheck],
+    pub wanted: Wanted<'a>,
     pub cost: i64,
 }
 
@@ -47,6 +48,20 @@ impl std::fmt::Debug for Presented<'_> {
     }
 }
 
+/// The scopes a verification asks for: every check of `scopes`, and `query` if given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted<'a> {
+    pub scopes: &'a [ScopeCheck],
+    pub query: Option<&'a ScopeQuery>,
+}
+
+impl Wanted<'_> {
+    /// Whether a key holding `held` (resolved) has all of it.
+    pub fn held_by(&self, held: &[Scope]) -> bool {
+        self.scopes.iter().all(|check| check.held_by(held)) && self.query.is_none_or(|q| q.holds(held))
+    }
+}
+
 /// A scope the presented key must hold, on `target` if given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +70,13 @@ pub struct ScopeCheck {
     pub access: Access,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::non_null")]
     pub target: Option<String>,
+}
+
+impl ScopeCheck {
+    /// Whether a scope of `held` (a key's, resolved) grants it.
+    pub fn held_by(&self, held: &[Scope]) -> bool {
+        held.iter().any(|scope| scope.grants(&self.resource, self.access, self.target.as_deref()))
+    }
 }
 
 /// Why a key, presented by one of its secrets, cannot be used.
@@ -96,19 +118,16 @@ pub fn usable(key: &ApiKey, secret_expires_at: Option<Millis>, now: Millis) -> R
     }
 }
 
-/// The checks that need only the key's record: [`usable`], then the scopes asked for.
+/// The checks that need only the key's record: [`usable`], then the scopes asked for (the
+/// listed ones and the query).
 pub fn check_key(
     key: &ApiKey,
     secret_expires_at: Option<Millis>,
-    wanted: &[ScopeCheck],
+    wanted: Wanted<'_>,
     now: Millis,
 ) -> Result<(), VerifyCode> {
     usable(key, secret_expires_at, now).map_err(Unusable::code)?;
-    let held = resolved(&key.scopes);
-    let covered = wanted
-        .iter()
-        .all(|w| held.iter().any(|held| held.grants(&w.resource, w.access, w.target.as_deref())));
-    if covered { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
+    if wanted.held_by(resolved(&key.scopes)) { Ok(()) } else { Err(VerifyCode::InsufficientScope) }
 }
 
 /// "the key expires in 1 hour and 30 minutes": the time left until `expires_at`, in the two
@@ -177,20 +196,36 @@ mod tests {
         key.status = KeyStatus::Disabled;
         key.deleted_at = Some(2_000);
         assert_eq!(usable(&key, Some(3_000), 6_000), Err(Unusable::Rotated));
-        assert_eq!(check_key(&key, Some(3_000), &[], 6_000), Err(VerifyCode::Revoked));
+        assert_eq!(check_key(&key, Some(3_000), Wanted::default(), 6_000), Err(VerifyCode::Revoked));
     }
 
     #[test]
     fn the_verdict_follows_the_documented_order() {
         let mut key = key_expiring_at(5_000);
-        let wanted = [ScopeCheck { resource: "queues".into(), access: Access::Read, target: None }];
-        assert_eq!(check_key(&key, None, &[], 4_000), Ok(()));
-        assert_eq!(check_key(&key, None, &wanted, 4_000), Err(VerifyCode::InsufficientScope));
-        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Expired));
+        let checks = [ScopeCheck { resource: "queues".into(), access: Access::Read, target: None }];
+        let wanted = Wanted { scopes: &checks, query: None };
+        assert_eq!(check_key(&key, None, Wanted::default(), 4_000), Ok(()));
+        assert_eq!(check_key(&key, None, wanted, 4_000), Err(VerifyCode::InsufficientScope));
+        assert_eq!(check_key(&key, None, wanted, 5_000), Err(VerifyCode::Expired));
         key.status = KeyStatus::Disabled;
-        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Disabled));
+        assert_eq!(check_key(&key, None, wanted, 5_000), Err(VerifyCode::Disabled));
         key.deleted_at = Some(2_000);
-        assert_eq!(check_key(&key, None, &wanted, 5_000), Err(VerifyCode::Revoked));
+        assert_eq!(check_key(&key, None, wanted, 5_000), Err(VerifyCode::Revoked));
+    }
+
+    #[test]
+    fn a_scope_query_is_part_of_the_scope_check_and_must_hold_beside_the_listed_scopes() {
+        let mut key = key_expiring_at(5_000);
+        key.scopes = vec![Scope::new("invoices", Access::Read), Scope::new("reports", Access::Write)];
+        let either = ScopeQuery::parse("invoices:write OR reports:delete").unwrap();
+        let neither = ScopeQuery::parse("invoices:write OR reports:create AND users:read").unwrap();
+        let checks = [ScopeCheck { resource: "invoices".into(), access: Access::Read, target: None }];
+        let missing = [ScopeCheck { resource: "users".into(), access: Access::Read, target: None }];
+        let both = |scopes, query| Wanted { scopes, query: Some(query) };
+        assert_eq!(check_key(&key, None, both(&checks, &either), 4_000), Ok(()));
+        assert_eq!(check_key(&key, None, both(&[], &neither), 4_000), Err(VerifyCode::InsufficientScope));
+        assert_eq!(check_key(&key, None, both(&missing, &either), 4_000), Err(VerifyCode::InsufficientScope));
+        assert_eq!(check_key(&key, None, both(&checks, &neither), 5_000), Err(VerifyCode::Expired));
     }
 
     #[test]
@@ -208,7 +243,7 @@ mod tests {
     #[test]
     fn a_verification_asked_for_never_prints_the_key_presented() {
         let key = "kw_7Qk2mVx9LrT4bN8cZp1wY6hJ3sD5fG0a0GUhBA";
-        let presented = Presented { organization_id: Uuid::nil(), key, wanted: &[], cost: 1 };
+        let presented = Presented { organization_id: Uuid::nil(), key, wanted: Wanted::default(), cost: 1 };
         let printed = format!("{presented:?}");
         assert!(!printed.contains("7Qk2"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");

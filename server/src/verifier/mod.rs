@@ -306,8 +306,8 @@ impl Verifier {
     }
 
     /// The checks after the key is found, in the documented order: the record's (`check_key`: the
-    /// domain's `usable`, then the scopes), then the rate limit, then the credits, both of the
-    /// key's owner (its `budget`).
+    /// domain's `usable`, then the scopes, listed and queried), then the rate limit, then the
+    /// credits, both of the key's owner (its `budget`).
     async fn judge(
         &self,
         verdict: &mut Verdict,

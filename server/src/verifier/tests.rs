@@ -17,7 +17,7 @@ use crate::domain::key::{KeyDigest, KeyHasher};
 use crate::domain::limits::CreditBalance;
 use crate::domain::organization::Organization;
 use crate::domain::owner::Owner;
-use crate::domain::verification::{Presented, VerifyCode};
+use crate::domain::verification::{Presented, VerifyCode, Wanted};
 use crate::store::{
     self, Change, ChangeKind, ChangeNote, ChangeSignals, ChangeStore, CreditStore, Entity, FoundKey,
     KeyLookup, Reachability, ReturnedLease, Store, StoreError, StoredCredits, UsageDelta, UsageStore,
@@ -108,7 +108,8 @@ async fn verifier_with_a_key() -> (tempfile::TempDir, Arc<Held>, Arc<Verifier>, 
 }
 
 async fn code(verifier: &Verifier, key: &ApiKey, secret: &str) -> VerifyCode {
-    let presented = Presented { organization_id: key.organization_id, key: secret, wanted: &[], cost: 1 };
+    let presented =
+        Presented { organization_id: key.organization_id, key: secret, wanted: Wanted::default(), cost: 1 };
     verifier.verify(&presented, 10).await.unwrap().code
 }
 

@@ -18,6 +18,11 @@ pub struct VerifyRequest {
     #[serde(default)]
     #[schema(value_type = Vec<schemas::ScopeCheck>)]
     pub scopes: Vec<ScopeCheck>,
+    /// A boolean expression over scopes the key must also satisfy, such as
+    /// `invoices:read OR invoices:write` (the grammar is in `openapi.yaml`)
+    #[serde(default, deserialize_with = "crate::domain::non_null")]
+    #[schema(nullable = false)]
+    pub scope_query: Option<String>,
     /// Credits this verification spends (1 if left out)
     #[serde(default, deserialize_with = "crate::domain::non_null")]
     #[schema(nullable = false)]

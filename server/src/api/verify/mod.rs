@@ -2,6 +2,8 @@
 
 pub mod json;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -15,8 +17,9 @@ use super::extract::{ApiJson, ApiQuery};
 use super::model::*;
 use crate::domain::bounds::{COST, MAX_SCOPES, PRESENTED_KEY, RESOURCE};
 use crate::domain::scope::{Access, VERIFICATIONS};
+use crate::domain::scope_query::ScopeQuery;
 use crate::domain::validation::Checker;
-use crate::domain::verification::{Presented, VerifyCode, expiry_message};
+use crate::domain::verification::{Presented, VerifyCode, Wanted, expiry_message};
 
 /// The header that carries an expiry warning.
 pub const KEY_EXPIRES_HEADER: HeaderName = HeaderName::from_static("keyward-key-expires");
@@ -42,10 +45,10 @@ pub async fn api_key_verify(
 ) -> Result<Response, ApiError> {
     caller.require(VERIFICATIONS, Access::Create)?;
     let cost = body.cost.unwrap_or(1);
-    check(&body, cost)?;
+    let query = check(&state, &body, cost)?;
     let now = caller.at;
-    let presented =
-        Presented { organization_id: caller.organization_id, key: &body.key, wanted: &body.scopes, cost };
+    let wanted = Wanted { scopes: &body.scopes, query: query.as_deref() };
+    let presented = Presented { organization_id: caller.organization_id, key: &body.key, wanted, cost };
     let verdict = state.app.verify(&presented, now).await?;
     let expiry = verdict.expires_soon;
     let response = VerifyResponse {
@@ -75,8 +78,8 @@ pub async fn api_key_verify(
     Ok(http)
 }
 
-/// The bounds of a verify request that deserialization does not check.
-fn check(body: &VerifyRequest, cost: i64) -> Result<(), ApiError> {
+/// The bounds of a verify request that deserialization does not check; its scope query, parsed.
+fn check(state: &AppState, body: &VerifyRequest, cost: i64) -> Result<Option<Arc<ScopeQuery>>, ApiError> {
     let mut checker = Checker::default();
     checker.length("key", &body.key, PRESENTED_KEY);
     checker.range("cost", cost, COST);
@@ -88,5 +91,8 @@ fn check(body: &VerifyRequest, cost: i64) -> Result<(), ApiError> {
         checker.text(&format!("scopes[{i}].resource"), &wanted.resource, RESOURCE);
         checker.label(&format!("scopes[{i}].target"), wanted.target.as_deref());
     }
-    checker.finish(()).map_err(ApiError::invalid_body)
+    let query = body.scope_query.as_deref().and_then(|text| {
+        state.app.scope_query(text).map_err(|e| checker.fail("scope_query", e.code(), e.to_string())).ok()
+    });
+    checker.finish(query).map_err(ApiError::invalid_body)
 }
