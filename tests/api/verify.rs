@@ -237,20 +237,20 @@ async fn a_malformed_scope_query_is_a_422_naming_it_with_its_offset_and_counts_n
     let too_deep = format!("{}invoices:read{}", "(".repeat(33), ")".repeat(33));
     let too_long = format!("invoices:read{}", " ".repeat(988));
     let cases: Vec<(String, &str, &str)> = vec![
-        ("invoices:read OR".into(), "invalid_query", "at offset 16: expected a scope"),
-        ("(invoices:read".into(), "invalid_query", "at offset 14: expected `AND`, `OR` or the `)`"),
+        ("invoices:read OR".into(), "invalid_scope_query", "at offset 16: expected a scope"),
+        ("(invoices:read".into(), "invalid_scope_query", "at offset 14: expected `AND`, `OR` or the `)`"),
         (
             "invoices:read invoices:write".into(),
-            "invalid_query",
+            "invalid_scope_query",
             "at offset 14: expected `AND`, `OR` or the end",
         ),
-        ("invoices:Read".into(), "invalid_query", "at offset 9: expected an access"),
+        ("invoices:Read".into(), "invalid_scope_query", "at offset 9: expected an access"),
         (
             r#"invoices:read["inv 1]"#.into(),
-            "invalid_query",
+            "invalid_scope_query",
             "at offset 21: expected `\"` to close the target",
         ),
-        ("invoices:read\u{0}".into(), "invalid_query", "at offset 9: expected an access"),
+        ("invoices:read\u{0}".into(), "invalid_scope_query", "at offset 9: expected an access"),
         (too_deep, "too_deep", "at offset 32: expected at most 32 nested parentheses"),
         (too_long, "too_long", "at offset 1000: expected the end of the query within 1000 characters"),
     ];

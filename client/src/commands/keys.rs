@@ -227,7 +227,8 @@ pub struct VerifyArgs {
     #[arg(long = "scope", value_name = "SCOPE", value_parser = args::parse_scope_check)]
     scopes: Vec<ScopeCheck>,
     /// A scope query the key must also satisfy, such as 'invoices:read OR invoices:write';
-    /// AND binds tighter than OR, a target is written invoices:read["inv_1"]
+    /// AND binds tighter than OR, a target is written invoices:read["inv_1"], and the access is
+    /// after the last colon (unlike --scope, where a third part is the target)
     #[arg(long, value_name = "QUERY", value_parser = args::parse_scope_query)]
     query: Option<VerifyRequestScopeQuery>,
     /// Credits this verification spends (1 if left out)

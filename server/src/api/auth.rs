@@ -44,7 +44,7 @@ impl Caller {
                 code: "auth.missing_scope",
                 detail: format!(
                     "this key lacks the scope {{resource: \"{resource}\", access: \"{}\"}}",
-                    access_name(access)
+                    access.as_str()
                 ),
             })
         }
@@ -59,7 +59,7 @@ impl Caller {
                 detail: format!(
                     "a key may grant a Keyward management scope only if it holds it; it lacks {{resource: \"{}\", access: \"{}\"}}",
                     scope.resource,
-                    access_name(scope.access)
+                    scope.access.as_str()
                 ),
             }),
         }
@@ -110,14 +110,4 @@ fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 fn unauthorized(code: &'static str, detail: &str) -> ApiError {
     ApiError::Unauthorized { code, detail: detail.to_owned() }
-}
-
-fn access_name(access: Access) -> &'static str {
-    match access {
-        Access::Read => "read",
-        Access::Create => "create",
-        Access::Update => "update",
-        Access::Delete => "delete",
-        Access::Write => "write",
-    }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::{App, AppError};
 use crate::domain::Millis;
+use crate::domain::bounds::SCOPE_QUERY;
 use crate::domain::key::Secret;
 use crate::domain::scope_query::{QueryError, ScopeQuery};
 use crate::domain::verification::{Presented, Unusable, usable};
@@ -20,8 +21,9 @@ pub enum Refusal {
     Unusable(Unusable),
 }
 
-/// The most distinct scope queries kept parsed.
-const SCOPE_QUERY_CACHE_CAPACITY: u64 = 1_024;
+/// How many bytes of query text the parsed queries kept may add up to: the texts are the
+/// callers', so the cache is bounded by their size, not their count (its trees grow with them).
+const SCOPE_QUERY_CACHE_BYTES: u64 = 256 * 1024;
 
 /// Scope queries parsed once each: a small cache from a query's text to its tree, whatever key
 /// it is asked of. Only queries that parse are kept; one that does not is refused before
@@ -31,19 +33,31 @@ pub struct ScopeQueries(moka::sync::Cache<String, Arc<ScopeQuery>>);
 
 impl Default for ScopeQueries {
     fn default() -> Self {
-        Self(moka::sync::Cache::new(SCOPE_QUERY_CACHE_CAPACITY))
+        let weigher = |text: &String, _: &Arc<ScopeQuery>| u32::try_from(text.len()).unwrap_or(u32::MAX);
+        Self(moka::sync::Cache::builder().max_capacity(SCOPE_QUERY_CACHE_BYTES).weigher(weigher).build())
+    }
+}
+
+impl ScopeQueries {
+    /// The scope query `text`, parsed once per distinct text; or where and why it does not parse.
+    pub fn parsed(&self, text: &str) -> Result<Arc<ScopeQuery>, QueryError> {
+        // A text over the bound is refused before it is hashed or kept.
+        if text.chars().nth(SCOPE_QUERY.max).is_some() {
+            return ScopeQuery::parse(text).map(Arc::new);
+        }
+        if let Some(parsed) = self.0.get(text) {
+            return Ok(parsed);
+        }
+        let parsed = Arc::new(ScopeQuery::parse(text)?);
+        self.0.insert(text.to_owned(), parsed.clone());
+        Ok(parsed)
     }
 }
 
 impl App {
     /// The scope query `text`, parsed once per distinct text; or where and why it does not parse.
     pub fn scope_query(&self, text: &str) -> Result<Arc<ScopeQuery>, QueryError> {
-        if let Some(parsed) = self.scope_queries.0.get(text) {
-            return Ok(parsed);
-        }
-        let parsed = Arc::new(ScopeQuery::parse(text)?);
-        self.scope_queries.0.insert(text.to_owned(), parsed.clone());
-        Ok(parsed)
+        self.scope_queries.parsed(text)
     }
 
     /// Verifies the key `presented` at `now`, in the documented order.
@@ -91,4 +105,21 @@ impl App {
 /// Whether a key was found whose presented secret and record work at `now`.
 fn works(resolved: Option<&Resolved>, now: Millis) -> bool {
     resolved.is_some_and(|r| usable(&r.key, r.secret_expires_at, now).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_parsed_once_and_one_over_the_bound_is_refused_unkept() {
+        let queries = ScopeQueries::default();
+        let first = queries.parsed("invoices:read OR invoices:write").unwrap();
+        let again = queries.parsed("invoices:read OR invoices:write").unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second ask is served the first parse");
+        let long = format!("a:read{}", " OR a:read".repeat(SCOPE_QUERY.max / 10));
+        assert_eq!(queries.parsed(&long).unwrap_err().code(), "too_long");
+        queries.0.run_pending_tasks();
+        assert_eq!(queries.0.entry_count(), 1, "only the query that parsed is kept");
+    }
 }

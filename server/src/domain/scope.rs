@@ -7,6 +7,7 @@
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
 /// Resources that Keyward itself guards; granting a scope on one needs holding it.
 pub const MANAGEMENT_RESOURCES: [&str; 3] = [API_KEYS, ORGANIZATIONS, VERIFICATIONS];
@@ -18,7 +19,7 @@ pub const ORGANIZATIONS: &str = "organizations";
 pub const VERIFICATIONS: &str = "verifications";
 
 /// The kind of access a scope grants; `write` is all four others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "lowercase")]
 pub enum Access {
     Read,
@@ -29,6 +30,22 @@ pub enum Access {
 }
 
 impl Access {
+    /// Its name, as requests and responses write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Create => "create",
+            Access::Update => "update",
+            Access::Delete => "delete",
+            Access::Write => "write",
+        }
+    }
+
+    /// The access named `name`, exactly as [`Self::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Access> {
+        Access::VARIANTS.iter().copied().find(|access| access.as_str() == name)
+    }
+
     /// Whether holding `self` grants `wanted`.
     pub fn grants(self, wanted: Access) -> bool {
         self == wanted || self == Access::Write
@@ -180,6 +197,15 @@ pub fn instance_admin_scopes() -> Vec<Scope> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_access_is_named_as_requests_write_it_and_read_back_from_its_name() {
+        for &access in Access::VARIANTS {
+            assert_eq!(serde_json::to_value(access).unwrap(), access.as_str());
+            assert_eq!(Access::parse(access.as_str()), Some(access));
+        }
+        assert_eq!(Access::parse("Read"), None, "names are lowercase");
+    }
 
     fn scope(resource: &str, access: Access, targets: &[&str]) -> Scope {
         Scope { resource: resource.into(), access, targets: targets.iter().map(|t| t.to_string()).collect() }

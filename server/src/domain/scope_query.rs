@@ -1,23 +1,32 @@
-//! Scope queries: `invoices:read OR (invoices:write AND reports:read["eu 1"])`, parsed into a tree and evaluated against the scopes a key holds.
+//! Scope queries: `invoices:read OR (invoices:write AND reports:read["eu 1"])`, parsed into a tree
+//! and evaluated against the scopes a key holds.
 //!
-//! The grammar (also in `openapi.yaml`, the `scope_query` property of `VerifyRequest`):
+//! The grammar (also in `openapi.yaml`, the `scope_query` property of `VerifyRequest`), in two
+//! layers. The text is first split into words, at whitespace and at `(`, `)`, `[`, `]` and `"`:
 //!
 //! ```text
-//! query       = ws disjunction ws
-//! disjunction = conjunction *( ws OR ws conjunction )      ; AND binds tighter than OR
-//! conjunction = operand *( ws AND ws operand )
-//! operand     = scope / "(" ws disjunction ws ")"
-//! scope       = resource ":" access [ "[" target "]" ]    ; access: after the last ":"
-//! resource    = a scope's resource name (RESOURCE_PATTERN, 1 to 64 characters)
-//! access      = %s"read" / %s"create" / %s"update" / %s"delete" / %s"write"
-//! target      = a JSON string (RFC 8259, section 7) of 1 to 128 characters, no NUL
-//! AND         = %i"and"                                   ; operators in any case
-//! OR          = %i"or"
-//! ws          = *( SP / HTAB / CR / LF )
+//! word        = 1*( any character but ws, "(", ")", "[", "]" and DQUOTE )
+//! ws          = SP / HTAB / CR / LF
 //! ```
 //!
-//! An operator is a word of its own: whitespace or a parenthesis separates it from a scope. A
-//! query is at most [`SCOPE_QUERY`]`.max` characters and nests at most [`MAX_SCOPE_QUERY_DEPTH`]
+//! Then, with whitespace allowed between any two parts:
+//!
+//! ```text
+//! query       = disjunction
+//! disjunction = conjunction *( OR conjunction )         ; AND binds tighter than OR
+//! conjunction = operand *( AND operand )
+//! operand     = scope / "(" disjunction ")"
+//! scope       = word [ "[" target "]" ]                 ; no whitespace before "["
+//! AND         = a word that is "and" in any case
+//! OR          = a word that is "or" in any case
+//! ```
+//!
+//! A scope's word is `resource ":" access`, the access being what follows its last `:` (`read`,
+//! `create`, `update`, `delete` or `write`) and the resource a scope's resource name
+//! (`RESOURCE_PATTERN`, 1 to 64 characters); a target is a JSON string (RFC 8259, section 7) of 1
+//! to 128 characters, no NUL. So `a:readorb:read` is one scope (of the resource `a:readorb`) and
+//! `x:read["a"]AND y:read` two. A query is at most [`SCOPE_QUERY`]`.max` characters (Unicode
+//! code points, as every offset here counts) and nests at most [`MAX_SCOPE_QUERY_DEPTH`]
 //! parentheses. A scope without a target asks for a scope held on all targets, as a
 //! [`ScopeCheck`] without one does; `write` grants every access.
 
@@ -110,7 +119,7 @@ impl QueryError {
         match self.expected {
             Expected::ShorterQuery => "too_long",
             Expected::ShallowerNesting => "too_deep",
-            _ => "invalid_query",
+            _ => "invalid_scope_query",
         }
     }
 }
@@ -178,7 +187,8 @@ impl fmt::Display for Found {
 impl ScopeQuery {
     /// Parses `text`, or says where and why it does not parse.
     pub fn parse(text: &str) -> Result<ScopeQuery, QueryError> {
-        let chars: Vec<char> = text.chars().collect();
+        // One character past the bound is enough to refuse it, whatever the length sent.
+        let chars: Vec<char> = text.chars().take(SCOPE_QUERY.max + 1).collect();
         if chars.len() > SCOPE_QUERY.max {
             return Err(Parser::new(&chars).error_at(SCOPE_QUERY.max, Expected::ShorterQuery));
         }
@@ -197,7 +207,8 @@ impl ScopeQuery {
     }
 
     /// The query fully parenthesized: every `AND` and `OR` in parentheses of its own, operators
-    /// in capitals, single spaces; it parses back to the same query.
+    /// in capitals, single spaces. Within the bounds (the parentheses it adds make it longer and
+    /// deeper) it parses back to the same query.
     pub fn parenthesized(&self) -> String {
         self.to_string()
     }
@@ -223,7 +234,7 @@ impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (nodes, operator) = match self {
             Node::Scope(check) => {
-                write!(f, "{}:{}", check.resource, access_name(check.access))?;
+                write!(f, "{}:{}", check.resource, check.access.as_str())?;
                 if let Some(target) = &check.target {
                     let quoted = serde_json::to_string(target).map_err(|_| fmt::Error)?;
                     write!(f, "[{quoted}]")?;
@@ -242,18 +253,6 @@ impl fmt::Display for Node {
         }
         f.write_str(")")
     }
-}
-
-const ACCESSES: [(&str, Access); 5] = [
-    ("read", Access::Read),
-    ("create", Access::Create),
-    ("update", Access::Update),
-    ("delete", Access::Delete),
-    ("write", Access::Write),
-];
-
-fn access_name(access: Access) -> &'static str {
-    ACCESSES.iter().find(|(_, a)| *a == access).map_or("write", |(name, _)| name)
 }
 
 /// Whitespace between the words of a query.
@@ -402,7 +401,7 @@ impl<'a> Parser<'a> {
         }
         let resource: String = resource.iter().collect();
         let access_text: String = word[colon + 1..].iter().collect();
-        let Some(&(_, access)) = ACCESSES.iter().find(|(name, _)| *name == access_text) else {
+        let Some(access) = Access::parse(&access_text) else {
             return Err(self.error_at(start + colon + 1, Expected::Access));
         };
         self.at = start + word.len();
@@ -545,6 +544,13 @@ mod tests {
     }
 
     #[test]
+    fn words_end_at_whitespace_parentheses_and_brackets_only() {
+        assert_eq!(parse("a:readorb:read").parenthesized(), "a:readorb:read", "one scope of `a:readorb`");
+        assert_eq!(parse(r#"x:read["a"]AND y:read"#).parenthesized(), r#"(x:read["a"] AND y:read)"#);
+        assert!(ScopeQuery::parse("a:readANDb:read").is_err(), "one word, and not a scope");
+    }
+
+    #[test]
     fn parentheses_group_against_the_precedence() {
         let query = parse("(a:read OR b:read) AND c:read");
         assert_eq!(query.parenthesized(), "((a:read OR b:read) AND c:read)");
@@ -641,7 +647,7 @@ mod tests {
             assert_eq!(at, position, "{text:?}: {said}");
             assert!(said.starts_with(&format!("at offset {position}: ")), "{text:?}: {said}");
             assert!(said.contains(message), "{text:?}: {said} lacks {message}");
-            assert_eq!(ScopeQuery::parse(text).unwrap_err().code(), "invalid_query", "{text:?}");
+            assert_eq!(ScopeQuery::parse(text).unwrap_err().code(), "invalid_scope_query", "{text:?}");
         }
     }
 
