@@ -1,5 +1,6 @@
 """Schemathesis hooks for `cargo xtask fuzz-api`: keep the run's own credentials alive, send
-consistency tokens the server gave, and no metadata the contract's description refuses.
+consistency tokens the server gave, scope queries that parse, and no metadata the contract's
+description refuses.
 
 A write the fuzzer aims at a root key it authenticates with (revoke, disable, narrow its scopes,
 expire it, rotate it away) would turn every later request into a 401, and the run would test
@@ -18,6 +19,14 @@ PROTECTED = dict(
 WRITES = {"PATCH", "PUT", "DELETE", "POST"}
 
 
+# A scope query that parses, standing in for the strings the fuzzer makes up: the contract's
+# schema for `scope_query` is a string of 1 to 1000 characters, and its grammar (balanced
+# parentheses, JSON-quoted targets) is prose in its description, beyond what a pattern can say, so
+# almost every string the fuzzer means as valid is refused with a 422 by design. The grammar is
+# tested in `domain/scope_query.rs` (units and a property) and `tests/api/verify.rs`.
+KNOWN_QUERY = 'invoices:read OR (invoices:write AND reports:read["eu 1"])'
+
+
 # The change record every fresh store has (its first start's root key): a consistency token the
 # server gave, standing in for the well-formed ones the fuzzer makes up, which name changes never
 # made and are refused with a 400 by design (as a made-up `If-Match` is with a 412).
@@ -34,6 +43,8 @@ def before_call(context, case, kwargs):
     for name in list(headers):
         if name.lower() == "keyward-consistency-token" and (valid or TOKEN.match(str(headers[name]))):
             headers[name] = KNOWN_TOKEN
+    if valid and isinstance(case.body, dict) and isinstance(case.body.get("scope_query"), str):
+        case.body["scope_query"] = KNOWN_QUERY
     # A revoked key is kept and shown with `include_deleted=true`, by design (its record stays for
     # audit); the stateful phase's use-after-free check (ST301) reads a key again after deleting
     # it and would take that for a revoked key still served. Its reads there ask without the flag,
